@@ -1,0 +1,140 @@
+//! The engine: configuration and state shared by every module and store made with it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::module::types::FuncType;
+use std::sync::Mutex;
+
+/// How functions are executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// The register-based interpreter only.
+    #[default]
+    Interpreter,
+}
+
+/// Engine configuration, built like wasmtime's: `Config::new().max_call_depth(1000)`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) strategy: Strategy,
+    pub(crate) max_call_depth: usize,
+    pub(crate) max_memory_pages: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            strategy: Strategy::default(),
+            max_call_depth: 10_000,
+            max_memory_pages: MAX_WASM32_PAGES,
+        }
+    }
+}
+
+/// The most 64 KiB pages a 32-bit memory can have.
+pub(crate) const MAX_WASM32_PAGES: u32 = 65_536;
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Config::default()
+    }
+
+    /// How functions are executed.
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// How many Wasm frames may be live at once before a call traps with
+    /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow). Default 10 000.
+    pub fn max_call_depth(&mut self, depth: usize) -> &mut Self {
+        self.max_call_depth = depth.max(1);
+        self
+    }
+
+    /// The most 64 KiB pages any memory may have; allocating or growing past it fails
+    /// (kind [`ErrorKind::Limit`](crate::ErrorKind::Limit) at instantiation, `-1` from
+    /// `memory.grow`). Default and ceiling: 65 536 (4 GiB).
+    pub fn max_memory_pages(&mut self, pages: u32) -> &mut Self {
+        self.max_memory_pages = pages.min(MAX_WASM32_PAGES);
+        self
+    }
+}
+
+/// Shared by all modules and stores made with one engine. Cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    config: Config,
+    id: u64,
+    signatures: SignatureRegistry,
+}
+
+impl Engine {
+    /// An engine with this configuration.
+    pub fn new(config: &Config) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                signatures: SignatureRegistry::default(),
+            }),
+        }
+    }
+
+    /// The configuration the engine was made with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles name the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        a.inner.id == b.inner.id
+    }
+
+    /// The engine-wide id of a signature: equal types get equal ids, so a `call_indirect`
+    /// signature check is one integer comparison.
+    pub(crate) fn signature_id(&self, ty: &FuncType) -> SignatureId {
+        self.inner.signatures.intern(ty)
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default())
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("id", &self.inner.id)
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+/// An engine-wide interned function signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SignatureId(pub(crate) u32);
+
+#[derive(Default)]
+struct SignatureRegistry {
+    ids: Mutex<HashMap<FuncType, SignatureId>>,
+}
+
+impl SignatureRegistry {
+    fn intern(&self, ty: &FuncType) -> SignatureId {
+        let mut ids = self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let next = SignatureId(ids.len() as u32);
+        *ids.entry(ty.clone()).or_insert(next)
+    }
+}

@@ -1,0 +1,907 @@
+//! The interpreter's executor: a `loop { match }` over register-machine code, with frames on
+//! an explicit stack (no host recursion for Wasm calls).
+
+use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
+use crate::module::{CodeSlot, ModuleInner};
+use crate::runtime::instance::checked_range;
+use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
+use crate::runtime::values::Val;
+use crate::runtime::vmctx::VmContext;
+
+use super::ir::{CompiledFunc, Instr};
+use super::translate::translate;
+
+/// The value slots and saved frames of one activation (one call from the host).
+#[derive(Default)]
+pub(crate) struct Stack {
+    values: Vec<u64>,
+    frames: Vec<Frame>,
+}
+
+/// A caller's frame, saved while its callee runs.
+struct Frame {
+    instance: u32,
+    func: u32,
+    code: *const CompiledFunc,
+    pc: usize,
+    base: usize,
+}
+
+/// The function running now, and where its state is.
+struct Current {
+    instance: u32,
+    func: u32,
+    code: *const CompiledFunc,
+    pc: usize,
+    base: usize,
+    vm: *const VmContext,
+    memory_base: *mut u8,
+    memory_len: u64,
+}
+
+impl Current {
+    fn code(&self) -> &CompiledFunc {
+        // SAFETY: `code` points into a `CodeSlot`'s `OnceLock` of a module that an instance of
+        // the store keeps alive; instances are never removed from a store and a set
+        // `OnceLock` never moves its value, so the pointer is valid while the store lives.
+        unsafe { &*self.code }
+    }
+
+    fn vm(&self) -> &VmContext {
+        // SAFETY: `vm` is the `VmCell` of an instance of the store, valid while it lives.
+        unsafe { &*self.vm }
+    }
+
+    /// Reloads memory 0's base and length, after anything that may have grown it.
+    fn reload_memory(&mut self) {
+        let memory = self.vm().memory;
+        if memory.is_null() {
+            (self.memory_base, self.memory_len) = (std::ptr::null_mut(), 0);
+        } else {
+            // SAFETY: a non-null `memory` points to the `VmMemory` cell of a live memory.
+            let memory = unsafe { &*memory };
+            (self.memory_base, self.memory_len) = (memory.base, memory.len);
+        }
+    }
+
+    /// The address of `len` bytes at `addr + offset`, or a trap when out of bounds.
+    #[inline(always)]
+    fn address(&self, addr: u64, offset: u32, len: u64) -> Result<*mut u8, TrapCode> {
+        let start = (addr as u32) as u64 + offset as u64;
+        if start + len > self.memory_len {
+            return Err(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: `start + len <= memory_len`, the length of the buffer at `memory_base`.
+        Ok(unsafe { self.memory_base.add(start as usize) })
+    }
+
+    fn load<const N: usize>(&self, addr: u64, offset: u32) -> Result<[u8; N], TrapCode> {
+        let ptr = self.address(addr, offset, N as u64)?;
+        // SAFETY: `address` checked that `N` bytes at `ptr` are inside the memory.
+        Ok(unsafe { std::ptr::read_unaligned(ptr as *const [u8; N]) })
+    }
+
+    fn store<const N: usize>(&self, addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
+        let ptr = self.address(addr, offset, N as u64)?;
+        // SAFETY: as in `load`; the memory is not otherwise borrowed while Wasm runs.
+        unsafe { std::ptr::write_unaligned(ptr as *mut [u8; N], bytes) };
+        Ok(())
+    }
+
+    fn global(&self, index: u32) -> *mut u64 {
+        // SAFETY: the validator checked `index` against the module's globals, and `globals`
+        // has one pointer per global, each to a live cell of the store.
+        unsafe { *self.vm().globals.add(index as usize) }
+    }
+}
+
+/// Calls store function `func` with `slots` holding the arguments; on return they hold the
+/// results. `slots` has room for both.
+pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, slots: &mut [u64]) -> Result<()> {
+    let (instance, index) = match store.inner.funcs[func as usize].kind {
+        FuncKind::Wasm { instance, index } => (instance, index),
+        FuncKind::Host { .. } => {
+            return call_host(store, func, None, slots);
+        }
+    };
+    let mut stack = store.inner.spare_stacks.pop().unwrap_or_default();
+    stack.values.clear();
+    stack.values.extend_from_slice(slots);
+    stack.frames.clear();
+    let depth_at_entry = store.inner.call_depth;
+    let result = execute(store, &mut stack, instance, index);
+    store.inner.call_depth = depth_at_entry;
+    let count = slots.len();
+    slots.copy_from_slice(&stack.values[..count]);
+    store.inner.spare_stacks.push(stack);
+    result
+}
+
+/// Calls a host function with arguments and results in `slots`.
+fn call_host<T>(store: &mut Store<T>, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()> {
+    let entity = &store.inner.funcs[func as usize];
+    let FuncKind::Host { index } = entity.kind else {
+        unreachable!("call_host is only called for host functions");
+    };
+    let ty = entity.ty.clone();
+    let host = store.host_funcs[index as usize].clone();
+    let params: Vec<Val> = ty
+        .params()
+        .iter()
+        .zip(slots.iter())
+        .map(|(ty, slot)| store.inner.slot_to_val(*slot, *ty))
+        .collect();
+    let mut results: Vec<Val> = ty.results().iter().map(|ty| Val::default_for(*ty)).collect();
+    host(crate::Caller::new(store, caller), &params, &mut results)?;
+    for ((slot, result), ty) in slots.iter_mut().zip(&results).zip(ty.results()) {
+        StoreInner::check_val_type(result, *ty, "host function result")?;
+        *slot = store.inner.val_to_slot(result)?;
+    }
+    Ok(())
+}
+
+fn code_slot(module: &ModuleInner, func: u32) -> &CodeSlot {
+    module.code_slot(func)
+}
+
+/// Makes room for the frame of `func` at `base`, zeroes its locals and copies its constants;
+/// translates the function on its first call.
+fn enter(
+    inner: &mut StoreInner,
+    values: &mut Vec<u64>,
+    instance: u32,
+    func: u32,
+    base: usize,
+) -> Result<*const CompiledFunc, TrapCode> {
+    if inner.call_depth >= inner.engine.config().max_call_depth {
+        return Err(TrapCode::StackOverflow);
+    }
+    inner.call_depth += 1;
+    let module = &inner.instances[instance as usize].module;
+    let slot = code_slot(module, func);
+    let code = slot.translated.get_or_init(|| translate(module, func));
+    let hotness = &slot.hotness;
+    hotness.store(hotness.load(std::sync::atomic::Ordering::Relaxed).wrapping_add(1), std::sync::atomic::Ordering::Relaxed);
+    let end = base + code.frame_size as usize;
+    if values.len() < end {
+        values.resize(end, 0);
+    }
+    let locals = base + code.num_params as usize..base + code.num_locals as usize;
+    values[locals].fill(0);
+    let consts = base + code.num_locals as usize;
+    values[consts..consts + code.consts.len()].copy_from_slice(&code.consts);
+    Ok(code)
+}
+
+/// Runs defined function `func` of `instance`, whose arguments are at the start of
+/// `stack.values`, until it returns.
+fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32) -> Result<()> {
+    let code = enter(&mut store.inner, &mut stack.values, instance, func, 0)
+        .map_err(Error::trap)?;
+    let mut current = Current {
+        instance,
+        func,
+        code,
+        pc: 0,
+        base: 0,
+        vm: store.inner.instances[instance as usize].vmctx.get(),
+        memory_base: std::ptr::null_mut(),
+        memory_len: 0,
+    };
+    current.reload_memory();
+    match run(store, stack, &mut current) {
+        Ok(()) => Ok(()),
+        Err(Trap::Code(code)) => Err(Error::trap_with_backtrace(
+            code,
+            backtrace(&store.inner, stack, &current),
+        )),
+        Err(Trap::Error(error)) => {
+            Err(error.with_backtrace_if_missing(|| backtrace(&store.inner, stack, &current)))
+        }
+    }
+}
+
+fn backtrace(inner: &StoreInner, stack: &Stack, current: &Current) -> WasmBacktrace {
+    let frame = |instance: u32, func: u32| {
+        let module = &inner.instances[instance as usize].module;
+        FrameInfo {
+            func_index: func,
+            func_name: module.func_names.get(&func).cloned(),
+            module_name: module.name.clone(),
+        }
+    };
+    let mut frames = vec![frame(current.instance, current.func)];
+    frames.extend(stack.frames.iter().rev().map(|f| frame(f.instance, f.func)));
+    WasmBacktrace::new(frames)
+}
+
+/// Why [`run`] stopped early.
+enum Trap {
+    Code(TrapCode),
+    /// An error from a host function (or a trap it passed on, with its own backtrace).
+    Error(Error),
+}
+
+impl From<TrapCode> for Trap {
+    fn from(code: TrapCode) -> Self {
+        Trap::Code(code)
+    }
+}
+
+/// The interpreter loop.
+fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Result<(), Trap> {
+    let Stack { values, frames } = stack;
+    macro_rules! r {
+        ($slot:expr) => {
+            values[current.base + $slot as usize]
+        };
+    }
+    macro_rules! i32_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+            let $x = r!($a) as u32 as i32;
+            let $y = r!($b) as u32 as i32;
+            r!($dst) = ($body) as u32 as u64;
+        }};
+    }
+    macro_rules! i64_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+            let $x = r!($a) as i64;
+            let $y = r!($b) as i64;
+            r!($dst) = ($body) as u64;
+        }};
+    }
+    macro_rules! f32_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+            let $x = f32::from_bits(r!($a) as u32);
+            let $y = f32::from_bits(r!($b) as u32);
+            r!($dst) = ($body).to_bits() as u64;
+        }};
+    }
+    macro_rules! f64_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+            let $x = f64::from_bits(r!($a));
+            let $y = f64::from_bits(r!($b));
+            r!($dst) = ($body).to_bits();
+        }};
+    }
+    macro_rules! f32_cmp {
+        ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+            let x = f32::from_bits(r!($a) as u32);
+            let y = f32::from_bits(r!($b) as u32);
+            r!($dst) = (x $op y) as u64;
+        }};
+    }
+    macro_rules! f64_cmp {
+        ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+            let x = f64::from_bits(r!($a));
+            let y = f64::from_bits(r!($b));
+            r!($dst) = (x $op y) as u64;
+        }};
+    }
+    macro_rules! unary {
+        ($dst:expr, $a:expr, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
+            let $x = from_slot!($from, r!($a));
+            let value: $to = $body;
+            r!($dst) = to_slot!($to, value);
+        }};
+    }
+    macro_rules! from_slot {
+        (i32, $v:expr) => { $v as u32 as i32 };
+        (u32, $v:expr) => { $v as u32 };
+        (i64, $v:expr) => { $v as i64 };
+        (u64, $v:expr) => { $v };
+        (f32, $v:expr) => { f32::from_bits($v as u32) };
+        (f64, $v:expr) => { f64::from_bits($v) };
+    }
+    macro_rules! to_slot {
+        (i32, $v:expr) => { $v as u32 as u64 };
+        (u32, $v:expr) => { $v as u64 };
+        (i64, $v:expr) => { $v as u64 };
+        (u64, $v:expr) => { $v };
+        (f32, $v:expr) => { $v.to_bits() as u64 };
+        (f64, $v:expr) => { $v.to_bits() };
+    }
+
+    loop {
+        let instr = current.code().code[current.pc];
+        current.pc += 1;
+        match instr {
+            Instr::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            Instr::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            Instr::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            Instr::I32DivS { dst, a, b } => {
+                let (x, y) = (r!(a) as u32 as i32, r!(b) as u32 as i32);
+                if y == 0 {
+                    return Err(TrapCode::IntegerDivisionByZero.into());
+                }
+                if x == i32::MIN && y == -1 {
+                    return Err(TrapCode::IntegerOverflow.into());
+                }
+                r!(dst) = (x / y) as u32 as u64;
+            }
+            Instr::I32DivU { dst, a, b } => {
+                let (x, y) = (r!(a) as u32, r!(b) as u32);
+                r!(dst) = x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64;
+            }
+            Instr::I32RemS { dst, a, b } => {
+                let (x, y) = (r!(a) as u32 as i32, r!(b) as u32 as i32);
+                if y == 0 {
+                    return Err(TrapCode::IntegerDivisionByZero.into());
+                }
+                r!(dst) = x.wrapping_rem(y) as u32 as u64;
+            }
+            Instr::I32RemU { dst, a, b } => {
+                let (x, y) = (r!(a) as u32, r!(b) as u32);
+                r!(dst) = x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64;
+            }
+            Instr::I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
+            Instr::I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
+            Instr::I32Xor { dst, a, b } => i32_bin!(dst, a, b, |x, y| x ^ y),
+            Instr::I32Shl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            Instr::I32ShrS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            Instr::I32ShrU { dst, a, b } => {
+                i32_bin!(dst, a, b, |x, y| (x as u32).wrapping_shr(y as u32))
+            }
+            Instr::I32Rotl { dst, a, b } => {
+                i32_bin!(dst, a, b, |x, y| (x as u32).rotate_left(y as u32 % 32))
+            }
+            Instr::I32Rotr { dst, a, b } => {
+                i32_bin!(dst, a, b, |x, y| (x as u32).rotate_right(y as u32 % 32))
+            }
+            Instr::I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
+            Instr::I32Ne { dst, a, b } => i32_bin!(dst, a, b, |x, y| x != y),
+            Instr::I32LtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x < y),
+            Instr::I32LtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32)),
+            Instr::I32GtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x > y),
+            Instr::I32GtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32)),
+            Instr::I32LeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x <= y),
+            Instr::I32LeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32)),
+            Instr::I32GeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x >= y),
+            Instr::I32GeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32)),
+            Instr::I64Add { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            Instr::I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            Instr::I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            Instr::I64DivS { dst, a, b } => {
+                let (x, y) = (r!(a) as i64, r!(b) as i64);
+                if y == 0 {
+                    return Err(TrapCode::IntegerDivisionByZero.into());
+                }
+                if x == i64::MIN && y == -1 {
+                    return Err(TrapCode::IntegerOverflow.into());
+                }
+                r!(dst) = (x / y) as u64;
+            }
+            Instr::I64DivU { dst, a, b } => {
+                r!(dst) = r!(a).checked_div(r!(b)).ok_or(TrapCode::IntegerDivisionByZero)?;
+            }
+            Instr::I64RemS { dst, a, b } => {
+                let (x, y) = (r!(a) as i64, r!(b) as i64);
+                if y == 0 {
+                    return Err(TrapCode::IntegerDivisionByZero.into());
+                }
+                r!(dst) = x.wrapping_rem(y) as u64;
+            }
+            Instr::I64RemU { dst, a, b } => {
+                r!(dst) = r!(a).checked_rem(r!(b)).ok_or(TrapCode::IntegerDivisionByZero)?;
+            }
+            Instr::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
+            Instr::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
+            Instr::I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
+            Instr::I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            Instr::I64ShrS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            Instr::I64ShrU { dst, a, b } => {
+                i64_bin!(dst, a, b, |x, y| (x as u64).wrapping_shr(y as u32))
+            }
+            Instr::I64Rotl { dst, a, b } => {
+                i64_bin!(dst, a, b, |x, y| (x as u64).rotate_left((y as u64 % 64) as u32))
+            }
+            Instr::I64Rotr { dst, a, b } => {
+                i64_bin!(dst, a, b, |x, y| (x as u64).rotate_right((y as u64 % 64) as u32))
+            }
+            Instr::I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
+            Instr::I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
+            Instr::I64LtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x < y),
+            Instr::I64LtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64)),
+            Instr::I64GtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x > y),
+            Instr::I64GtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64)),
+            Instr::I64LeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x <= y),
+            Instr::I64LeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64)),
+            Instr::I64GeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x >= y),
+            Instr::I64GeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64)),
+            Instr::F32Add { dst, a, b } => f32_bin!(dst, a, b, |x, y| x + y),
+            Instr::F32Sub { dst, a, b } => f32_bin!(dst, a, b, |x, y| x - y),
+            Instr::F32Mul { dst, a, b } => f32_bin!(dst, a, b, |x, y| x * y),
+            Instr::F32Div { dst, a, b } => f32_bin!(dst, a, b, |x, y| x / y),
+            Instr::F32Min { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::min32(x, y)),
+            Instr::F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
+            Instr::F32Copysign { dst, a, b } => {
+                let sign = 1u32 << 31;
+                r!(dst) = ((r!(a) as u32 & !sign) | (r!(b) as u32 & sign)) as u64;
+            }
+            Instr::F32Eq { dst, a, b } => f32_cmp!(dst, a, b, ==),
+            Instr::F32Ne { dst, a, b } => f32_cmp!(dst, a, b, !=),
+            Instr::F32Lt { dst, a, b } => f32_cmp!(dst, a, b, <),
+            Instr::F32Gt { dst, a, b } => f32_cmp!(dst, a, b, >),
+            Instr::F32Le { dst, a, b } => f32_cmp!(dst, a, b, <=),
+            Instr::F32Ge { dst, a, b } => f32_cmp!(dst, a, b, >=),
+            Instr::F64Add { dst, a, b } => f64_bin!(dst, a, b, |x, y| x + y),
+            Instr::F64Sub { dst, a, b } => f64_bin!(dst, a, b, |x, y| x - y),
+            Instr::F64Mul { dst, a, b } => f64_bin!(dst, a, b, |x, y| x * y),
+            Instr::F64Div { dst, a, b } => f64_bin!(dst, a, b, |x, y| x / y),
+            Instr::F64Min { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::min64(x, y)),
+            Instr::F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
+            Instr::F64Copysign { dst, a, b } => {
+                let sign = 1u64 << 63;
+                r!(dst) = (r!(a) & !sign) | (r!(b) & sign);
+            }
+            Instr::F64Eq { dst, a, b } => f64_cmp!(dst, a, b, ==),
+            Instr::F64Ne { dst, a, b } => f64_cmp!(dst, a, b, !=),
+            Instr::F64Lt { dst, a, b } => f64_cmp!(dst, a, b, <),
+            Instr::F64Gt { dst, a, b } => f64_cmp!(dst, a, b, >),
+            Instr::F64Le { dst, a, b } => f64_cmp!(dst, a, b, <=),
+            Instr::F64Ge { dst, a, b } => f64_cmp!(dst, a, b, >=),
+
+            Instr::I32Clz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.leading_zeros()),
+            Instr::I32Ctz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.trailing_zeros()),
+            Instr::I32Popcnt { dst, a } => unary!(dst, a, |x: u32| -> u32 x.count_ones()),
+            Instr::I32Eqz { dst, a } => unary!(dst, a, |x: u32| -> u32 (x == 0) as u32),
+            Instr::I32Extend8S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i8 as i32),
+            Instr::I32Extend16S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i16 as i32),
+            Instr::I64Clz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64),
+            Instr::I64Ctz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64),
+            Instr::I64Popcnt { dst, a } => unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64),
+            Instr::I64Eqz { dst, a } => unary!(dst, a, |x: u64| -> u64 (x == 0) as u64),
+            Instr::I64Extend8S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
+            Instr::I64Extend16S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
+            Instr::I64Extend32S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
+            Instr::F32Abs { dst, a } => r!(dst) = (r!(a) as u32 & !(1 << 31)) as u64,
+            Instr::F32Neg { dst, a } => r!(dst) = (r!(a) as u32 ^ (1 << 31)) as u64,
+            Instr::F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 x.ceil()),
+            Instr::F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 x.floor()),
+            Instr::F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 x.trunc()),
+            Instr::F32Nearest { dst, a } => unary!(dst, a, |x: f32| -> f32 x.round_ties_even()),
+            Instr::F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
+            Instr::F64Abs { dst, a } => r!(dst) = r!(a) & !(1 << 63),
+            Instr::F64Neg { dst, a } => r!(dst) = r!(a) ^ (1 << 63),
+            Instr::F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 x.ceil()),
+            Instr::F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 x.floor()),
+            Instr::F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 x.trunc()),
+            Instr::F64Nearest { dst, a } => unary!(dst, a, |x: f64| -> f64 x.round_ties_even()),
+            Instr::F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
+            Instr::I32TruncF32S { dst, a } => {
+                let x = from_slot!(f32, r!(a)) as f64;
+                r!(dst) = float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64;
+            }
+            Instr::I32TruncF32U { dst, a } => {
+                let x = from_slot!(f32, r!(a)) as f64;
+                r!(dst) = float::trunc(x, -1.0, 4294967296.0)? as u32 as u64;
+            }
+            Instr::I32TruncF64S { dst, a } => {
+                let x = from_slot!(f64, r!(a));
+                r!(dst) = float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64;
+            }
+            Instr::I32TruncF64U { dst, a } => {
+                let x = from_slot!(f64, r!(a));
+                r!(dst) = float::trunc(x, -1.0, 4294967296.0)? as u32 as u64;
+            }
+            Instr::I64TruncF32S { dst, a } => {
+                let x = from_slot!(f32, r!(a)) as f64;
+                r!(dst) = float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)? as i64 as u64;
+            }
+            Instr::I64TruncF32U { dst, a } => {
+                let x = from_slot!(f32, r!(a)) as f64;
+                r!(dst) = float::trunc(x, -1.0, 18446744073709551616.0)? as u64;
+            }
+            Instr::I64TruncF64S { dst, a } => {
+                let x = from_slot!(f64, r!(a));
+                r!(dst) = float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)? as i64 as u64;
+            }
+            Instr::I64TruncF64U { dst, a } => {
+                let x = from_slot!(f64, r!(a));
+                r!(dst) = float::trunc(x, -1.0, 18446744073709551616.0)? as u64;
+            }
+            // Rust's float-to-int `as` saturates and maps NaN to 0: exactly `trunc_sat`.
+            Instr::I32TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i32 x as i32),
+            Instr::I32TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u32 x as u32),
+            Instr::I32TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i32 x as i32),
+            Instr::I32TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u32 x as u32),
+            Instr::I64TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i64 x as i64),
+            Instr::I64TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u64 x as u64),
+            Instr::I64TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i64 x as i64),
+            Instr::I64TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u64 x as u64),
+            Instr::I64ExtendI32S { dst, a } => unary!(dst, a, |x: i32| -> i64 x as i64),
+            Instr::I64ExtendI32U { dst, a } => unary!(dst, a, |x: u32| -> u64 x as u64),
+            Instr::F32ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f32 x as f32),
+            Instr::F32ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f32 x as f32),
+            Instr::F32ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f32 x as f32),
+            Instr::F32ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f32 x as f32),
+            Instr::F32DemoteF64 { dst, a } => unary!(dst, a, |x: f64| -> f32 x as f32),
+            Instr::F64ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f64 x as f64),
+            Instr::F64ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f64 x as f64),
+            Instr::F64ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f64 x as f64),
+            Instr::F64ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f64 x as f64),
+            Instr::F64PromoteF32 { dst, a } => unary!(dst, a, |x: f32| -> f64 x as f64),
+
+            Instr::I32AddImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm)),
+            Instr::I32MulImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm)),
+            Instr::I32AndImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x & imm),
+            Instr::I32OrImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x | imm),
+            Instr::I32XorImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x ^ imm),
+            Instr::I32ShlImm { dst, a, imm } => {
+                i32_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
+            }
+            Instr::I32ShrSImm { dst, a, imm } => {
+                i32_bin!(dst, a, a, |x, _y| x.wrapping_shr(imm as u32))
+            }
+            Instr::I32ShrUImm { dst, a, imm } => {
+                i32_bin!(dst, a, a, |x, _y| (x as u32).wrapping_shr(imm as u32))
+            }
+            Instr::I64AddImm { dst, a, imm } => {
+                i64_bin!(dst, a, a, |x, _y| x.wrapping_add(imm as i64))
+            }
+            Instr::I64AndImm { dst, a, imm } => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
+            Instr::I64ShlImm { dst, a, imm } => {
+                i64_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
+            }
+            Instr::I64ShrUImm { dst, a, imm } => {
+                i64_bin!(dst, a, a, |x, _y| (x as u64).wrapping_shr(imm as u32))
+            }
+
+            Instr::Unreachable => return Err(TrapCode::Unreachable.into()),
+            Instr::Br { target } => current.pc = target as usize,
+            Instr::BrIfNez { cond, target } => {
+                if r!(cond) as u32 != 0 {
+                    current.pc = target as usize;
+                }
+            }
+            Instr::BrIfEqz { cond, target } => {
+                if r!(cond) as u32 == 0 {
+                    current.pc = target as usize;
+                }
+            }
+            Instr::BrIfI32 { cmp, a, b, target } => {
+                if cmp.eval(r!(a) as u32, r!(b) as u32) {
+                    current.pc = target as usize;
+                }
+            }
+            Instr::BrIfI32Imm { cmp, a, imm, target } => {
+                if cmp.eval(r!(a) as u32, imm as u32) {
+                    current.pc = target as usize;
+                }
+            }
+            Instr::BrCopy { dst, src, count, target } => {
+                let base = current.base;
+                values.copy_within(
+                    base + src as usize..base + (src + count) as usize,
+                    base + dst as usize,
+                );
+                current.pc = target as usize;
+            }
+            Instr::BrTable { index, len } => {
+                current.pc += (r!(index) as u32).min(len) as usize;
+            }
+            Instr::LoopHeader => {
+                let module = &store.inner.instances[current.instance as usize].module;
+                let hotness = &code_slot(module, current.func).hotness;
+                hotness.store(
+                    hotness.load(std::sync::atomic::Ordering::Relaxed).wrapping_add(1),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+            Instr::Return { src, count } => {
+                let base = current.base;
+                values.copy_within(base + src as usize..base + (src + count) as usize, base);
+                store.inner.call_depth -= 1;
+                let Some(frame) = frames.pop() else {
+                    return Ok(());
+                };
+                if frame.instance != current.instance {
+                    current.vm = store.inner.instances[frame.instance as usize].vmctx.get();
+                }
+                current.instance = frame.instance;
+                current.func = frame.func;
+                current.code = frame.code;
+                current.pc = frame.pc;
+                current.base = frame.base;
+                current.reload_memory();
+            }
+            Instr::Call { func, base } => {
+                let module = &store.inner.instances[current.instance as usize].module;
+                if (func as usize) < module.num_imported_funcs {
+                    let callee = store.inner.instances[current.instance as usize].funcs[func as usize];
+                    call(store, values, frames, current, callee, base)?;
+                } else {
+                    let new_base = current.base + base as usize;
+                    let code = enter(&mut store.inner, values, current.instance, func, new_base)?;
+                    frames.push(Frame {
+                        instance: current.instance,
+                        func: current.func,
+                        code: current.code,
+                        pc: current.pc,
+                        base: current.base,
+                    });
+                    current.func = func;
+                    current.code = code;
+                    current.pc = 0;
+                    current.base = new_base;
+                }
+            }
+            Instr::CallIndirect { table, type_index, index, base } => {
+                let entity = &store.inner.instances[current.instance as usize];
+                let expected = entity.module.signatures[type_index as usize];
+                let table = &store.inner.tables[entity.tables[table as usize] as usize];
+                let element = *table
+                    .elements
+                    .get(r!(index) as u32 as usize)
+                    .ok_or(TrapCode::UndefinedElement)?;
+                let callee = element.checked_sub(1).ok_or(TrapCode::UninitializedElement)? as u32;
+                if store.inner.funcs[callee as usize].signature != expected {
+                    return Err(TrapCode::BadSignature.into());
+                }
+                call(store, values, frames, current, callee, base)?;
+            }
+            Instr::Copy { dst, src } => r!(dst) = r!(src),
+            Instr::Select { dst, cond, a, b } => {
+                r!(dst) = if r!(cond) as u32 != 0 { r!(a) } else { r!(b) };
+            }
+            Instr::GlobalGet { dst, global } => {
+                // SAFETY: `Current::global` returns a pointer to a live global cell.
+                r!(dst) = unsafe { *current.global(global) };
+            }
+            Instr::GlobalSet { src, global } => {
+                // SAFETY: as for `GlobalGet`; no reference to the cell is alive.
+                unsafe { *current.global(global) = r!(src) };
+            }
+            Instr::RefFunc { dst, func } => {
+                r!(dst) = store.inner.instances[current.instance as usize].func_refs[func as usize];
+            }
+            Instr::Load8S { dst, addr, offset } => {
+                r!(dst) = i8::from_le_bytes(current.load(r!(addr), offset)?) as i64 as u64;
+            }
+            Instr::Load8U { dst, addr, offset } => {
+                r!(dst) = u8::from_le_bytes(current.load(r!(addr), offset)?) as u64;
+            }
+            Instr::Load16S { dst, addr, offset } => {
+                r!(dst) = i16::from_le_bytes(current.load(r!(addr), offset)?) as i64 as u64;
+            }
+            Instr::Load16U { dst, addr, offset } => {
+                r!(dst) = u16::from_le_bytes(current.load(r!(addr), offset)?) as u64;
+            }
+            Instr::Load32S { dst, addr, offset } => {
+                r!(dst) = i32::from_le_bytes(current.load(r!(addr), offset)?) as i64 as u64;
+            }
+            Instr::Load32U { dst, addr, offset } => {
+                r!(dst) = u32::from_le_bytes(current.load(r!(addr), offset)?) as u64;
+            }
+            Instr::Load64 { dst, addr, offset } => {
+                r!(dst) = u64::from_le_bytes(current.load(r!(addr), offset)?);
+            }
+            Instr::Store8 { addr, src, offset } => {
+                current.store(r!(addr), offset, (r!(src) as u8).to_le_bytes())?;
+            }
+            Instr::Store16 { addr, src, offset } => {
+                current.store(r!(addr), offset, (r!(src) as u16).to_le_bytes())?;
+            }
+            Instr::Store32 { addr, src, offset } => {
+                current.store(r!(addr), offset, (r!(src) as u32).to_le_bytes())?;
+            }
+            Instr::Store64 { addr, src, offset } => {
+                current.store(r!(addr), offset, r!(src).to_le_bytes())?;
+            }
+            Instr::MemorySize { dst } => r!(dst) = current.memory_len / PAGE_SIZE as u64,
+            Instr::MemoryGrow { dst, delta } => {
+                let memory = store.inner.instances[current.instance as usize].memories[0];
+                let max_pages = store.inner.engine.config().max_memory_pages;
+                let grown = store.inner.memories[memory as usize].grow(r!(delta) as u32, max_pages);
+                r!(dst) = grown.unwrap_or(u32::MAX) as u64;
+                current.reload_memory();
+            }
+            Instr::MemoryFill { dst, value, len } => {
+                let len = r!(len) as u32 as u64;
+                let ptr = current.address(r!(dst), 0, len)?;
+                // SAFETY: `address` checked that `len` bytes at `ptr` are in the memory.
+                unsafe { std::ptr::write_bytes(ptr, r!(value) as u8, len as usize) };
+            }
+            Instr::MemoryCopy { dst, src, len } => {
+                let len = r!(len) as u32 as u64;
+                let to = current.address(r!(dst), 0, len)?;
+                let from = current.address(r!(src), 0, len)?;
+                // SAFETY: both ranges were checked to lie in the memory; `copy` allows overlap.
+                unsafe { std::ptr::copy(from, to, len as usize) };
+            }
+            Instr::MemoryInit { segment, dst, src, len } => {
+                let entity = &store.inner.instances[current.instance as usize];
+                let data = if entity.dropped_data[segment as usize] {
+                    &[][..]
+                } else {
+                    &entity.module.bytes[entity.module.data[segment as usize].bytes.clone()]
+                };
+                let len = r!(len) as u32;
+                let from = checked_range(r!(src) as u32, len as usize, data.len())
+                    .ok_or(TrapCode::MemoryOutOfBounds)?;
+                let to = current.address(r!(dst), 0, len as u64)?;
+                // SAFETY: `to` has `len` bytes in the memory; `from` is a checked range of the
+                // module's bytes, which never alias a linear memory.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(data[from].as_ptr(), to, len as usize)
+                };
+            }
+            Instr::DataDrop { segment } => {
+                store.inner.instances[current.instance as usize].dropped_data[segment as usize] = true;
+            }
+            Instr::TableGet { dst, table, index } => {
+                let table = table_index(&store.inner, current, table);
+                r!(dst) = *store.inner.tables[table]
+                    .elements
+                    .get(r!(index) as u32 as usize)
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+            }
+            Instr::TableSet { table, index, value } => {
+                let table = table_index(&store.inner, current, table);
+                *store.inner.tables[table]
+                    .elements
+                    .get_mut(r!(index) as u32 as usize)
+                    .ok_or(TrapCode::TableOutOfBounds)? = r!(value);
+            }
+            Instr::TableSize { dst, table } => {
+                let table = table_index(&store.inner, current, table);
+                r!(dst) = store.inner.tables[table].elements.len() as u64;
+            }
+            Instr::TableGrow { dst, table, init, delta } => {
+                let table = table_index(&store.inner, current, table);
+                let grown = store.inner.tables[table].grow(r!(delta) as u32, r!(init));
+                r!(dst) = grown.unwrap_or(u32::MAX) as u64;
+            }
+            Instr::TableFill { table, dst, value, len } => {
+                let table = table_index(&store.inner, current, table);
+                let elements = &mut store.inner.tables[table].elements;
+                let range = checked_range(r!(dst) as u32, r!(len) as u32 as usize, elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+                elements[range].fill(r!(value));
+            }
+            Instr::TableCopy { dst_table, src_table, dst, src, len } => {
+                let to_table = table_index(&store.inner, current, dst_table);
+                let from_table = table_index(&store.inner, current, src_table);
+                let len = r!(len) as u32 as usize;
+                let from = checked_range(r!(src) as u32, len, store.inner.tables[from_table].elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let to = checked_range(r!(dst) as u32, len, store.inner.tables[to_table].elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+                if to_table == from_table {
+                    store.inner.tables[to_table].elements.copy_within(from, to.start);
+                } else {
+                    let items = store.inner.tables[from_table].elements[from].to_vec();
+                    store.inner.tables[to_table].elements[to].copy_from_slice(&items);
+                }
+            }
+            Instr::TableInit { table, segment, dst, src, len } => {
+                let table = table_index(&store.inner, current, table);
+                let entity = &store.inner.instances[current.instance as usize];
+                let items = &entity.element_segments[segment as usize];
+                let len = r!(len) as u32 as usize;
+                let from = checked_range(r!(src) as u32, len, items.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let to = checked_range(r!(dst) as u32, len, store.inner.tables[table].elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let items = items[from].to_vec();
+                store.inner.tables[table].elements[to].copy_from_slice(&items);
+            }
+            Instr::ElemDrop { segment } => {
+                store.inner.instances[current.instance as usize].element_segments[segment as usize] =
+                    Box::default();
+            }
+        }
+    }
+}
+
+/// The store index of the current instance's table `table`.
+fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
+    inner.instances[current.instance as usize].tables[table as usize] as usize
+}
+
+/// Calls store function `callee` with its frame at slot `base` of the current frame: pushes a
+/// Wasm frame (switching instance if need be), or runs a host function in place.
+fn call<T>(
+    store: &mut Store<T>,
+    values: &mut Vec<u64>,
+    frames: &mut Vec<Frame>,
+    current: &mut Current,
+    callee: u32,
+    base: u32,
+) -> Result<(), Trap> {
+    let new_base = current.base + base as usize;
+    match store.inner.funcs[callee as usize].kind {
+        FuncKind::Wasm { instance, index } => {
+            let code = enter(&mut store.inner, values, instance, index, new_base)?;
+            frames.push(Frame {
+                instance: current.instance,
+                func: current.func,
+                code: current.code,
+                pc: current.pc,
+                base: current.base,
+            });
+            if instance != current.instance {
+                current.vm = store.inner.instances[instance as usize].vmctx.get();
+                current.instance = instance;
+                current.reload_memory();
+            }
+            current.func = index;
+            current.code = code;
+            current.pc = 0;
+            current.base = new_base;
+        }
+        FuncKind::Host { .. } => {
+            let ty = &store.inner.funcs[callee as usize].ty;
+            let width = ty.params().len().max(ty.results().len());
+            if values.len() < new_base + width {
+                values.resize(new_base + width, 0);
+            }
+            let mut slots = values[new_base..new_base + width].to_vec();
+            call_host(store, callee, Some(current.instance), &mut slots).map_err(Trap::Error)?;
+            values[new_base..new_base + width].copy_from_slice(&slots);
+            current.reload_memory();
+        }
+    }
+    Ok(())
+}
+
+/// WebAssembly's float semantics where Rust's differ.
+mod float {
+    use crate::error::TrapCode;
+
+    /// `fmin`: NaN if either is NaN, and -0 is less than +0.
+    pub fn min32(x: f32, y: f32) -> f32 {
+        if x.is_nan() || y.is_nan() {
+            x + y
+        } else if x == y {
+            f32::from_bits(x.to_bits() | y.to_bits())
+        } else {
+            x.min(y)
+        }
+    }
+
+    /// `fmax`: NaN if either is NaN, and +0 is greater than -0.
+    pub fn max32(x: f32, y: f32) -> f32 {
+        if x.is_nan() || y.is_nan() {
+            x + y
+        } else if x == y {
+            f32::from_bits(x.to_bits() & y.to_bits())
+        } else {
+            x.max(y)
+        }
+    }
+
+    /// As [`min32`].
+    pub fn min64(x: f64, y: f64) -> f64 {
+        if x.is_nan() || y.is_nan() {
+            x + y
+        } else if x == y {
+            f64::from_bits(x.to_bits() | y.to_bits())
+        } else {
+            x.min(y)
+        }
+    }
+
+    /// As [`max32`].
+    pub fn max64(x: f64, y: f64) -> f64 {
+        if x.is_nan() || y.is_nan() {
+            x + y
+        } else if x == y {
+            f64::from_bits(x.to_bits() & y.to_bits())
+        } else {
+            x.max(y)
+        }
+    }
+
+    /// The trapping float-to-int conversion: `x` truncated, when it lies strictly between
+    /// `below` and `above` (the first values out of the target's range on either side).
+    pub fn trunc(x: f64, below: f64, above: f64) -> Result<f64, TrapCode> {
+        if x.is_nan() {
+            return Err(TrapCode::BadConversionToInteger);
+        }
+        if x <= below || x >= above {
+            return Err(TrapCode::IntegerOverflow);
+        }
+        Ok(x.trunc())
+    }
+}

@@ -1,0 +1,926 @@
+//! Translation of a validated Wasm function body into register-machine code.
+//!
+//! The translator keeps a virtual operand stack whose entries are a local, a constant, or a
+//! temporary that lives in the slot reserved for its stack depth. Locals and constants are
+//! read where they are; an operator's result goes to the next operator's `local.set` target
+//! when there is one; an `i32` comparison feeding `br_if` or `if` becomes one fused branch.
+//! At a block boundary every value is in the slot of its depth, so a branch only copies a
+//! block's results down to where the block started.
+
+use std::collections::HashMap;
+
+use wasmparser::{BlockType, FunctionBody, Operator};
+
+use super::ir::{CompiledFunc, I32Cmp, Instr, Slot, Target, for_each_numeric};
+use crate::module::ModuleInner;
+
+/// Translates defined function `func` (module index space) of a validated module.
+pub(crate) fn translate(module: &ModuleInner, func: u32) -> CompiledFunc {
+    let slot = module.code_slot(func);
+    let body = FunctionBody::new(wasmparser::BinaryReader::new(
+        &module.bytes[slot.body.clone()],
+        slot.body.start as u64,
+    ));
+    let ty = module.func_type(func);
+    let num_params = ty.params().len() as u32;
+    let mut num_locals = num_params;
+    let locals = body.get_locals_reader().expect("validated");
+    for local in locals {
+        let (count, _) = local.expect("validated");
+        num_locals += count;
+    }
+    let operators: Vec<Operator<'_>> = body
+        .get_operators_reader()
+        .expect("validated")
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("validated");
+    let mut translator = Translator::new(module, num_locals, &operators);
+    translator.push_control(ControlKind::Function, 0, ty.results().len() as u32);
+    translator.translate(&operators);
+    translator.finish(num_params)
+}
+
+/// Where a value on the virtual operand stack is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// In local `n` (its current value: a write to the local first materialises the entry).
+    Local(Slot),
+    /// A constant in the given slot of the pool.
+    Const(Slot, u64),
+    /// In the temporary slot of its stack depth.
+    Temp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ControlKind {
+    Function,
+    Block,
+    Loop,
+    If,
+}
+
+#[derive(Debug)]
+struct Control {
+    kind: ControlKind,
+    /// Stack height below the block's parameters.
+    height: usize,
+    params: u32,
+    results: u32,
+    /// Where a branch to this block goes: the loop header, or the end.
+    branch_label: Label,
+    end_label: Label,
+    /// For `if`: where the condition jumps when false, until `else` binds it.
+    else_label: Option<Label>,
+    /// Whether the code before the block was reachable.
+    reachable_at_entry: bool,
+}
+
+impl Control {
+    /// How many values a branch to this block carries.
+    fn branch_arity(&self) -> u32 {
+        if self.kind == ControlKind::Loop {
+            self.params
+        } else {
+            self.results
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Label(usize);
+
+/// A branch condition, fused from the operator that produced it.
+#[derive(Debug, Clone, Copy)]
+enum Condition {
+    NonZero(Slot),
+    Zero(Slot),
+    I32(I32Cmp, Slot, Slot),
+    I32Imm(I32Cmp, Slot, i32),
+}
+
+impl Condition {
+    fn negate(self) -> Self {
+        match self {
+            Condition::NonZero(s) => Condition::Zero(s),
+            Condition::Zero(s) => Condition::NonZero(s),
+            Condition::I32(cmp, a, b) => Condition::I32(cmp.negate(), a, b),
+            Condition::I32Imm(cmp, a, imm) => Condition::I32Imm(cmp.negate(), a, imm),
+        }
+    }
+
+    fn branch(self, target: Target) -> Instr {
+        match self {
+            Condition::NonZero(cond) => Instr::BrIfNez { cond, target },
+            Condition::Zero(cond) => Instr::BrIfEqz { cond, target },
+            Condition::I32(cmp, a, b) => Instr::BrIfI32 { cmp, a, b, target },
+            Condition::I32Imm(cmp, a, imm) => Instr::BrIfI32Imm {
+                cmp,
+                a,
+                imm,
+                target,
+            },
+        }
+    }
+}
+
+struct Translator<'m> {
+    module: &'m ModuleInner,
+    code: Vec<Instr>,
+    stack: Vec<Entry>,
+    controls: Vec<Control>,
+    /// Bound position of each label.
+    labels: Vec<Option<Target>>,
+    /// Branch instructions waiting for their label to be bound.
+    fixups: Vec<(usize, Label)>,
+    consts: Vec<u64>,
+    const_slots: HashMap<u64, Slot>,
+    num_locals: u32,
+    /// First temporary slot: after the locals and the constant pool.
+    temp_base: u32,
+    max_height: usize,
+    reachable: bool,
+    /// Nesting depth of blocks inside unreachable code being skipped.
+    skipped_depth: usize,
+}
+
+impl<'m> Translator<'m> {
+    fn new(module: &'m ModuleInner, num_locals: u32, operators: &[Operator<'_>]) -> Self {
+        let mut consts = Vec::new();
+        let mut const_slots = HashMap::new();
+        for op in operators {
+            if let Some(bits) = const_bits(op) {
+                const_slots.entry(bits).or_insert_with(|| {
+                    consts.push(bits);
+                    num_locals + consts.len() as u32 - 1
+                });
+            }
+        }
+        Translator {
+            module,
+            code: Vec::with_capacity(operators.len()),
+            stack: Vec::new(),
+            controls: Vec::new(),
+            labels: Vec::new(),
+            fixups: Vec::new(),
+            temp_base: num_locals + consts.len() as u32,
+            consts,
+            const_slots,
+            num_locals,
+            max_height: 0,
+            reachable: true,
+            skipped_depth: 0,
+        }
+    }
+
+    fn finish(mut self, num_params: u32) -> CompiledFunc {
+        for (at, label) in std::mem::take(&mut self.fixups) {
+            let target = self.labels[label.0].expect("every used label is bound");
+            self.code[at].set_target(target);
+        }
+        CompiledFunc {
+            code: self.code.into_boxed_slice(),
+            num_params,
+            num_locals: self.num_locals,
+            consts: self.consts.into_boxed_slice(),
+            frame_size: self.temp_base + self.max_height as u32,
+        }
+    }
+
+    // ---- operand stack ----
+
+    fn temp(&self, depth: usize) -> Slot {
+        self.temp_base + depth as Slot
+    }
+
+    fn slot_at(&self, depth: usize) -> Slot {
+        match self.stack[depth] {
+            Entry::Local(slot) | Entry::Const(slot, _) => slot,
+            Entry::Temp => self.temp(depth),
+        }
+    }
+
+    fn pop_entry(&mut self) -> (Entry, Slot) {
+        let depth = self.stack.len() - 1;
+        let slot = self.slot_at(depth);
+        (self.stack.pop().expect("validated"), slot)
+    }
+
+    fn pop(&mut self) -> Slot {
+        self.pop_entry().1
+    }
+
+    fn push(&mut self, entry: Entry) {
+        self.stack.push(entry);
+        self.max_height = self.max_height.max(self.stack.len());
+    }
+
+    /// Pushes a temporary and returns its slot.
+    fn push_temp(&mut self) -> Slot {
+        self.push(Entry::Temp);
+        self.temp(self.stack.len() - 1)
+    }
+
+    fn push_const(&mut self, bits: u64) {
+        let slot = self.const_slots[&bits];
+        self.push(Entry::Const(slot, bits));
+    }
+
+    /// Moves the value at `depth` into its temporary slot.
+    fn materialize(&mut self, depth: usize) {
+        if let Entry::Local(src) | Entry::Const(src, _) = self.stack[depth] {
+            let dst = self.temp(depth);
+            self.emit(Instr::Copy { dst, src });
+            self.stack[depth] = Entry::Temp;
+        }
+    }
+
+    fn materialize_top(&mut self, count: u32) {
+        let len = self.stack.len();
+        for depth in len - count as usize..len {
+            self.materialize(depth);
+        }
+    }
+
+    /// Materialises every entry that reads local `local`, before the local is written.
+    fn materialize_local(&mut self, local: Slot) {
+        for depth in 0..self.stack.len() {
+            if self.stack[depth] == Entry::Local(local) {
+                self.materialize(depth);
+            }
+        }
+    }
+
+    /// Materialises every local entry: at a block boundary, the branches in and out of the
+    /// block must not depend on which writes to locals happened on the way.
+    fn materialize_all_locals(&mut self) {
+        for depth in 0..self.stack.len() {
+            if matches!(self.stack[depth], Entry::Local(_)) {
+                self.materialize(depth);
+            }
+        }
+    }
+
+    /// Chooses where an operator's result goes: straight into the local of a following
+    /// `local.set` / `local.tee` (consuming that operator), else a new temporary.
+    fn result_slot(&mut self, next: Option<&Operator<'_>>, consumed: &mut bool) -> Slot {
+        match next {
+            Some(&Operator::LocalSet { local_index }) => {
+                self.materialize_local(local_index);
+                *consumed = true;
+                local_index
+            }
+            Some(&Operator::LocalTee { local_index }) => {
+                self.materialize_local(local_index);
+                *consumed = true;
+                self.push(Entry::Local(local_index));
+                local_index
+            }
+            _ => self.push_temp(),
+        }
+    }
+
+    // ---- code and labels ----
+
+    fn emit(&mut self, instr: Instr) {
+        self.code.push(instr);
+    }
+
+    fn new_label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    fn bind(&mut self, label: Label) {
+        self.labels[label.0] = Some(self.code.len() as Target);
+    }
+
+    /// Emits a branch instruction whose target is `label`.
+    fn emit_branch(&mut self, instr: Instr, label: Label) {
+        let mut instr = instr;
+        match self.labels[label.0] {
+            Some(target) => instr.set_target(target),
+            None => self.fixups.push((self.code.len(), label)),
+        }
+        self.emit(instr);
+    }
+
+    // ---- control ----
+
+    fn block_arity(&self, ty: BlockType) -> (u32, u32) {
+        match ty {
+            BlockType::Empty => (0, 0),
+            BlockType::Type(_) => (0, 1),
+            BlockType::FuncType(index) => {
+                let ty = &self.module.types[index as usize];
+                (ty.params().len() as u32, ty.results().len() as u32)
+            }
+        }
+    }
+
+    fn push_control(&mut self, kind: ControlKind, params: u32, results: u32) {
+        let end_label = self.new_label();
+        let branch_label = if kind == ControlKind::Loop {
+            let label = self.new_label();
+            self.bind(label);
+            label
+        } else {
+            end_label
+        };
+        self.controls.push(Control {
+            kind,
+            height: self.stack.len() - params as usize,
+            params,
+            results,
+            branch_label,
+            end_label,
+            else_label: None,
+            reachable_at_entry: self.reachable,
+        });
+    }
+
+    fn enter_block(&mut self, kind: ControlKind, ty: BlockType, condition: Option<Condition>) {
+        let (params, results) = self.block_arity(ty);
+        self.materialize_all_locals();
+        self.materialize_top(params);
+        let else_label = condition.map(|condition| {
+            let label = self.new_label();
+            self.emit_branch(condition.negate().branch(0), label);
+            label
+        });
+        self.push_control(kind, params, results);
+        if kind == ControlKind::Loop {
+            self.emit(Instr::LoopHeader);
+        }
+        self.controls.last_mut().expect("just pushed").else_label = else_label;
+    }
+
+    /// Emits a branch to the block `depth` levels out, with its values; the values have
+    /// been materialised at the top of the stack.
+    fn branch_instr(&mut self, depth: u32) -> (Instr, Option<Label>) {
+        let control = &self.controls[self.controls.len() - 1 - depth as usize];
+        let arity = control.branch_arity();
+        let src = self.temp(self.stack.len() - arity as usize);
+        if control.kind == ControlKind::Function {
+            return (Instr::Return { src, count: arity }, None);
+        }
+        let dst = self.temp(control.height);
+        let label = control.branch_label;
+        let instr = if arity == 0 || src == dst {
+            Instr::Br { target: 0 }
+        } else {
+            Instr::BrCopy {
+                dst,
+                src,
+                count: arity,
+                target: 0,
+            }
+        };
+        (instr, Some(label))
+    }
+
+    fn emit_branch_to(&mut self, depth: u32) {
+        let arity = self.controls[self.controls.len() - 1 - depth as usize].branch_arity();
+        self.materialize_top(arity);
+        match self.branch_instr(depth) {
+            (instr, Some(label)) => self.emit_branch(instr, label),
+            (instr, None) => self.emit(instr),
+        }
+    }
+
+    fn emit_branch_if(&mut self, condition: Condition, depth: u32) {
+        let arity = self.controls[self.controls.len() - 1 - depth as usize].branch_arity();
+        self.materialize_top(arity);
+        match self.branch_instr(depth) {
+            (Instr::Br { .. }, Some(label)) => self.emit_branch(condition.branch(0), label),
+            (instr, label) => {
+                let skip = self.new_label();
+                self.emit_branch(condition.negate().branch(0), skip);
+                match label {
+                    Some(label) => self.emit_branch(instr, label),
+                    None => self.emit(instr),
+                }
+                self.bind(skip);
+            }
+        }
+    }
+
+    fn emit_br_table(&mut self, index: Slot, targets: &wasmparser::BrTable<'_>) {
+        let default = targets.default();
+        let arity = self.controls[self.controls.len() - 1 - default as usize].branch_arity();
+        self.materialize_top(arity);
+        self.emit(Instr::BrTable {
+            index,
+            len: targets.len(),
+        });
+        for depth in targets.targets().chain(std::iter::once(Ok(default))) {
+            match self.branch_instr(depth.expect("validated")) {
+                (instr, Some(label)) => self.emit_branch(instr, label),
+                (instr, None) => self.emit(instr),
+            }
+        }
+    }
+
+    fn emit_return(&mut self) {
+        let depth = self.controls.len() as u32 - 1;
+        self.emit_branch_to(depth);
+    }
+
+    fn else_(&mut self) {
+        let control = self.controls.last().expect("validated");
+        let (height, params, end_label) = (control.height, control.params, control.end_label);
+        if self.reachable {
+            self.materialize_top(control.results);
+            self.emit_branch(Instr::Br { target: 0 }, end_label);
+        }
+        let control = self.controls.last_mut().expect("validated");
+        let else_label = control.else_label.take().expect("validated: else follows if");
+        self.reachable = control.reachable_at_entry;
+        self.bind(else_label);
+        self.stack.truncate(height);
+        for _ in 0..params {
+            self.push(Entry::Temp);
+        }
+    }
+
+    /// Ends the innermost block; returns `true` when it was the function body.
+    fn end(&mut self) -> bool {
+        let control = self.controls.last().expect("validated");
+        if control.kind == ControlKind::Function {
+            if self.reachable {
+                self.emit_return();
+            }
+            return true;
+        }
+        if self.reachable {
+            self.materialize_top(control.results);
+        }
+        let control = self.controls.pop().expect("validated");
+        if let Some(else_label) = control.else_label {
+            self.bind(else_label);
+        }
+        self.bind(control.end_label);
+        self.stack.truncate(control.height);
+        for _ in 0..control.results {
+            self.push(Entry::Temp);
+        }
+        self.reachable = control.reachable_at_entry;
+        false
+    }
+
+    // ---- operators ----
+
+    fn translate(&mut self, operators: &[Operator<'_>]) {
+        let mut pos = 0;
+        while pos < operators.len() {
+            let op = &operators[pos];
+            let next = operators.get(pos + 1);
+            pos += 1;
+            if !self.reachable {
+                if self.skip_unreachable(op) {
+                    return;
+                }
+                continue;
+            }
+            let mut consumed = false;
+            if self.operator(op, next, &mut consumed) {
+                return;
+            }
+            if consumed {
+                pos += 1;
+            }
+        }
+    }
+
+    /// In unreachable code, only block structure matters. Returns `true` at the function's end.
+    fn skip_unreachable(&mut self, op: &Operator<'_>) -> bool {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.skipped_depth += 1;
+            }
+            Operator::Else if self.skipped_depth == 0 => self.else_(),
+            Operator::End if self.skipped_depth == 0 => return self.end(),
+            Operator::End => self.skipped_depth -= 1,
+            _ => {}
+        }
+        false
+    }
+
+    fn binary(&mut self, make: impl FnOnce(Slot, Slot, Slot) -> Instr, next: Option<&Operator<'_>>, consumed: &mut bool) {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.result_slot(next, consumed);
+        self.emit(make(dst, a, b));
+    }
+
+    fn unary(&mut self, make: impl FnOnce(Slot, Slot) -> Instr, next: Option<&Operator<'_>>, consumed: &mut bool) {
+        let a = self.pop();
+        let dst = self.result_slot(next, consumed);
+        self.emit(make(dst, a));
+    }
+
+    /// An `i32` binary operator with an immediate form, used when the right operand is a
+    /// constant.
+    fn binary_or_imm(
+        &mut self,
+        make: impl FnOnce(Slot, Slot, Slot) -> Instr,
+        make_imm: impl FnOnce(Slot, Slot, i32) -> Instr,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) {
+        match self.stack.last() {
+            // `i32` operators read only the low 32 bits of the constant.
+            Some(&Entry::Const(_, bits)) => {
+                self.stack.pop();
+                let a = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(make_imm(dst, a, bits as i32));
+            }
+            _ => self.binary(make, next, consumed),
+        }
+    }
+
+    /// An `i32` comparison: fused with a following `br_if` or `if`.
+    fn compare(&mut self, cmp: I32Cmp, make: fn(Slot, Slot, Slot) -> Instr, next: Option<&Operator<'_>>, consumed: &mut bool) {
+        if !matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) {
+            return self.binary(make, next, consumed);
+        }
+        let (b_entry, b) = self.pop_entry();
+        let a = self.pop();
+        let condition = match b_entry {
+            Entry::Const(_, bits) => Condition::I32Imm(cmp, a, bits as i32),
+            _ => Condition::I32(cmp, a, b),
+        };
+        *consumed = true;
+        self.conditional(condition, next.expect("matched above"));
+    }
+
+    fn conditional(&mut self, condition: Condition, op: &Operator<'_>) {
+        match *op {
+            Operator::BrIf { relative_depth } => self.emit_branch_if(condition, relative_depth),
+            Operator::If { blockty } => self.enter_block(ControlKind::If, blockty, Some(condition)),
+            _ => unreachable!("only br_if and if take a condition"),
+        }
+    }
+
+    fn call(&mut self, type_index: u32, make: impl FnOnce(Slot) -> Instr) {
+        let ty = &self.module.types[type_index as usize];
+        let (params, results) = (ty.params().len(), ty.results().len());
+        self.materialize_top(params as u32);
+        let height = self.stack.len() - params;
+        self.emit(make(self.temp(height)));
+        self.stack.truncate(height);
+        for _ in 0..results {
+            self.push(Entry::Temp);
+        }
+    }
+
+    /// Translates one operator; returns `true` at the end of the function body.
+    fn operator(&mut self, op: &Operator<'_>, next: Option<&Operator<'_>>, consumed: &mut bool) -> bool {
+        macro_rules! numeric {
+            (binary: [$($binary:ident)*], unary: [$($unary:ident)*], binary_imm: [$($imm:ident)*], other: {$($other:tt)*}) => {
+                match *op {
+                    $(Operator::$binary => return { self.binary(|dst, a, b| Instr::$binary { dst, a, b }, next, consumed); false },)*
+                    $(Operator::$unary => return { self.unary(|dst, a| Instr::$unary { dst, a }, next, consumed); false },)*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! with_imm {
+            ($op:ident, $imm:ident) => {
+                self.binary_or_imm(
+                    |dst, a, b| Instr::$op { dst, a, b },
+                    |dst, a, imm| Instr::$imm { dst, a, imm },
+                    next,
+                    consumed,
+                )
+            };
+        }
+        macro_rules! compare {
+            ($cmp:ident, $op:ident) => {
+                self.compare(I32Cmp::$cmp, |dst, a, b| Instr::$op { dst, a, b }, next, consumed)
+            };
+        }
+        match *op {
+            // Operators with an immediate or fused form come before the generic tables.
+            Operator::I32Add => with_imm!(I32Add, I32AddImm),
+            Operator::I32Mul => with_imm!(I32Mul, I32MulImm),
+            Operator::I32And => with_imm!(I32And, I32AndImm),
+            Operator::I32Or => with_imm!(I32Or, I32OrImm),
+            Operator::I32Xor => with_imm!(I32Xor, I32XorImm),
+            Operator::I32Shl => with_imm!(I32Shl, I32ShlImm),
+            Operator::I32ShrS => with_imm!(I32ShrS, I32ShrSImm),
+            Operator::I32ShrU => with_imm!(I32ShrU, I32ShrUImm),
+            Operator::I64Add => self.i64_imm(|dst, a, b| Instr::I64Add { dst, a, b }, |dst, a, imm| Instr::I64AddImm { dst, a, imm }, next, consumed),
+            Operator::I64And => self.i64_imm(|dst, a, b| Instr::I64And { dst, a, b }, |dst, a, imm| Instr::I64AndImm { dst, a, imm }, next, consumed),
+            Operator::I64Shl => self.i64_imm(|dst, a, b| Instr::I64Shl { dst, a, b }, |dst, a, imm| Instr::I64ShlImm { dst, a, imm }, next, consumed),
+            Operator::I64ShrU => self.i64_imm(|dst, a, b| Instr::I64ShrU { dst, a, b }, |dst, a, imm| Instr::I64ShrUImm { dst, a, imm }, next, consumed),
+            Operator::I32Eq => compare!(Eq, I32Eq),
+            Operator::I32Ne => compare!(Ne, I32Ne),
+            Operator::I32LtS => compare!(LtS, I32LtS),
+            Operator::I32LtU => compare!(LtU, I32LtU),
+            Operator::I32GtS => compare!(GtS, I32GtS),
+            Operator::I32GtU => compare!(GtU, I32GtU),
+            Operator::I32LeS => compare!(LeS, I32LeS),
+            Operator::I32LeU => compare!(LeU, I32LeU),
+            Operator::I32GeS => compare!(GeS, I32GeS),
+            Operator::I32GeU => compare!(GeU, I32GeU),
+            Operator::I32Eqz if matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) => {
+                let a = self.pop();
+                *consumed = true;
+                self.conditional(Condition::Zero(a), next.expect("matched above"));
+            }
+            _ => {
+                for_each_numeric!(numeric);
+                return self.other(op, next, consumed);
+            }
+        }
+        false
+    }
+
+    /// An `i64` operator whose immediate form takes a sign-extended 32-bit constant.
+    fn i64_imm(
+        &mut self,
+        make: impl FnOnce(Slot, Slot, Slot) -> Instr,
+        make_imm: impl FnOnce(Slot, Slot, i32) -> Instr,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) {
+        match self.stack.last() {
+            Some(&Entry::Const(_, bits)) if bits as i64 == bits as i32 as i64 => {
+                self.stack.pop();
+                let a = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(make_imm(dst, a, bits as i32));
+            }
+            _ => self.binary(make, next, consumed),
+        }
+    }
+
+    /// Everything that is not a plain numeric operator. Returns `true` at the body's end.
+    fn other(&mut self, op: &Operator<'_>, next: Option<&Operator<'_>>, consumed: &mut bool) -> bool {
+        macro_rules! load {
+            ($kind:ident, $memarg:expr) => {{
+                let addr = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::$kind { dst, addr, offset: $memarg.offset as u32 });
+            }};
+        }
+        macro_rules! store {
+            ($kind:ident, $memarg:expr) => {{
+                let src = self.pop();
+                let addr = self.pop();
+                self.emit(Instr::$kind { addr, src, offset: $memarg.offset as u32 });
+            }};
+        }
+        match *op {
+            Operator::Nop => {}
+            Operator::Unreachable => {
+                self.emit(Instr::Unreachable);
+                self.reachable = false;
+            }
+            Operator::Block { blockty } => self.enter_block(ControlKind::Block, blockty, None),
+            Operator::Loop { blockty } => self.enter_block(ControlKind::Loop, blockty, None),
+            Operator::If { blockty } => {
+                let cond = self.pop();
+                self.enter_block(ControlKind::If, blockty, Some(Condition::NonZero(cond)));
+            }
+            Operator::Else => self.else_(),
+            Operator::End => return self.end(),
+            Operator::Br { relative_depth } => {
+                self.emit_branch_to(relative_depth);
+                self.reachable = false;
+            }
+            Operator::BrIf { relative_depth } => {
+                let cond = self.pop();
+                self.emit_branch_if(Condition::NonZero(cond), relative_depth);
+            }
+            Operator::BrTable { ref targets } => {
+                let index = self.pop();
+                self.emit_br_table(index, targets);
+                self.reachable = false;
+            }
+            Operator::Return => {
+                self.emit_return();
+                self.reachable = false;
+            }
+            Operator::Call { function_index } => {
+                let type_index = self.module.funcs[function_index as usize];
+                self.call(type_index, |base| Instr::Call {
+                    func: function_index,
+                    base,
+                });
+            }
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let index = self.pop();
+                self.call(type_index, |base| Instr::CallIndirect {
+                    table: table_index,
+                    type_index,
+                    index,
+                    base,
+                });
+            }
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
+                let cond = self.pop();
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::Select { dst, cond, a, b });
+            }
+            Operator::LocalGet { local_index } => self.push(Entry::Local(local_index)),
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                let src = self.pop();
+                self.materialize_local(local_index);
+                if src != local_index {
+                    self.emit(Instr::Copy {
+                        dst: local_index,
+                        src,
+                    });
+                }
+                if matches!(op, Operator::LocalTee { .. }) {
+                    self.push(Entry::Local(local_index));
+                }
+            }
+            Operator::GlobalGet { global_index } => {
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::GlobalGet {
+                    dst,
+                    global: global_index,
+                });
+            }
+            Operator::GlobalSet { global_index } => {
+                let src = self.pop();
+                self.emit(Instr::GlobalSet {
+                    src,
+                    global: global_index,
+                });
+            }
+            Operator::I32Load { memarg } | Operator::F32Load { memarg } => load!(Load32U, memarg),
+            Operator::I64Load { memarg } | Operator::F64Load { memarg } => load!(Load64, memarg),
+            Operator::I32Load8S { memarg } | Operator::I64Load8S { memarg } => load!(Load8S, memarg),
+            Operator::I32Load8U { memarg } | Operator::I64Load8U { memarg } => load!(Load8U, memarg),
+            Operator::I32Load16S { memarg } | Operator::I64Load16S { memarg } => {
+                load!(Load16S, memarg)
+            }
+            Operator::I32Load16U { memarg } | Operator::I64Load16U { memarg } => {
+                load!(Load16U, memarg)
+            }
+            Operator::I64Load32S { memarg } => load!(Load32S, memarg),
+            Operator::I64Load32U { memarg } => load!(Load32U, memarg),
+            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => store!(Store8, memarg),
+            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
+                store!(Store16, memarg)
+            }
+            Operator::I32Store { memarg }
+            | Operator::F32Store { memarg }
+            | Operator::I64Store32 { memarg } => store!(Store32, memarg),
+            Operator::I64Store { memarg } | Operator::F64Store { memarg } => store!(Store64, memarg),
+            Operator::MemorySize { .. } => {
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::MemorySize { dst });
+            }
+            Operator::MemoryGrow { .. } => {
+                let delta = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::MemoryGrow { dst, delta });
+            }
+            Operator::MemoryFill { .. } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                self.emit(Instr::MemoryFill { dst, value, len });
+            }
+            Operator::MemoryCopy { .. } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                self.emit(Instr::MemoryCopy { dst, src, len });
+            }
+            Operator::MemoryInit { data_index, .. } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                self.emit(Instr::MemoryInit {
+                    segment: data_index,
+                    dst,
+                    src,
+                    len,
+                });
+            }
+            Operator::DataDrop { data_index } => self.emit(Instr::DataDrop {
+                segment: data_index,
+            }),
+            Operator::TableGet { table } => {
+                let index = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::TableGet { dst, table, index });
+            }
+            Operator::TableSet { table } => {
+                let value = self.pop();
+                let index = self.pop();
+                self.emit(Instr::TableSet {
+                    table,
+                    index,
+                    value,
+                });
+            }
+            Operator::TableSize { table } => {
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::TableSize { dst, table });
+            }
+            Operator::TableGrow { table } => {
+                let delta = self.pop();
+                let init = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::TableGrow {
+                    dst,
+                    table,
+                    init,
+                    delta,
+                });
+            }
+            Operator::TableFill { table } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                self.emit(Instr::TableFill {
+                    table,
+                    dst,
+                    value,
+                    len,
+                });
+            }
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                self.emit(Instr::TableCopy {
+                    dst_table,
+                    src_table,
+                    dst,
+                    src,
+                    len,
+                });
+            }
+            Operator::TableInit { elem_index, table } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                self.emit(Instr::TableInit {
+                    table,
+                    segment: elem_index,
+                    dst,
+                    src,
+                    len,
+                });
+            }
+            Operator::ElemDrop { elem_index } => self.emit(Instr::ElemDrop {
+                segment: elem_index,
+            }),
+            Operator::RefFunc { function_index } => {
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::RefFunc {
+                    dst,
+                    func: function_index,
+                });
+            }
+            Operator::RefIsNull => {
+                let a = self.pop();
+                let dst = self.result_slot(next, consumed);
+                self.emit(Instr::I64Eqz { dst, a });
+            }
+            // Bits stay as they are: 32-bit reads ignore the upper half of a slot.
+            Operator::I32WrapI64
+            | Operator::I32ReinterpretF32
+            | Operator::I64ReinterpretF64
+            | Operator::F32ReinterpretI32
+            | Operator::F64ReinterpretI64 => {}
+            ref constant => match const_bits(constant) {
+                Some(bits) => self.push_const(bits),
+                None => unreachable!("the validator rejects {constant:?}"),
+            },
+        }
+        false
+    }
+}
+
+/// The slot encoding of a constant operator, or `None` for other operators.
+fn const_bits(op: &Operator<'_>) -> Option<u64> {
+    Some(match *op {
+        Operator::I32Const { value } => value as u32 as u64,
+        Operator::I64Const { value } => value as u64,
+        Operator::F32Const { value } => value.bits() as u64,
+        Operator::F64Const { value } => value.bits(),
+        Operator::RefNull { .. } => 0,
+        _ => return None,
+    })
+}
