@@ -456,17 +456,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::I64Extend32S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
             Instr::F32Abs { dst, a } => r!(dst) = (r!(a) as u32 & !(1 << 31)) as u64,
             Instr::F32Neg { dst, a } => r!(dst) = (r!(a) as u32 ^ (1 << 31)) as u64,
-            Instr::F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 x.ceil()),
-            Instr::F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 x.floor()),
-            Instr::F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 x.trunc()),
-            Instr::F32Nearest { dst, a } => unary!(dst, a, |x: f32| -> f32 x.round_ties_even()),
+            Instr::F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
+            Instr::F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
+            Instr::F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
+            Instr::F32Nearest { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even())),
             Instr::F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
             Instr::F64Abs { dst, a } => r!(dst) = r!(a) & !(1 << 63),
             Instr::F64Neg { dst, a } => r!(dst) = r!(a) ^ (1 << 63),
-            Instr::F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 x.ceil()),
-            Instr::F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 x.floor()),
-            Instr::F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 x.trunc()),
-            Instr::F64Nearest { dst, a } => unary!(dst, a, |x: f64| -> f64 x.round_ties_even()),
+            Instr::F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
+            Instr::F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
+            Instr::F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
+            Instr::F64Nearest { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.round_ties_even())),
             Instr::F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
             Instr::I32TruncF32S { dst, a } => {
                 let x = from_slot!(f32, r!(a)) as f64;
@@ -848,6 +848,25 @@ fn call<T>(
 /// WebAssembly's float semantics where Rust's differ.
 mod float {
     use crate::error::TrapCode;
+
+    /// Sets the quiet bit of a NaN: rounding operators must return an arithmetic NaN, and the
+    /// library versions pass a signalling NaN through unchanged.
+    pub fn quiet32(x: f32) -> f32 {
+        if x.is_nan() {
+            f32::from_bits(x.to_bits() | 0x0040_0000)
+        } else {
+            x
+        }
+    }
+
+    /// As [`quiet32`].
+    pub fn quiet64(x: f64) -> f64 {
+        if x.is_nan() {
+            f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+        } else {
+            x
+        }
+    }
 
     /// `fmin`: NaN if either is NaN, and -0 is less than +0.
     pub fn min32(x: f32, y: f32) -> f32 {

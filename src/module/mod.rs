@@ -293,7 +293,9 @@ fn parse(engine: &Engine, bytes: Box<[u8]>) -> Result<ModuleInner> {
     let mut allocations = FuncValidatorAllocations::default();
     let offset_in = |slice: &[u8]| slice.as_ptr() as usize - bytes.as_ptr() as usize;
 
-    for payload in Parser::new(0).parse_all(&bytes) {
+    let mut parser = Parser::new(0);
+    parser.set_features(supported_features());
+    for payload in parser.parse_all(&bytes) {
         let payload = payload?;
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
             let mut func_validator = func.into_validator(std::mem::take(&mut allocations));
