@@ -22,6 +22,7 @@ pub struct Config {
     pub(crate) strategy: Strategy,
     pub(crate) max_call_depth: usize,
     pub(crate) max_memory_pages: u32,
+    pub(crate) max_table_elements: u32,
 }
 
 impl Default for Config {
@@ -30,6 +31,7 @@ impl Default for Config {
             strategy: Strategy::default(),
             max_call_depth: 10_000,
             max_memory_pages: MAX_WASM32_PAGES,
+            max_table_elements: 10_000_000,
         }
     }
 }
@@ -61,6 +63,14 @@ impl Config {
     /// `memory.grow`). Default and ceiling: 65 536 (4 GiB).
     pub fn max_memory_pages(&mut self, pages: u32) -> &mut Self {
         self.max_memory_pages = pages.min(MAX_WASM32_PAGES);
+        self
+    }
+
+    /// The most elements any table may have; creating or growing past it fails (kind
+    /// [`ErrorKind::Limit`](crate::ErrorKind::Limit) at instantiation, `-1` from
+    /// `table.grow`). Default 10 000 000.
+    pub fn max_table_elements(&mut self, elements: u32) -> &mut Self {
+        self.max_table_elements = elements;
         self
     }
 }
@@ -133,7 +143,10 @@ struct SignatureRegistry {
 
 impl SignatureRegistry {
     fn intern(&self, ty: &FuncType) -> SignatureId {
-        let mut ids = self.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut ids = self
+            .ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let next = SignatureId(ids.len() as u32);
         *ids.entry(ty.clone()).or_insert(next)
     }

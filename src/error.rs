@@ -123,9 +123,15 @@ impl fmt::Display for WasmBacktrace {
 
 #[derive(Debug)]
 enum Repr {
-    Compile { message: String, offset: Option<usize> },
+    Compile {
+        message: String,
+        offset: Option<usize>,
+    },
     Link(String),
-    Trap { code: TrapCode, backtrace: WasmBacktrace },
+    Trap {
+        code: TrapCode,
+        backtrace: WasmBacktrace,
+    },
     Limit(String),
     Host(Box<dyn std::error::Error + Send + Sync>),
     Usage(String),
@@ -230,7 +236,10 @@ impl Error {
     }
 
     /// Adds a backtrace to a trap that has none yet (traps raised outside the interpreter).
-    pub(crate) fn with_backtrace_if_missing(mut self, make: impl FnOnce() -> WasmBacktrace) -> Self {
+    pub(crate) fn with_backtrace_if_missing(
+        mut self,
+        make: impl FnOnce() -> WasmBacktrace,
+    ) -> Self {
         if let Repr::Trap { backtrace, .. } = &mut *self.repr
             && backtrace.frames.is_empty()
         {

@@ -39,7 +39,9 @@ pub use module::types::{
     ExternType, FuncType, GlobalType, Limits, MemoryType, Mutability, TableType, ValType,
 };
 pub use module::{ExportType, ImportType, Module};
-pub use runtime::func::{Caller, Func, HostResult, IntoFunc, TypedFunc, WasmTy, WasmTyList, WithCaller};
+pub use runtime::func::{
+    Caller, Func, HostResult, IntoFunc, TypedFunc, WasmTy, WasmTyList, WithCaller,
+};
 pub use runtime::global::Global;
 pub use runtime::instance::{Extern, Instance};
 pub use runtime::linker::Linker;

@@ -2,7 +2,7 @@
 //! an explicit stack (no host recursion for Wasm calls).
 
 use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
-use crate::module::{CodeSlot, ModuleInner};
+use crate::module::CodeSlot;
 use crate::runtime::instance::checked_range;
 use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
 use crate::runtime::values::Val;
@@ -22,6 +22,7 @@ pub(crate) struct Stack {
 struct Frame {
     instance: u32,
     func: u32,
+    slot: *const CodeSlot,
     code: *const CompiledFunc,
     pc: usize,
     base: usize,
@@ -31,6 +32,7 @@ struct Frame {
 struct Current {
     instance: u32,
     func: u32,
+    slot: *const CodeSlot,
     code: *const CompiledFunc,
     pc: usize,
     base: usize,
@@ -45,6 +47,23 @@ impl Current {
         // the store keeps alive; instances are never removed from a store and a set
         // `OnceLock` never moves its value, so the pointer is valid while the store lives.
         unsafe { &*self.code }
+    }
+
+    fn slot(&self) -> &CodeSlot {
+        // SAFETY: as for `code`: the slot is in the module's boxed slice of code slots.
+        unsafe { &*self.slot }
+    }
+
+    /// Saves the running function as a caller frame.
+    fn save(&self) -> Frame {
+        Frame {
+            instance: self.instance,
+            func: self.func,
+            slot: self.slot,
+            code: self.code,
+            pc: self.pc,
+            base: self.base,
+        }
     }
 
     fn vm(&self) -> &VmContext {
@@ -81,7 +100,12 @@ impl Current {
         Ok(unsafe { std::ptr::read_unaligned(ptr as *const [u8; N]) })
     }
 
-    fn store<const N: usize>(&self, addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
+    fn store<const N: usize>(
+        &self,
+        addr: u64,
+        offset: u32,
+        bytes: [u8; N],
+    ) -> Result<(), TrapCode> {
         let ptr = self.address(addr, offset, N as u64)?;
         // SAFETY: as in `load`; the memory is not otherwise borrowed while Wasm runs.
         unsafe { std::ptr::write_unaligned(ptr as *mut [u8; N], bytes) };
@@ -118,7 +142,12 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, slots: &mut [u64]) -> R
 }
 
 /// Calls a host function with arguments and results in `slots`.
-fn call_host<T>(store: &mut Store<T>, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()> {
+fn call_host<T>(
+    store: &mut Store<T>,
+    func: u32,
+    caller: Option<u32>,
+    slots: &mut [u64],
+) -> Result<()> {
     let entity = &store.inner.funcs[func as usize];
     let FuncKind::Host { index } = entity.kind else {
         unreachable!("call_host is only called for host functions");
@@ -131,7 +160,11 @@ fn call_host<T>(store: &mut Store<T>, func: u32, caller: Option<u32>, slots: &mu
         .zip(slots.iter())
         .map(|(ty, slot)| store.inner.slot_to_val(*slot, *ty))
         .collect();
-    let mut results: Vec<Val> = ty.results().iter().map(|ty| Val::default_for(*ty)).collect();
+    let mut results: Vec<Val> = ty
+        .results()
+        .iter()
+        .map(|ty| Val::default_for(*ty))
+        .collect();
     host(crate::Caller::new(store, caller), &params, &mut results)?;
     for ((slot, result), ty) in slots.iter_mut().zip(&results).zip(ty.results()) {
         StoreInner::check_val_type(result, *ty, "host function result")?;
@@ -140,28 +173,23 @@ fn call_host<T>(store: &mut Store<T>, func: u32, caller: Option<u32>, slots: &mu
     Ok(())
 }
 
-fn code_slot(module: &ModuleInner, func: u32) -> &CodeSlot {
-    module.code_slot(func)
-}
-
 /// Makes room for the frame of `func` at `base`, zeroes its locals and copies its constants;
-/// translates the function on its first call.
+/// translates the function on its first call. Returns its code slot and code.
 fn enter(
     inner: &mut StoreInner,
     values: &mut Vec<u64>,
     instance: u32,
     func: u32,
     base: usize,
-) -> Result<*const CompiledFunc, TrapCode> {
+) -> Result<(*const CodeSlot, *const CompiledFunc), TrapCode> {
     if inner.call_depth >= inner.engine.config().max_call_depth {
         return Err(TrapCode::StackOverflow);
     }
     inner.call_depth += 1;
     let module = &inner.instances[instance as usize].module;
-    let slot = code_slot(module, func);
+    let slot = module.code_slot(func);
     let code = slot.translated.get_or_init(|| translate(module, func));
-    let hotness = &slot.hotness;
-    hotness.store(hotness.load(std::sync::atomic::Ordering::Relaxed).wrapping_add(1), std::sync::atomic::Ordering::Relaxed);
+    slot.count_hotness();
     let end = base + code.frame_size as usize;
     if values.len() < end {
         values.resize(end, 0);
@@ -170,17 +198,18 @@ fn enter(
     values[locals].fill(0);
     let consts = base + code.num_locals as usize;
     values[consts..consts + code.consts.len()].copy_from_slice(&code.consts);
-    Ok(code)
+    Ok((slot, code))
 }
 
 /// Runs defined function `func` of `instance`, whose arguments are at the start of
 /// `stack.values`, until it returns.
 fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32) -> Result<()> {
-    let code = enter(&mut store.inner, &mut stack.values, instance, func, 0)
-        .map_err(Error::trap)?;
+    let (slot, code) =
+        enter(&mut store.inner, &mut stack.values, instance, func, 0).map_err(Error::trap)?;
     let mut current = Current {
         instance,
         func,
+        slot,
         code,
         pc: 0,
         base: 0,
@@ -286,20 +315,44 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
         }};
     }
     macro_rules! from_slot {
-        (i32, $v:expr) => { $v as u32 as i32 };
-        (u32, $v:expr) => { $v as u32 };
-        (i64, $v:expr) => { $v as i64 };
-        (u64, $v:expr) => { $v };
-        (f32, $v:expr) => { f32::from_bits($v as u32) };
-        (f64, $v:expr) => { f64::from_bits($v) };
+        (i32, $v:expr) => {
+            $v as u32 as i32
+        };
+        (u32, $v:expr) => {
+            $v as u32
+        };
+        (i64, $v:expr) => {
+            $v as i64
+        };
+        (u64, $v:expr) => {
+            $v
+        };
+        (f32, $v:expr) => {
+            f32::from_bits($v as u32)
+        };
+        (f64, $v:expr) => {
+            f64::from_bits($v)
+        };
     }
     macro_rules! to_slot {
-        (i32, $v:expr) => { $v as u32 as u64 };
-        (u32, $v:expr) => { $v as u64 };
-        (i64, $v:expr) => { $v as u64 };
-        (u64, $v:expr) => { $v };
-        (f32, $v:expr) => { $v.to_bits() as u64 };
-        (f64, $v:expr) => { $v.to_bits() };
+        (i32, $v:expr) => {
+            $v as u32 as u64
+        };
+        (u32, $v:expr) => {
+            $v as u64
+        };
+        (i64, $v:expr) => {
+            $v as u64
+        };
+        (u64, $v:expr) => {
+            $v
+        };
+        (f32, $v:expr) => {
+            $v.to_bits() as u64
+        };
+        (f64, $v:expr) => {
+            $v.to_bits()
+        };
     }
 
     loop {
@@ -372,7 +425,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 r!(dst) = (x / y) as u64;
             }
             Instr::I64DivU { dst, a, b } => {
-                r!(dst) = r!(a).checked_div(r!(b)).ok_or(TrapCode::IntegerDivisionByZero)?;
+                r!(dst) = r!(a)
+                    .checked_div(r!(b))
+                    .ok_or(TrapCode::IntegerDivisionByZero)?;
             }
             Instr::I64RemS { dst, a, b } => {
                 let (x, y) = (r!(a) as i64, r!(b) as i64);
@@ -382,7 +437,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 r!(dst) = x.wrapping_rem(y) as u64;
             }
             Instr::I64RemU { dst, a, b } => {
-                r!(dst) = r!(a).checked_rem(r!(b)).ok_or(TrapCode::IntegerDivisionByZero)?;
+                r!(dst) = r!(a)
+                    .checked_rem(r!(b))
+                    .ok_or(TrapCode::IntegerDivisionByZero)?;
             }
             Instr::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
             Instr::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
@@ -393,10 +450,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 i64_bin!(dst, a, b, |x, y| (x as u64).wrapping_shr(y as u32))
             }
             Instr::I64Rotl { dst, a, b } => {
-                i64_bin!(dst, a, b, |x, y| (x as u64).rotate_left((y as u64 % 64) as u32))
+                i64_bin!(dst, a, b, |x, y| (x as u64)
+                    .rotate_left((y as u64 % 64) as u32))
             }
             Instr::I64Rotr { dst, a, b } => {
-                i64_bin!(dst, a, b, |x, y| (x as u64).rotate_right((y as u64 % 64) as u32))
+                i64_bin!(dst, a, b, |x, y| (x as u64)
+                    .rotate_right((y as u64 % 64) as u32))
             }
             Instr::I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
             Instr::I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
@@ -459,14 +518,18 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
             Instr::F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
             Instr::F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
-            Instr::F32Nearest { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even())),
+            Instr::F32Nearest { dst, a } => {
+                unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even()))
+            }
             Instr::F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
             Instr::F64Abs { dst, a } => r!(dst) = r!(a) & !(1 << 63),
             Instr::F64Neg { dst, a } => r!(dst) = r!(a) ^ (1 << 63),
             Instr::F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
             Instr::F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
             Instr::F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
-            Instr::F64Nearest { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.round_ties_even())),
+            Instr::F64Nearest { dst, a } => {
+                unary!(dst, a, |x: f64| -> f64 float::quiet64(x.round_ties_even()))
+            }
             Instr::F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
             Instr::I32TruncF32S { dst, a } => {
                 let x = from_slot!(f32, r!(a)) as f64;
@@ -486,7 +549,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             }
             Instr::I64TruncF32S { dst, a } => {
                 let x = from_slot!(f32, r!(a)) as f64;
-                r!(dst) = float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)? as i64 as u64;
+                r!(dst) =
+                    float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)? as i64 as u64;
             }
             Instr::I64TruncF32U { dst, a } => {
                 let x = from_slot!(f32, r!(a)) as f64;
@@ -494,7 +558,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             }
             Instr::I64TruncF64S { dst, a } => {
                 let x = from_slot!(f64, r!(a));
-                r!(dst) = float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)? as i64 as u64;
+                r!(dst) =
+                    float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)? as i64 as u64;
             }
             Instr::I64TruncF64U { dst, a } => {
                 let x = from_slot!(f64, r!(a));
@@ -564,12 +629,22 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                     current.pc = target as usize;
                 }
             }
-            Instr::BrIfI32Imm { cmp, a, imm, target } => {
+            Instr::BrIfI32Imm {
+                cmp,
+                a,
+                imm,
+                target,
+            } => {
                 if cmp.eval(r!(a) as u32, imm as u32) {
                     current.pc = target as usize;
                 }
             }
-            Instr::BrCopy { dst, src, count, target } => {
+            Instr::BrCopy {
+                dst,
+                src,
+                count,
+                target,
+            } => {
                 let base = current.base;
                 values.copy_within(
                     base + src as usize..base + (src + count) as usize,
@@ -580,14 +655,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::BrTable { index, len } => {
                 current.pc += (r!(index) as u32).min(len) as usize;
             }
-            Instr::LoopHeader => {
-                let module = &store.inner.instances[current.instance as usize].module;
-                let hotness = &code_slot(module, current.func).hotness;
-                hotness.store(
-                    hotness.load(std::sync::atomic::Ordering::Relaxed).wrapping_add(1),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-            }
+            Instr::LoopHeader => current.slot().count_hotness(),
             Instr::Return { src, count } => {
                 let base = current.base;
                 values.copy_within(base + src as usize..base + (src + count) as usize, base);
@@ -600,6 +668,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 }
                 current.instance = frame.instance;
                 current.func = frame.func;
+                current.slot = frame.slot;
                 current.code = frame.code;
                 current.pc = frame.pc;
                 current.base = frame.base;
@@ -608,25 +677,27 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::Call { func, base } => {
                 let module = &store.inner.instances[current.instance as usize].module;
                 if (func as usize) < module.num_imported_funcs {
-                    let callee = store.inner.instances[current.instance as usize].funcs[func as usize];
+                    let callee =
+                        store.inner.instances[current.instance as usize].funcs[func as usize];
                     call(store, values, frames, current, callee, base)?;
                 } else {
                     let new_base = current.base + base as usize;
-                    let code = enter(&mut store.inner, values, current.instance, func, new_base)?;
-                    frames.push(Frame {
-                        instance: current.instance,
-                        func: current.func,
-                        code: current.code,
-                        pc: current.pc,
-                        base: current.base,
-                    });
+                    let (slot, code) =
+                        enter(&mut store.inner, values, current.instance, func, new_base)?;
+                    frames.push(current.save());
                     current.func = func;
+                    current.slot = slot;
                     current.code = code;
                     current.pc = 0;
                     current.base = new_base;
                 }
             }
-            Instr::CallIndirect { table, type_index, index, base } => {
+            Instr::CallIndirect {
+                table,
+                type_index,
+                index,
+                base,
+            } => {
                 let entity = &store.inner.instances[current.instance as usize];
                 let expected = entity.module.signatures[type_index as usize];
                 let table = &store.inner.tables[entity.tables[table as usize] as usize];
@@ -634,7 +705,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                     .elements
                     .get(r!(index) as u32 as usize)
                     .ok_or(TrapCode::UndefinedElement)?;
-                let callee = element.checked_sub(1).ok_or(TrapCode::UninitializedElement)? as u32;
+                let callee = element
+                    .checked_sub(1)
+                    .ok_or(TrapCode::UninitializedElement)? as u32;
                 if store.inner.funcs[callee as usize].signature != expected {
                     return Err(TrapCode::BadSignature.into());
                 }
@@ -709,7 +782,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 // SAFETY: both ranges were checked to lie in the memory; `copy` allows overlap.
                 unsafe { std::ptr::copy(from, to, len as usize) };
             }
-            Instr::MemoryInit { segment, dst, src, len } => {
+            Instr::MemoryInit {
+                segment,
+                dst,
+                src,
+                len,
+            } => {
                 let entity = &store.inner.instances[current.instance as usize];
                 let data = if entity.dropped_data[segment as usize] {
                     &[][..]
@@ -722,12 +800,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 let to = current.address(r!(dst), 0, len as u64)?;
                 // SAFETY: `to` has `len` bytes in the memory; `from` is a checked range of the
                 // module's bytes, which never alias a linear memory.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(data[from].as_ptr(), to, len as usize)
-                };
+                unsafe { std::ptr::copy_nonoverlapping(data[from].as_ptr(), to, len as usize) };
             }
             Instr::DataDrop { segment } => {
-                store.inner.instances[current.instance as usize].dropped_data[segment as usize] = true;
+                store.inner.instances[current.instance as usize].dropped_data[segment as usize] =
+                    true;
             }
             Instr::TableGet { dst, table, index } => {
                 let table = table_index(&store.inner, current, table);
@@ -736,7 +813,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                     .get(r!(index) as u32 as usize)
                     .ok_or(TrapCode::TableOutOfBounds)?;
             }
-            Instr::TableSet { table, index, value } => {
+            Instr::TableSet {
+                table,
+                index,
+                value,
+            } => {
                 let table = table_index(&store.inner, current, table);
                 *store.inner.tables[table]
                     .elements
@@ -747,48 +828,86 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 let table = table_index(&store.inner, current, table);
                 r!(dst) = store.inner.tables[table].elements.len() as u64;
             }
-            Instr::TableGrow { dst, table, init, delta } => {
+            Instr::TableGrow {
+                dst,
+                table,
+                init,
+                delta,
+            } => {
                 let table = table_index(&store.inner, current, table);
-                let grown = store.inner.tables[table].grow(r!(delta) as u32, r!(init));
+                let max_elements = store.inner.engine.config().max_table_elements;
+                let grown =
+                    store.inner.tables[table].grow(r!(delta) as u32, r!(init), max_elements);
                 r!(dst) = grown.unwrap_or(u32::MAX) as u64;
             }
-            Instr::TableFill { table, dst, value, len } => {
+            Instr::TableFill {
+                table,
+                dst,
+                value,
+                len,
+            } => {
                 let table = table_index(&store.inner, current, table);
                 let elements = &mut store.inner.tables[table].elements;
                 let range = checked_range(r!(dst) as u32, r!(len) as u32 as usize, elements.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
                 elements[range].fill(r!(value));
             }
-            Instr::TableCopy { dst_table, src_table, dst, src, len } => {
+            Instr::TableCopy {
+                dst_table,
+                src_table,
+                dst,
+                src,
+                len,
+            } => {
                 let to_table = table_index(&store.inner, current, dst_table);
                 let from_table = table_index(&store.inner, current, src_table);
                 let len = r!(len) as u32 as usize;
-                let from = checked_range(r!(src) as u32, len, store.inner.tables[from_table].elements.len())
-                    .ok_or(TrapCode::TableOutOfBounds)?;
-                let to = checked_range(r!(dst) as u32, len, store.inner.tables[to_table].elements.len())
-                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let from = checked_range(
+                    r!(src) as u32,
+                    len,
+                    store.inner.tables[from_table].elements.len(),
+                )
+                .ok_or(TrapCode::TableOutOfBounds)?;
+                let to = checked_range(
+                    r!(dst) as u32,
+                    len,
+                    store.inner.tables[to_table].elements.len(),
+                )
+                .ok_or(TrapCode::TableOutOfBounds)?;
                 if to_table == from_table {
-                    store.inner.tables[to_table].elements.copy_within(from, to.start);
+                    store.inner.tables[to_table]
+                        .elements
+                        .copy_within(from, to.start);
                 } else {
                     let items = store.inner.tables[from_table].elements[from].to_vec();
                     store.inner.tables[to_table].elements[to].copy_from_slice(&items);
                 }
             }
-            Instr::TableInit { table, segment, dst, src, len } => {
+            Instr::TableInit {
+                table,
+                segment,
+                dst,
+                src,
+                len,
+            } => {
                 let table = table_index(&store.inner, current, table);
                 let entity = &store.inner.instances[current.instance as usize];
                 let items = &entity.element_segments[segment as usize];
                 let len = r!(len) as u32 as usize;
                 let from = checked_range(r!(src) as u32, len, items.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
-                let to = checked_range(r!(dst) as u32, len, store.inner.tables[table].elements.len())
-                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let to = checked_range(
+                    r!(dst) as u32,
+                    len,
+                    store.inner.tables[table].elements.len(),
+                )
+                .ok_or(TrapCode::TableOutOfBounds)?;
                 let items = items[from].to_vec();
                 store.inner.tables[table].elements[to].copy_from_slice(&items);
             }
             Instr::ElemDrop { segment } => {
-                store.inner.instances[current.instance as usize].element_segments[segment as usize] =
-                    Box::default();
+                store.inner.instances[current.instance as usize].element_segments
+                    [segment as usize] = Box::default();
             }
         }
     }
@@ -812,20 +931,15 @@ fn call<T>(
     let new_base = current.base + base as usize;
     match store.inner.funcs[callee as usize].kind {
         FuncKind::Wasm { instance, index } => {
-            let code = enter(&mut store.inner, values, instance, index, new_base)?;
-            frames.push(Frame {
-                instance: current.instance,
-                func: current.func,
-                code: current.code,
-                pc: current.pc,
-                base: current.base,
-            });
+            let (slot, code) = enter(&mut store.inner, values, instance, index, new_base)?;
+            frames.push(current.save());
             if instance != current.instance {
                 current.vm = store.inner.instances[instance as usize].vmctx.get();
                 current.instance = instance;
                 current.reload_memory();
             }
             current.func = index;
+            current.slot = slot;
             current.code = code;
             current.pc = 0;
             current.base = new_base;

@@ -434,7 +434,10 @@ impl<'m> Translator<'m> {
             self.emit_branch(Instr::Br { target: 0 }, end_label);
         }
         let control = self.controls.last_mut().expect("validated");
-        let else_label = control.else_label.take().expect("validated: else follows if");
+        let else_label = control
+            .else_label
+            .take()
+            .expect("validated: else follows if");
         self.reachable = control.reachable_at_entry;
         self.bind(else_label);
         self.stack.truncate(height);
@@ -506,14 +509,24 @@ impl<'m> Translator<'m> {
         false
     }
 
-    fn binary(&mut self, make: impl FnOnce(Slot, Slot, Slot) -> Instr, next: Option<&Operator<'_>>, consumed: &mut bool) {
+    fn binary(
+        &mut self,
+        make: impl FnOnce(Slot, Slot, Slot) -> Instr,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) {
         let b = self.pop();
         let a = self.pop();
         let dst = self.result_slot(next, consumed);
         self.emit(make(dst, a, b));
     }
 
-    fn unary(&mut self, make: impl FnOnce(Slot, Slot) -> Instr, next: Option<&Operator<'_>>, consumed: &mut bool) {
+    fn unary(
+        &mut self,
+        make: impl FnOnce(Slot, Slot) -> Instr,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) {
         let a = self.pop();
         let dst = self.result_slot(next, consumed);
         self.emit(make(dst, a));
@@ -541,7 +554,13 @@ impl<'m> Translator<'m> {
     }
 
     /// An `i32` comparison: fused with a following `br_if` or `if`.
-    fn compare(&mut self, cmp: I32Cmp, make: fn(Slot, Slot, Slot) -> Instr, next: Option<&Operator<'_>>, consumed: &mut bool) {
+    fn compare(
+        &mut self,
+        cmp: I32Cmp,
+        make: fn(Slot, Slot, Slot) -> Instr,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) {
         if !matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) {
             return self.binary(make, next, consumed);
         }
@@ -576,7 +595,12 @@ impl<'m> Translator<'m> {
     }
 
     /// Translates one operator; returns `true` at the end of the function body.
-    fn operator(&mut self, op: &Operator<'_>, next: Option<&Operator<'_>>, consumed: &mut bool) -> bool {
+    fn operator(
+        &mut self,
+        op: &Operator<'_>,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) -> bool {
         macro_rules! numeric {
             (binary: [$($binary:ident)*], unary: [$($unary:ident)*], binary_imm: [$($imm:ident)*], other: {$($other:tt)*}) => {
                 match *op {
@@ -598,7 +622,12 @@ impl<'m> Translator<'m> {
         }
         macro_rules! compare {
             ($cmp:ident, $op:ident) => {
-                self.compare(I32Cmp::$cmp, |dst, a, b| Instr::$op { dst, a, b }, next, consumed)
+                self.compare(
+                    I32Cmp::$cmp,
+                    |dst, a, b| Instr::$op { dst, a, b },
+                    next,
+                    consumed,
+                )
             };
         }
         match *op {
@@ -611,10 +640,30 @@ impl<'m> Translator<'m> {
             Operator::I32Shl => with_imm!(I32Shl, I32ShlImm),
             Operator::I32ShrS => with_imm!(I32ShrS, I32ShrSImm),
             Operator::I32ShrU => with_imm!(I32ShrU, I32ShrUImm),
-            Operator::I64Add => self.i64_imm(|dst, a, b| Instr::I64Add { dst, a, b }, |dst, a, imm| Instr::I64AddImm { dst, a, imm }, next, consumed),
-            Operator::I64And => self.i64_imm(|dst, a, b| Instr::I64And { dst, a, b }, |dst, a, imm| Instr::I64AndImm { dst, a, imm }, next, consumed),
-            Operator::I64Shl => self.i64_imm(|dst, a, b| Instr::I64Shl { dst, a, b }, |dst, a, imm| Instr::I64ShlImm { dst, a, imm }, next, consumed),
-            Operator::I64ShrU => self.i64_imm(|dst, a, b| Instr::I64ShrU { dst, a, b }, |dst, a, imm| Instr::I64ShrUImm { dst, a, imm }, next, consumed),
+            Operator::I64Add => self.i64_imm(
+                |dst, a, b| Instr::I64Add { dst, a, b },
+                |dst, a, imm| Instr::I64AddImm { dst, a, imm },
+                next,
+                consumed,
+            ),
+            Operator::I64And => self.i64_imm(
+                |dst, a, b| Instr::I64And { dst, a, b },
+                |dst, a, imm| Instr::I64AndImm { dst, a, imm },
+                next,
+                consumed,
+            ),
+            Operator::I64Shl => self.i64_imm(
+                |dst, a, b| Instr::I64Shl { dst, a, b },
+                |dst, a, imm| Instr::I64ShlImm { dst, a, imm },
+                next,
+                consumed,
+            ),
+            Operator::I64ShrU => self.i64_imm(
+                |dst, a, b| Instr::I64ShrU { dst, a, b },
+                |dst, a, imm| Instr::I64ShrUImm { dst, a, imm },
+                next,
+                consumed,
+            ),
             Operator::I32Eq => compare!(Eq, I32Eq),
             Operator::I32Ne => compare!(Ne, I32Ne),
             Operator::I32LtS => compare!(LtS, I32LtS),
@@ -625,7 +674,9 @@ impl<'m> Translator<'m> {
             Operator::I32LeU => compare!(LeU, I32LeU),
             Operator::I32GeS => compare!(GeS, I32GeS),
             Operator::I32GeU => compare!(GeU, I32GeU),
-            Operator::I32Eqz if matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) => {
+            Operator::I32Eqz
+                if matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) =>
+            {
                 let a = self.pop();
                 *consumed = true;
                 self.conditional(Condition::Zero(a), next.expect("matched above"));
@@ -658,19 +709,32 @@ impl<'m> Translator<'m> {
     }
 
     /// Everything that is not a plain numeric operator. Returns `true` at the body's end.
-    fn other(&mut self, op: &Operator<'_>, next: Option<&Operator<'_>>, consumed: &mut bool) -> bool {
+    fn other(
+        &mut self,
+        op: &Operator<'_>,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) -> bool {
         macro_rules! load {
             ($kind:ident, $memarg:expr) => {{
                 let addr = self.pop();
                 let dst = self.result_slot(next, consumed);
-                self.emit(Instr::$kind { dst, addr, offset: $memarg.offset as u32 });
+                self.emit(Instr::$kind {
+                    dst,
+                    addr,
+                    offset: $memarg.offset as u32,
+                });
             }};
         }
         macro_rules! store {
             ($kind:ident, $memarg:expr) => {{
                 let src = self.pop();
                 let addr = self.pop();
-                self.emit(Instr::$kind { addr, src, offset: $memarg.offset as u32 });
+                self.emit(Instr::$kind {
+                    addr,
+                    src,
+                    offset: $memarg.offset as u32,
+                });
             }};
         }
         match *op {
@@ -763,8 +827,12 @@ impl<'m> Translator<'m> {
             }
             Operator::I32Load { memarg } | Operator::F32Load { memarg } => load!(Load32U, memarg),
             Operator::I64Load { memarg } | Operator::F64Load { memarg } => load!(Load64, memarg),
-            Operator::I32Load8S { memarg } | Operator::I64Load8S { memarg } => load!(Load8S, memarg),
-            Operator::I32Load8U { memarg } | Operator::I64Load8U { memarg } => load!(Load8U, memarg),
+            Operator::I32Load8S { memarg } | Operator::I64Load8S { memarg } => {
+                load!(Load8S, memarg)
+            }
+            Operator::I32Load8U { memarg } | Operator::I64Load8U { memarg } => {
+                load!(Load8U, memarg)
+            }
             Operator::I32Load16S { memarg } | Operator::I64Load16S { memarg } => {
                 load!(Load16S, memarg)
             }
@@ -773,14 +841,18 @@ impl<'m> Translator<'m> {
             }
             Operator::I64Load32S { memarg } => load!(Load32S, memarg),
             Operator::I64Load32U { memarg } => load!(Load32U, memarg),
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => store!(Store8, memarg),
+            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
+                store!(Store8, memarg)
+            }
             Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
                 store!(Store16, memarg)
             }
             Operator::I32Store { memarg }
             | Operator::F32Store { memarg }
             | Operator::I64Store32 { memarg } => store!(Store32, memarg),
-            Operator::I64Store { memarg } | Operator::F64Store { memarg } => store!(Store64, memarg),
+            Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
+                store!(Store64, memarg)
+            }
             Operator::MemorySize { .. } => {
                 let dst = self.result_slot(next, consumed);
                 self.emit(Instr::MemorySize { dst });

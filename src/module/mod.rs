@@ -6,13 +6,13 @@ pub mod types;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use wasmparser::{
-    CompositeInnerType, DataKind, ElementItems, ElementKind, ExternalKind, FuncValidatorAllocations,
-    KnownCustom, Name, Operator, Parser, Payload, TableInit, TypeRef, ValidPayload, Validator,
-    WasmFeatures,
+    CompositeInnerType, DataKind, ElementItems, ElementKind, ExternalKind,
+    FuncValidatorAllocations, KnownCustom, Name, Operator, Parser, Payload, TableInit, TypeRef,
+    ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::engine::{Engine, SignatureId};
@@ -92,6 +92,17 @@ pub(crate) struct CodeSlot {
     pub translated: OnceLock<CompiledFunc>,
     /// Entries plus loop back-edges, for tiering decisions.
     pub hotness: AtomicU32,
+}
+
+impl CodeSlot {
+    /// Counts one function entry or loop back-edge. A plain load and store rather than a
+    /// read-modify-write: a count lost to a race between threads does not matter, a locked
+    /// instruction on every loop iteration would.
+    #[inline]
+    pub fn count_hotness(&self) {
+        let count = self.hotness.load(Ordering::Relaxed);
+        self.hotness.store(count.wrapping_add(1), Ordering::Relaxed);
+    }
 }
 
 pub(crate) struct ModuleInner {

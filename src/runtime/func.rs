@@ -260,12 +260,9 @@ wasm_ty!(f64, F64, Val::from, Val::f64);
 wasm_ty!(Option<Func>, FuncRef, Val::FuncRef, |v: &Val| v
     .func_ref()
     .map(|f| f.copied()));
-wasm_ty!(
-    Option<ExternRef>,
-    ExternRef,
-    Val::ExternRef,
-    |v: &Val| v.extern_ref().map(|r| r.cloned())
-);
+wasm_ty!(Option<ExternRef>, ExternRef, Val::ExternRef, |v: &Val| v
+    .extern_ref()
+    .map(|r| r.cloned()));
 
 /// A list of Wasm values as Rust types: `()`, one [`WasmTy`], or a tuple of them.
 pub trait WasmTyList: Sized {

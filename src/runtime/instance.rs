@@ -275,6 +275,7 @@ impl Extern {
 fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]) -> Result<u32> {
     let instance = inner.instances.len() as u32;
     let max_pages = inner.engine.config().max_memory_pages;
+    let max_elements = inner.engine.config().max_table_elements;
     let (mut funcs, mut tables, mut memories, mut globals) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for import in imports {
@@ -303,7 +304,11 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
     }
     let func_refs: Box<[u64]> = funcs.iter().map(|&f| f as u64 + 1).collect();
     for ty in &module.tables[module.num_imported_tables..] {
-        tables.push(inner.add_table(TableEntity::new(*ty, 0)).index());
+        tables.push(
+            inner
+                .add_table(TableEntity::new(*ty, 0, max_elements)?)
+                .index(),
+        );
     }
     for (ty, init) in module.globals[module.num_imported_globals..]
         .iter()
@@ -317,13 +322,21 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
         globals.push(global.index());
     }
 
-    let global_pointers =
-        VmPointers::new(globals.iter().map(|&g| inner.globals[g as usize].cell.get()).collect());
-    let table_pointers =
-        VmPointers::new(tables.iter().map(|&t| inner.tables[t as usize].vm.get()).collect());
-    let memory = memories
-        .first()
-        .map_or(std::ptr::null_mut(), |&m| inner.memories[m as usize].vm.get());
+    let global_pointers = VmPointers::new(
+        globals
+            .iter()
+            .map(|&g| inner.globals[g as usize].cell.get())
+            .collect(),
+    );
+    let table_pointers = VmPointers::new(
+        tables
+            .iter()
+            .map(|&t| inner.tables[t as usize].vm.get())
+            .collect(),
+    );
+    let memory = memories.first().map_or(std::ptr::null_mut(), |&m| {
+        inner.memories[m as usize].vm.get()
+    });
     let vmctx = VmCell::new(VmContext {
         memory,
         globals: global_pointers.as_ptr(),
@@ -382,10 +395,14 @@ fn initialize_segments(inner: &mut StoreInner, instance: u32) -> Result<()> {
             SegmentMode::Declared => {
                 inner.instances[instance as usize].element_segments[index] = Box::default();
             }
-            SegmentMode::Active { index: table, offset } => {
+            SegmentMode::Active {
+                index: table,
+                offset,
+            } => {
                 let entity = &inner.instances[instance as usize];
                 let offset = const_offset(inner, entity, offset);
-                let items = std::mem::take(&mut inner.instances[instance as usize].element_segments[index]);
+                let items =
+                    std::mem::take(&mut inner.instances[instance as usize].element_segments[index]);
                 let table = inner.instances[instance as usize].tables[table as usize];
                 let elements = &mut inner.tables[table as usize].elements;
                 let range = checked_range(offset, items.len(), elements.len())
@@ -395,7 +412,11 @@ fn initialize_segments(inner: &mut StoreInner, instance: u32) -> Result<()> {
         }
     }
     for (index, segment) in module.data.iter().enumerate() {
-        if let SegmentMode::Active { index: memory, offset } = segment.mode {
+        if let SegmentMode::Active {
+            index: memory,
+            offset,
+        } = segment.mode
+        {
             let entity = &inner.instances[instance as usize];
             let offset = const_offset(inner, entity, offset);
             let memory = entity.memories[memory as usize];
@@ -414,7 +435,11 @@ fn const_offset(inner: &StoreInner, instance: &InstanceEntity, offset: ConstExpr
 }
 
 /// `offset..offset + len` when it fits in `size`.
-pub(crate) fn checked_range(offset: u32, len: usize, size: usize) -> Option<std::ops::Range<usize>> {
+pub(crate) fn checked_range(
+    offset: u32,
+    len: usize,
+    size: usize,
+) -> Option<std::ops::Range<usize>> {
     let start = offset as usize;
     let end = start.checked_add(len)?;
     (end <= size).then_some(start..end)

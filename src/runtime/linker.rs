@@ -128,13 +128,14 @@ impl<T> Linker<T> {
         let imports = module
             .imports()
             .map(|import| {
-                self.get(store, import.module(), import.name()).ok_or_else(|| {
-                    Error::link(format!(
-                        "unknown import: {}::{} has not been defined",
-                        import.module(),
-                        import.name()
-                    ))
-                })
+                self.get(store, import.module(), import.name())
+                    .ok_or_else(|| {
+                        Error::link(format!(
+                            "unknown import: {}::{} has not been defined",
+                            import.module(),
+                            import.name()
+                        ))
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         Instance::new(store, module, &imports)

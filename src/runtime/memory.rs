@@ -33,7 +33,10 @@ impl Memory {
     }
 
     fn entity<'s>(&self, inner: &'s StoreInner) -> &'s MemoryEntity {
-        assert_eq!(self.store, inner.id, "memory used with a store that does not own it");
+        assert_eq!(
+            self.store, inner.id,
+            "memory used with a store that does not own it"
+        );
         &inner.memories[self.index as usize]
     }
 

@@ -99,21 +99,27 @@ pub(crate) struct TableEntity {
 }
 
 impl TableEntity {
-    pub fn new(ty: TableType, init: u64) -> Self {
+    pub fn new(ty: TableType, init: u64, max_elements: u32) -> Result<Self> {
+        if ty.minimum() > max_elements {
+            return Err(Error::limit(format!(
+                "table of {} elements exceeds the limit of {max_elements} elements",
+                ty.minimum()
+            )));
+        }
         let mut elements = vec![init; ty.minimum() as usize];
         let vm = VmCell::new(VmTable {
             base: elements.as_mut_ptr(),
             len: elements.len() as u64,
         });
-        TableEntity { ty, elements, vm }
+        Ok(TableEntity { ty, elements, vm })
     }
 
     /// Grows by `delta` elements set to `init`; returns the old size, or `None` when the
-    /// table's maximum refuses.
-    pub fn grow(&mut self, delta: u32, init: u64) -> Option<u32> {
+    /// table's maximum or the engine's limit refuses.
+    pub fn grow(&mut self, delta: u32, init: u64, max_elements: u32) -> Option<u32> {
         let old = self.elements.len() as u32;
         let new = old.checked_add(delta)?;
-        if new > self.ty.maximum().unwrap_or(u32::MAX) {
+        if new > self.ty.maximum().unwrap_or(u32::MAX).min(max_elements) {
             return None;
         }
         self.elements.resize(new as usize, init);

@@ -18,7 +18,8 @@ impl Table {
         let inner = &mut store.as_context_mut().inner;
         StoreInner::check_val_type(&init, ty.element(), "table initial value")?;
         let init = inner.val_to_slot(&init)?;
-        Ok(inner.add_table(TableEntity::new(ty, init)))
+        let max_elements = inner.engine.config().max_table_elements;
+        Ok(inner.add_table(TableEntity::new(ty, init, max_elements)?))
     }
 
     pub(crate) fn from_raw(store: StoreId, index: u32) -> Self {
@@ -89,9 +90,10 @@ impl Table {
         let element = self.entity(inner)?.ty.element();
         StoreInner::check_val_type(&init, element, "table initial value")?;
         let init = inner.val_to_slot(&init)?;
+        let max_elements = inner.engine.config().max_table_elements;
         let entity = &mut inner.tables[self.index as usize];
         let old = entity.elements.len();
-        entity.grow(delta, init).ok_or_else(|| {
+        entity.grow(delta, init, max_elements).ok_or_else(|| {
             Error::limit(format!(
                 "cannot grow table of {old} elements by {delta} elements"
             ))

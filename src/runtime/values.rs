@@ -40,6 +40,16 @@ impl Val {
         }
     }
 
+    /// A null `funcref`.
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+
+    /// A null `externref`.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
+
     /// The default (zero or null) value of a type.
     pub fn default_for(ty: ValType) -> Val {
         match ty {
