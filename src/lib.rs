@@ -7,25 +7,9 @@
 //! tables and globals (`Limit`), initialise element and data segments and run the start
 //! function (`Trap`); exports are then reached through [`Instance`].
 //!
-//! ```
-//! use tierwasm::{Engine, Linker, Module, Store};
-//!
-//! let engine = Engine::default();
-//! let module = Module::new(
-//!     &engine,
-//!     r#"(module
-//!          (import "host" "double" (func $double (param i32) (result i32)))
-//!          (func (export "quadruple") (param i32) (result i32)
-//!            (call $double (call $double (local.get 0)))))"#,
-//! )?;
-//! let mut linker = Linker::new(&engine);
-//! linker.func_wrap("host", "double", |x: i32| x * 2)?;
-//! let mut store = Store::new(&engine, ());
-//! let instance = linker.instantiate(&mut store, &module)?;
-//! let quadruple = instance.get_typed_func::<i32, i32>(&store, "quadruple")?;
-//! assert_eq!(quadruple.call(&mut store, 5)?, 20);
-//! # Ok::<(), tierwasm::Error>(())
-//! ```
+//! With the `wat` feature, the README below is part of these docs and its example is tested.
+#![cfg_attr(feature = "wat", doc = "")]
+#![cfg_attr(feature = "wat", doc = include_str!("../README.md"))]
 
 mod engine;
 mod error;

@@ -263,16 +263,18 @@ impl ModuleInner {
     }
 }
 
-/// Turns text format into binary when the `wat` feature is on; binary passes through.
+/// Turns text format into binary when the `wat` feature is on. Anything that starts with a
+/// NUL byte or is not UTF-8 is taken for binary, so a truncated binary gets a binary error.
 fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     #[cfg(feature = "wat")]
+    if bytes.first() != Some(&0)
+        && let Ok(text) = std::str::from_utf8(bytes)
     {
-        wat::parse_bytes(bytes).map_err(|error| Error::compile(error.to_string(), None))
+        return wat::parse_str(text)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|error| Error::compile(error.to_string(), None));
     }
-    #[cfg(not(feature = "wat"))]
-    {
-        Ok(std::borrow::Cow::Borrowed(bytes))
-    }
+    Ok(std::borrow::Cow::Borrowed(bytes))
 }
 
 fn parse(engine: &Engine, bytes: Box<[u8]>) -> Result<ModuleInner> {
