@@ -90,7 +90,11 @@ fn run_file(engine: &Engine, file: &TestFile<'_>) -> FileReport {
     let buffer = match file.wast() {
         Ok(buffer) => buffer,
         Err(error) => {
-            report.fail(0, "lex", format!("cannot lex the file: {}", error.message()));
+            report.fail(
+                0,
+                "lex",
+                format!("cannot lex the file: {}", error.message()),
+            );
             return report;
         }
     };
@@ -98,7 +102,11 @@ fn run_file(engine: &Engine, file: &TestFile<'_>) -> FileReport {
         Ok(directives) => directives,
         Err(error) => {
             let line = error.span().linecol_in(file.raw()).0 + 1;
-            report.fail(line, "parse", format!("cannot parse the file: {}", error.message()));
+            report.fail(
+                line,
+                "parse",
+                format!("cannot parse the file: {}", error.message()),
+            );
             return report;
         }
     };

