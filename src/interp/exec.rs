@@ -18,6 +18,10 @@ pub(crate) struct Stack {
     frames: Vec<Frame>,
 }
 
+// SAFETY: the raw pointers in saved frames point into modules that the store's instances keep
+// alive (see `Current::code`); a `Stack` belongs to one store and moves with it.
+unsafe impl Send for Stack {}
+
 /// A caller's frame, saved while its callee runs.
 struct Frame {
     instance: u32,
@@ -119,9 +123,18 @@ impl Current {
     }
 }
 
+/// Host stack kept free below any new Wasm activation: enough for the interpreter's own
+/// frames of one activation and a host function's.
+const HOST_STACK_RESERVE: usize = 256 * 1024;
+
 /// Calls store function `func` with `slots` holding the arguments; on return they hold the
 /// results. `slots` has room for both.
 pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, slots: &mut [u64]) -> Result<()> {
+    // Host functions may call back into Wasm: each such activation uses host stack, so the
+    // call-depth limit alone cannot keep the host stack from overflowing.
+    if stacker::remaining_stack().is_some_and(|left| left < HOST_STACK_RESERVE) {
+        return Err(Error::trap(TrapCode::StackOverflow));
+    }
     let (instance, index) = match store.inner.funcs[func as usize].kind {
         FuncKind::Wasm { instance, index } => (instance, index),
         FuncKind::Host { .. } => {
@@ -167,7 +180,7 @@ fn call_host<T>(
         .collect();
     host(crate::Caller::new(store, caller), &params, &mut results)?;
     for ((slot, result), ty) in slots.iter_mut().zip(&results).zip(ty.results()) {
-        StoreInner::check_val_type(result, *ty, "host function result")?;
+        store.inner.check_val(result, *ty, "host function result")?;
         *slot = store.inner.val_to_slot(result)?;
     }
     Ok(())

@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::interp;
 use crate::module::types::{FuncType, ValType};
 use crate::runtime::instance::Extern;
-use crate::runtime::store::{AsContext, AsContextMut, FuncKind, HostFunc, Store, StoreId};
+use crate::runtime::store::{
+    AsContext, AsContextMut, FuncKind, HostFunc, Store, StoreId, StoreInner,
+};
 use crate::runtime::values::{ExternRef, Val};
 
 /// A function of a store: defined by an instance, or by the host.
@@ -72,7 +74,7 @@ impl Func {
         let store = store.as_context_mut();
         store.inner.check_owner(self.store, "this function")?;
         let ty = store.inner.funcs[self.index as usize].ty.clone();
-        check_arguments(&ty, params, results.len())?;
+        check_arguments(&store.inner, &ty, params, results.len())?;
         call_unchecked(store, self.index, &ty, params, results)
     }
 
@@ -98,7 +100,12 @@ impl Func {
     }
 }
 
-fn check_arguments(ty: &FuncType, params: &[Val], results: usize) -> Result<()> {
+fn check_arguments(
+    inner: &StoreInner,
+    ty: &FuncType,
+    params: &[Val],
+    results: usize,
+) -> Result<()> {
     if params.len() != ty.params().len() {
         return Err(Error::usage(format!(
             "function of type {ty} called with {} arguments",
@@ -106,11 +113,7 @@ fn check_arguments(ty: &FuncType, params: &[Val], results: usize) -> Result<()> 
         )));
     }
     for (i, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
-        crate::runtime::store::StoreInner::check_val_type(
-            param,
-            *expected,
-            &format!("argument {i}"),
-        )?;
+        inner.check_val(param, *expected, &format!("argument {i}"))?;
     }
     if results != ty.results().len() {
         return Err(Error::usage(format!(
@@ -133,7 +136,11 @@ fn call_unchecked<T>(
         for (result, ty) in results.iter_mut().zip(ty.results()) {
             *result = Val::default_for(*ty);
         }
-        return host(Caller::new(store, None), params, results);
+        host(Caller::new(store, None), params, results)?;
+        for (result, ty) in results.iter().zip(ty.results()) {
+            store.inner.check_val(result, *ty, "host function result")?;
+        }
+        return Ok(());
     }
     let mut slots = vec![0u64; params.len().max(results.len())];
     for (slot, param) in slots.iter_mut().zip(params) {

@@ -17,7 +17,7 @@ impl Global {
     /// Creates a global holding `value`, which must match the content type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let inner = &mut store.as_context_mut().inner;
-        StoreInner::check_val_type(&value, ty.content(), "global value")?;
+        inner.check_val(&value, ty.content(), "global value")?;
         let value = inner.val_to_slot(&value)?;
         Ok(inner.add_global(GlobalEntity {
             ty,
@@ -65,7 +65,7 @@ impl Global {
         if ty.mutability() == Mutability::Const {
             return Err(Error::usage("cannot set an immutable global"));
         }
-        StoreInner::check_val_type(&value, ty.content(), "global value")?;
+        inner.check_val(&value, ty.content(), "global value")?;
         let slot = inner.val_to_slot(&value)?;
         inner.globals[self.index as usize].set(slot);
         Ok(())

@@ -1,5 +1,6 @@
 //! Linear memories, as host handles.
 
+use crate::engine::MAX_WASM32_PAGES;
 use crate::error::{Error, Result};
 use crate::module::types::MemoryType;
 use crate::runtime::store::{AsContext, AsContextMut, MemoryEntity, StoreId, StoreInner};
@@ -12,8 +13,15 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// Creates a memory in the store; fails with kind `Limit` past `Config::max_memory_pages`.
+    /// Creates a memory in the store. Fails with kind `Usage` for an invalid type (minimum
+    /// above maximum, or more than 65 536 pages) and `Limit` past `Config::max_memory_pages`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let max = ty.maximum().unwrap_or(MAX_WASM32_PAGES);
+        if ty.minimum() > max || max > MAX_WASM32_PAGES {
+            return Err(Error::usage(format!(
+                "invalid memory type: {ty} (a memory has at most {MAX_WASM32_PAGES} pages)"
+            )));
+        }
         let inner = &mut store.as_context_mut().inner;
         let max_pages = inner.engine.config().max_memory_pages;
         let entity = MemoryEntity::new(ty, max_pages)?;

@@ -311,15 +311,18 @@ impl StoreInner {
         }
     }
 
-    /// Checks that `val` has type `ty`, for values the host passes in.
-    pub fn check_val_type(val: &Val, ty: ValType, what: &str) -> Result<()> {
-        if val.ty() == ty {
-            Ok(())
-        } else {
-            Err(Error::usage(format!(
+    /// Checks that a value the host passes in has type `ty` and, if it is a function
+    /// reference, belongs to this store.
+    pub fn check_val(&self, val: &Val, ty: ValType, what: &str) -> Result<()> {
+        if val.ty() != ty {
+            return Err(Error::usage(format!(
                 "{what}: expected a value of type {ty}, found {}",
                 val.ty()
-            )))
+            )));
+        }
+        match val {
+            Val::FuncRef(Some(func)) => self.check_owner(func.store_id(), what),
+            _ => Ok(()),
         }
     }
 }

@@ -14,9 +14,14 @@ pub struct Table {
 
 impl Table {
     /// Creates a table whose elements start as `init`, which must match the element type.
+    /// Fails with kind `Usage` for an invalid type and `Limit` past
+    /// `Config::max_table_elements`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        if !ty.element().is_ref() || ty.maximum().is_some_and(|max| ty.minimum() > max) {
+            return Err(Error::usage(format!("invalid table type: {ty}")));
+        }
         let inner = &mut store.as_context_mut().inner;
-        StoreInner::check_val_type(&init, ty.element(), "table initial value")?;
+        inner.check_val(&init, ty.element(), "table initial value")?;
         let init = inner.val_to_slot(&init)?;
         let max_elements = inner.engine.config().max_table_elements;
         Ok(inner.add_table(TableEntity::new(ty, init, max_elements)?))
@@ -69,7 +74,7 @@ impl Table {
     pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
         let inner = &mut store.as_context_mut().inner;
         let element = self.entity(inner)?.ty.element();
-        StoreInner::check_val_type(&value, element, "table element")?;
+        inner.check_val(&value, element, "table element")?;
         let slot = inner.val_to_slot(&value)?;
         match inner.tables[self.index as usize]
             .elements
@@ -88,7 +93,7 @@ impl Table {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
         let inner = &mut store.as_context_mut().inner;
         let element = self.entity(inner)?.ty.element();
-        StoreInner::check_val_type(&init, element, "table initial value")?;
+        inner.check_val(&init, element, "table initial value")?;
         let init = inner.val_to_slot(&init)?;
         let max_elements = inner.engine.config().max_table_elements;
         let entity = &mut inner.tables[self.index as usize];
