@@ -16,6 +16,8 @@ mod error;
 mod interp;
 mod module;
 mod runtime;
+#[cfg(feature = "wasi")]
+pub mod wasi;
 
 pub use engine::{Config, Engine, Strategy};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};

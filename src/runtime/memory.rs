@@ -83,6 +83,22 @@ impl Memory {
             .as_mut_slice()
     }
 
+    /// The memory's bytes and the store's host data at once, for host functions that move
+    /// data between the two. Panics if the memory belongs to another store.
+    pub fn data_and_store_mut<'a, C: AsContextMut + ?Sized>(
+        &self,
+        store: &'a mut C,
+    ) -> (&'a mut [u8], &'a mut C::Data) {
+        let store = store.as_context_mut();
+        let (inner, data) = store.inner_and_data_mut();
+        let bytes = self
+            .entity_mut(inner)
+            .expect("memory used with a store that does not own it")
+            .bytes
+            .as_mut_slice();
+        (bytes, data)
+    }
+
     /// Copies `buffer.len()` bytes from `offset` into `buffer`.
     pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let bytes = &self.checked(&store.as_context().inner)?.bytes;
