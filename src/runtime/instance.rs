@@ -114,9 +114,21 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Instantiates `module` with `imports` given in the order of `module.imports()`.
+    /// Instantiates `module` with `imports` given in the order of `module.imports()`: all the
+    /// phases of [`Instance::link`], [`InstancePre::allocate`],
+    /// [`AllocatedInstance::initialize`] and [`InitializedInstance::start`] in one call.
     pub fn new<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
-        let inner = &mut store.inner;
+        Instance::link(store, module, imports)?
+            .allocate(store)?
+            .initialize(store)?
+            .start(store)
+    }
+
+    /// Phase *link*: checks that `imports` (in the order of `module.imports()`) belong to
+    /// `store` and that each may stand for its declaration (exact function types, limits
+    /// subtyping for memories and tables, global type and mutability). Fails with kind `Link`.
+    pub fn link<T>(store: &Store<T>, module: &Module, imports: &[Extern]) -> Result<InstancePre> {
+        let inner = &store.inner;
         if !crate::Engine::same(&inner.engine, module.engine()) {
             return Err(Error::usage(
                 "module was compiled with another engine than the store's",
@@ -126,14 +138,11 @@ impl Instance {
             inner.check_owner(import.store_id(), "an import")?;
         }
         link(inner, module.inner(), imports)?;
-        let index = allocate(inner, module.inner().clone(), imports)?;
-        initialize_segments(inner, index)?;
-        let instance = Instance::from_raw(inner.id, index);
-        if let Some(start) = module.inner().start {
-            let func = store.inner.instances[index as usize].funcs[start as usize];
-            interp::invoke(store, func, &mut [])?;
-        }
-        Ok(instance)
+        Ok(InstancePre {
+            store: inner.id,
+            module: module.clone(),
+            imports: imports.to_vec(),
+        })
     }
 
     pub(crate) fn from_raw(store: StoreId, index: u32) -> Self {
@@ -215,6 +224,80 @@ impl InstanceEntity {
                 Extern::Global(Global::from_raw(store, self.globals[i as usize]))
             }
         }
+    }
+}
+
+/// A module whose imports passed the link phase; [`InstancePre::allocate`] continues.
+#[derive(Debug)]
+#[must_use = "the instantiation continues with `allocate`"]
+pub struct InstancePre {
+    store: StoreId,
+    module: Module,
+    imports: Vec<Extern>,
+}
+
+impl InstancePre {
+    /// The module being instantiated.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Phase *allocate*: creates the instance's functions, memories, tables and globals
+    /// (evaluating the globals' initialisers). Fails with kind `Limit` when a configured limit
+    /// refuses a memory or table.
+    pub fn allocate<T>(self, store: &mut Store<T>) -> Result<AllocatedInstance> {
+        store.inner.check_owner(self.store, "this instantiation")?;
+        let index = allocate(&mut store.inner, self.module.inner().clone(), &self.imports)?;
+        Ok(AllocatedInstance {
+            store: self.store,
+            index,
+        })
+    }
+}
+
+/// An instance whose memories, tables and globals exist; its segments are not copied yet.
+#[derive(Debug)]
+#[must_use = "the instantiation continues with `initialize`"]
+pub struct AllocatedInstance {
+    store: StoreId,
+    index: u32,
+}
+
+impl AllocatedInstance {
+    /// Phase *initialise*: copies the active element segments, then the active data
+    /// segments, in order. Each segment is bounds-checked before it is copied, so the one that
+    /// fails (kind `Trap`) writes nothing while the earlier ones stay written, on imported
+    /// tables and memories too (WebAssembly 2.0). Active and declared segments are then
+    /// dropped.
+    pub fn initialize<T>(self, store: &mut Store<T>) -> Result<InitializedInstance> {
+        store.inner.check_owner(self.store, "this instantiation")?;
+        initialize_segments(&mut store.inner, self.index)?;
+        Ok(InitializedInstance {
+            store: self.store,
+            index: self.index,
+        })
+    }
+}
+
+/// An instance whose segments are initialised; [`InitializedInstance::start`] finishes.
+#[derive(Debug)]
+#[must_use = "the instantiation finishes with `start`"]
+pub struct InitializedInstance {
+    store: StoreId,
+    index: u32,
+}
+
+impl InitializedInstance {
+    /// Phase *start*: runs the module's start function, if it has one; a trap fails the
+    /// instantiation. Returns the instance, whose exports are then reachable.
+    pub fn start<T>(self, store: &mut Store<T>) -> Result<Instance> {
+        store.inner.check_owner(self.store, "this instantiation")?;
+        let entity = &store.inner.instances[self.index as usize];
+        if let Some(start) = entity.module.start {
+            let func = entity.funcs[start as usize];
+            interp::invoke(store, func, &mut [])?;
+        }
+        Ok(Instance::from_raw(self.store, self.index))
     }
 }
 

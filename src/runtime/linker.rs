@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::module::types::FuncType;
 use crate::runtime::func::{Caller, IntoFunc};
-use crate::runtime::instance::{Extern, Instance};
+use crate::runtime::instance::{Extern, Instance, InstancePre};
 use crate::runtime::store::{AsContext, HostFunc, Store};
 use crate::runtime::values::Val;
 
@@ -123,22 +123,35 @@ impl<T> Linker<T> {
         })
     }
 
-    /// Resolves every import of `module` by name and instantiates it.
-    pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance> {
-        let imports = module
+    /// Resolves every import of `module` by name: the items to instantiate it with, in the
+    /// order of `module.imports()`. Fails with kind `Link` for a name with no definition.
+    pub fn resolve(&self, store: &mut Store<T>, module: &Module) -> Result<Vec<Extern>> {
+        module
             .imports()
             .map(|import| {
-                self.get(store, import.module(), import.name())
-                    .ok_or_else(|| {
-                        Error::link(format!(
-                            "unknown import: {}::{} has not been defined",
-                            import.module(),
-                            import.name()
-                        ))
-                    })
+                self.get(store, import.module(), import.name()).ok_or_else(|| {
+                    Error::link(format!(
+                        "unknown import: {}::{} has not been defined",
+                        import.module(),
+                        import.name()
+                    ))
+                })
             })
-            .collect::<Result<Vec<_>>>()?;
-        Instance::new(store, module, &imports)
+            .collect()
+    }
+
+    /// Phase *link* by name: [`Linker::resolve`], then [`Instance::link`].
+    pub fn link(&self, store: &mut Store<T>, module: &Module) -> Result<InstancePre> {
+        let imports = self.resolve(store, module)?;
+        Instance::link(store, module, &imports)
+    }
+
+    /// Resolves every import of `module` by name and instantiates it, all phases at once.
+    pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance> {
+        self.link(store, module)?
+            .allocate(store)?
+            .initialize(store)?
+            .start(store)
     }
 }
 

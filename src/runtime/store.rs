@@ -1,6 +1,7 @@
 //! The store: owner of instances, functions, memories, tables, globals and host data.
 //! Handles (`Func`, `Memory`, …) are indices into one store, tagged with its id.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -188,7 +189,10 @@ pub(crate) struct StoreInner {
     pub tables: Vec<TableEntity>,
     pub globals: Vec<GlobalEntity>,
     pub instances: Vec<InstanceEntity>,
+    /// Every `externref` that entered the store, once each; a slot holds its index plus one.
     pub extern_refs: Vec<ExternRef>,
+    /// The index in `extern_refs` of each host object, by address.
+    pub extern_ref_slots: HashMap<usize, u64>,
     /// Wasm frames live in all activations of this store, for the call-depth limit.
     pub call_depth: usize,
     /// Interpreter stacks kept for reuse between calls.
@@ -215,6 +219,7 @@ impl<T> Store<T> {
                 globals: Vec::new(),
                 instances: Vec::new(),
                 extern_refs: Vec::new(),
+                extern_ref_slots: HashMap::new(),
                 call_depth: 0,
                 spare_stacks: Vec::new(),
             },
@@ -290,10 +295,13 @@ impl StoreInner {
                 self.check_owner(func.store_id(), "a funcref argument")?;
                 func.index() as u64 + 1
             }
-            Val::ExternRef(Some(r)) => {
-                self.extern_refs.push(r.clone());
-                self.extern_refs.len() as u64
-            }
+            Val::ExternRef(Some(r)) => *self
+                .extern_ref_slots
+                .entry(r.address())
+                .or_insert_with(|| {
+                    self.extern_refs.push(r.clone());
+                    self.extern_refs.len() as u64
+                }),
         })
     }
 

@@ -186,6 +186,11 @@ impl ExternRef {
         &*self.data
     }
 
+    /// The host object's address: equal for clones of one `ExternRef`, distinct otherwise.
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.data) as *const () as usize
+    }
+
     /// Whether both name the same host object.
     pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
         Arc::ptr_eq(&a.data, &b.data)
