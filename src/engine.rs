@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::module::types::FuncType;
 use std::sync::Mutex;
@@ -85,6 +86,17 @@ struct EngineInner {
     config: Config,
     id: u64,
     signatures: SignatureRegistry,
+    functions_translated: AtomicU64,
+    translation_nanos: AtomicU64,
+}
+
+/// What the engine's modules have done so far: a snapshot from [`Engine::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Functions translated for the interpreter (each once per module, on its first call).
+    pub functions_translated: u64,
+    /// Total time spent translating them.
+    pub translation_time: Duration,
 }
 
 impl Engine {
@@ -96,6 +108,8 @@ impl Engine {
                 config: config.clone(),
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 signatures: SignatureRegistry::default(),
+                functions_translated: AtomicU64::new(0),
+                translation_nanos: AtomicU64::new(0),
             }),
         }
     }
@@ -108,6 +122,27 @@ impl Engine {
     /// Whether two handles name the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         a.inner.id == b.inner.id
+    }
+
+    /// Counters of the work done so far by the engine's modules.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            functions_translated: self.inner.functions_translated.load(Ordering::Relaxed),
+            translation_time: Duration::from_nanos(
+                self.inner.translation_nanos.load(Ordering::Relaxed),
+            ),
+        }
+    }
+
+    /// Records that one function was translated in `elapsed`.
+    pub(crate) fn record_translation(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.inner
+            .functions_translated
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .translation_nanos
+            .fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// The engine-wide id of a signature: equal types get equal ids, so a `call_indirect`

@@ -21,7 +21,7 @@ pub mod wasi;
 #[cfg(feature = "wast")]
 pub mod wast;
 
-pub use engine::{Config, Engine, Strategy};
+pub use engine::{Config, Engine, EngineStats, Strategy};
 pub use error::{Error, ErrorKind, FrameInfo, Result, TrapCode, WasmBacktrace};
 pub use module::types::{
     ExternType, FuncType, GlobalType, Limits, MemoryType, Mutability, TableType, ValType,
@@ -31,7 +31,9 @@ pub use runtime::func::{
     Caller, Func, HostResult, IntoFunc, TypedFunc, WasmTy, WasmTyList, WithCaller,
 };
 pub use runtime::global::Global;
-pub use runtime::instance::{Extern, Instance};
+pub use runtime::instance::{
+    AllocatedInstance, Extern, InitializedInstance, Instance, InstancePre,
+};
 pub use runtime::linker::Linker;
 pub use runtime::memory::Memory;
 pub use runtime::store::{AsContext, AsContextMut, Store};

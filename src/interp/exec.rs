@@ -1,6 +1,8 @@
 //! The interpreter's executor: a `loop { match }` over register-machine code, with frames on
 //! an explicit stack (no host recursion for Wasm calls).
 
+use std::time::Instant;
+
 use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
 use crate::module::CodeSlot;
 use crate::runtime::instance::checked_range;
@@ -201,7 +203,12 @@ fn enter(
     inner.call_depth += 1;
     let module = &inner.instances[instance as usize].module;
     let slot = module.code_slot(func);
-    let code = slot.translated.get_or_init(|| translate(module, func));
+    let code = slot.translated.get_or_init(|| {
+        let start = Instant::now();
+        let code = translate(module, func);
+        module.engine.record_translation(start.elapsed());
+        code
+    });
     slot.count_hotness();
     let end = base + code.frame_size as usize;
     if values.len() < end {
