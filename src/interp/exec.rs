@@ -1,5 +1,18 @@
 //! The interpreter's executor: a `loop { match }` over register-machine code, with frames on
 //! an explicit stack (no host recursion for Wasm calls).
+//!
+//! The hot state lives in local variables of [`run`] so that it stays in machine registers:
+//! the instruction pointer, the frame pointer, and memory 0's base and length. Everything
+//! else (which instance and function is running, saved frames) is touched only by calls,
+//! returns and the rarer instructions.
+//!
+//! Two invariants make the unchecked accesses sound, both established by the translator
+//! (`translate.rs`) and by [`enter`]:
+//! - every slot operand of a function's code is below its `frame_size`, and `enter` makes the
+//!   frame's `frame_size` slots exist before the function runs; `values` is only reallocated
+//!   by `enter`, after which the frame pointer is recomputed;
+//! - every path through a function's code ends in `Return`, `Unreachable` or a branch, and
+//!   every branch target is inside the code, so the instruction pointer never leaves it.
 
 use std::time::Instant;
 
@@ -10,7 +23,7 @@ use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
 use crate::runtime::values::Val;
 use crate::runtime::vmctx::VmContext;
 
-use super::ir::{CompiledFunc, Instr};
+use super::ir::{CompiledFunc, Instr, Slot};
 use super::translate::translate;
 
 /// The value slots and saved frames of one activation (one call from the host).
@@ -29,45 +42,42 @@ struct Frame {
     instance: u32,
     func: u32,
     slot: *const CodeSlot,
-    code: *const CompiledFunc,
-    pc: usize,
+    /// Where the caller continues.
+    ip: *const Instr,
     base: usize,
 }
 
-/// The function running now, and where its state is.
+/// The function running now, apart from the hot state kept in [`run`]'s locals.
 struct Current {
     instance: u32,
     func: u32,
     slot: *const CodeSlot,
-    code: *const CompiledFunc,
-    pc: usize,
+    /// Index in `values` of the frame's first slot.
     base: usize,
     vm: *const VmContext,
-    memory_base: *mut u8,
-    memory_len: u64,
 }
 
 impl Current {
-    fn code(&self) -> &CompiledFunc {
-        // SAFETY: `code` points into a `CodeSlot`'s `OnceLock` of a module that an instance of
-        // the store keeps alive; instances are never removed from a store and a set
-        // `OnceLock` never moves its value, so the pointer is valid while the store lives.
-        unsafe { &*self.code }
-    }
-
     fn slot(&self) -> &CodeSlot {
-        // SAFETY: as for `code`: the slot is in the module's boxed slice of code slots.
+        // SAFETY: `slot` points into the boxed slice of code slots of a module that an
+        // instance of the store keeps alive; instances are never removed from a store.
         unsafe { &*self.slot }
     }
 
-    /// Saves the running function as a caller frame.
-    fn save(&self) -> Frame {
+    fn code(&self) -> &CompiledFunc {
+        self.slot()
+            .translated
+            .get()
+            .expect("a running function has been translated")
+    }
+
+    /// Saves the running function as a caller frame that continues at `ip`.
+    fn save(&self, ip: *const Instr) -> Frame {
         Frame {
             instance: self.instance,
             func: self.func,
             slot: self.slot,
-            code: self.code,
-            pc: self.pc,
+            ip,
             base: self.base,
         }
     }
@@ -77,45 +87,22 @@ impl Current {
         unsafe { &*self.vm }
     }
 
-    /// Reloads memory 0's base and length, after anything that may have grown it.
-    fn reload_memory(&mut self) {
+    /// Memory 0 as it is now; read again after anything that may have grown it.
+    fn memory(&self) -> LinearMemory {
         let memory = self.vm().memory;
         if memory.is_null() {
-            (self.memory_base, self.memory_len) = (std::ptr::null_mut(), 0);
+            LinearMemory {
+                base: std::ptr::null_mut(),
+                len: 0,
+            }
         } else {
             // SAFETY: a non-null `memory` points to the `VmMemory` cell of a live memory.
             let memory = unsafe { &*memory };
-            (self.memory_base, self.memory_len) = (memory.base, memory.len);
+            LinearMemory {
+                base: memory.base,
+                len: memory.len,
+            }
         }
-    }
-
-    /// The address of `len` bytes at `addr + offset`, or a trap when out of bounds.
-    #[inline(always)]
-    fn address(&self, addr: u64, offset: u32, len: u64) -> Result<*mut u8, TrapCode> {
-        let start = (addr as u32) as u64 + offset as u64;
-        if start + len > self.memory_len {
-            return Err(TrapCode::MemoryOutOfBounds);
-        }
-        // SAFETY: `start + len <= memory_len`, the length of the buffer at `memory_base`.
-        Ok(unsafe { self.memory_base.add(start as usize) })
-    }
-
-    fn load<const N: usize>(&self, addr: u64, offset: u32) -> Result<[u8; N], TrapCode> {
-        let ptr = self.address(addr, offset, N as u64)?;
-        // SAFETY: `address` checked that `N` bytes at `ptr` are inside the memory.
-        Ok(unsafe { std::ptr::read_unaligned(ptr as *const [u8; N]) })
-    }
-
-    fn store<const N: usize>(
-        &self,
-        addr: u64,
-        offset: u32,
-        bytes: [u8; N],
-    ) -> Result<(), TrapCode> {
-        let ptr = self.address(addr, offset, N as u64)?;
-        // SAFETY: as in `load`; the memory is not otherwise borrowed while Wasm runs.
-        unsafe { std::ptr::write_unaligned(ptr as *mut [u8; N], bytes) };
-        Ok(())
     }
 
     fn global(&self, index: u32) -> *mut u64 {
@@ -123,6 +110,56 @@ impl Current {
         // has one pointer per global, each to a live cell of the store.
         unsafe { *self.vm().globals.add(index as usize) }
     }
+}
+
+/// Memory 0's bytes, as the running code sees them.
+#[derive(Clone, Copy)]
+struct LinearMemory {
+    base: *mut u8,
+    len: u64,
+}
+
+impl LinearMemory {
+    /// The address of `len` bytes at `addr + offset`, or a trap when out of bounds.
+    #[inline(always)]
+    fn address(self, addr: u64, offset: u32, len: u64) -> Result<*mut u8, TrapCode> {
+        let start = (addr as u32) as u64 + offset as u64;
+        if start + len > self.len {
+            return Err(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: `start + len <= self.len`, the length of the buffer at `base`.
+        Ok(unsafe { self.base.add(start as usize) })
+    }
+
+    #[inline(always)]
+    fn load<const N: usize>(self, addr: u64, offset: u32) -> Result<[u8; N], TrapCode> {
+        let ptr = self.address(addr, offset, N as u64)?;
+        // SAFETY: `address` checked that `N` bytes at `ptr` are inside the memory.
+        Ok(unsafe { std::ptr::read_unaligned(ptr as *const [u8; N]) })
+    }
+
+    #[inline(always)]
+    fn store<const N: usize>(self, addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
+        let ptr = self.address(addr, offset, N as u64)?;
+        // SAFETY: as in `load`; the memory is not otherwise borrowed while Wasm runs.
+        unsafe { std::ptr::write_unaligned(ptr as *mut [u8; N], bytes) };
+        Ok(())
+    }
+}
+
+/// The frame pointer of the frame starting at `values[base]`.
+fn frame_pointer(values: &mut [u64], base: usize) -> *mut u64 {
+    values[base..].as_mut_ptr()
+}
+
+/// Copies `count` slots from `src` to `dst` of the frame at `fp`, in ascending order.
+///
+/// # Safety
+/// Both ranges must lie inside the frame (see the module documentation).
+#[inline(always)]
+unsafe fn copy_slots(fp: *mut u64, dst: Slot, src: Slot, count: u32) {
+    // SAFETY: the caller guarantees both ranges are inside the frame; `copy` allows overlap.
+    unsafe { std::ptr::copy(fp.add(src as usize), fp.add(dst as usize), count as usize) }
 }
 
 /// Host stack kept free below any new Wasm activation: enough for the interpreter's own
@@ -175,11 +212,7 @@ fn call_host<T>(
         .zip(slots.iter())
         .map(|(ty, slot)| store.inner.slot_to_val(*slot, *ty))
         .collect();
-    let mut results: Vec<Val> = ty
-        .results()
-        .iter()
-        .map(|ty| Val::default_for(*ty))
-        .collect();
+    let mut results: Vec<Val> = ty.results().iter().map(|ty| Val::default_for(*ty)).collect();
     host(crate::Caller::new(store, caller), &params, &mut results)?;
     for ((slot, result), ty) in slots.iter_mut().zip(&results).zip(ty.results()) {
         store.inner.check_val(result, *ty, "host function result")?;
@@ -190,13 +223,13 @@ fn call_host<T>(
 
 /// Makes room for the frame of `func` at `base`, zeroes its locals and copies its constants;
 /// translates the function on its first call. Returns its code slot and code.
-fn enter(
-    inner: &mut StoreInner,
+fn enter<'m>(
+    inner: &'m mut StoreInner,
     values: &mut Vec<u64>,
     instance: u32,
     func: u32,
     base: usize,
-) -> Result<(*const CodeSlot, *const CompiledFunc), TrapCode> {
+) -> Result<(&'m CodeSlot, &'m CompiledFunc), TrapCode> {
     if inner.call_depth >= inner.engine.config().max_call_depth {
         return Err(TrapCode::StackOverflow);
     }
@@ -226,19 +259,15 @@ fn enter(
 fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32) -> Result<()> {
     let (slot, code) =
         enter(&mut store.inner, &mut stack.values, instance, func, 0).map_err(Error::trap)?;
+    let ip = code.code.as_ptr();
     let mut current = Current {
         instance,
         func,
         slot,
-        code,
-        pc: 0,
         base: 0,
         vm: store.inner.instances[instance as usize].vmctx.get(),
-        memory_base: std::ptr::null_mut(),
-        memory_len: 0,
     };
-    current.reload_memory();
-    match run(store, stack, &mut current) {
+    match run(store, stack, &mut current, ip) {
         Ok(()) => Ok(()),
         Err(Trap::Code(code)) => Err(Error::trap_with_backtrace(
             code,
@@ -277,135 +306,146 @@ impl From<TrapCode> for Trap {
     }
 }
 
-/// The interpreter loop.
-fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Result<(), Trap> {
+/// The interpreter loop, starting at `ip` in the function `current` describes.
+fn run<T>(
+    store: &mut Store<T>,
+    stack: &mut Stack,
+    current: &mut Current,
+    mut ip: *const Instr,
+) -> Result<(), Trap> {
     let Stack { values, frames } = stack;
-    macro_rules! r {
+    let mut code = current.code().code.as_ptr();
+    let mut fp = frame_pointer(values, current.base);
+    let mut memory = current.memory();
+
+    // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see the
+    // module documentation.
+    macro_rules! reg {
         ($slot:expr) => {
-            values[current.base + $slot as usize]
+            unsafe { *fp.add($slot as usize) }
+        };
+    }
+    macro_rules! set {
+        ($slot:expr, $value:expr) => {{
+            let value = $value;
+            unsafe { *fp.add($slot as usize) = value }
+        }};
+    }
+    /// Continues at instruction `target` of the running function.
+    macro_rules! jump {
+        ($target:expr) => {
+            // SAFETY: branch targets are inside the running function's code.
+            ip = unsafe { code.add($target as usize) }
         };
     }
     macro_rules! i32_bin {
         ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = r!($a) as u32 as i32;
-            let $y = r!($b) as u32 as i32;
-            r!($dst) = ($body) as u32 as u64;
+            let $x = reg!($a) as u32 as i32;
+            let $y = reg!($b) as u32 as i32;
+            set!($dst, ($body) as u32 as u64);
         }};
     }
     macro_rules! i64_bin {
         ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = r!($a) as i64;
-            let $y = r!($b) as i64;
-            r!($dst) = ($body) as u64;
+            let $x = reg!($a) as i64;
+            let $y = reg!($b) as i64;
+            set!($dst, ($body) as u64);
         }};
     }
     macro_rules! f32_bin {
         ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = f32::from_bits(r!($a) as u32);
-            let $y = f32::from_bits(r!($b) as u32);
-            r!($dst) = ($body).to_bits() as u64;
+            let $x = f32::from_bits(reg!($a) as u32);
+            let $y = f32::from_bits(reg!($b) as u32);
+            set!($dst, ($body).to_bits() as u64);
         }};
     }
     macro_rules! f64_bin {
         ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = f64::from_bits(r!($a));
-            let $y = f64::from_bits(r!($b));
-            r!($dst) = ($body).to_bits();
+            let $x = f64::from_bits(reg!($a));
+            let $y = f64::from_bits(reg!($b));
+            set!($dst, ($body).to_bits());
         }};
     }
     macro_rules! f32_cmp {
         ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
-            let x = f32::from_bits(r!($a) as u32);
-            let y = f32::from_bits(r!($b) as u32);
-            r!($dst) = (x $op y) as u64;
+            let x = f32::from_bits(reg!($a) as u32);
+            let y = f32::from_bits(reg!($b) as u32);
+            set!($dst, (x $op y) as u64);
         }};
     }
     macro_rules! f64_cmp {
         ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
-            let x = f64::from_bits(r!($a));
-            let y = f64::from_bits(r!($b));
-            r!($dst) = (x $op y) as u64;
+            let x = f64::from_bits(reg!($a));
+            let y = f64::from_bits(reg!($b));
+            set!($dst, (x $op y) as u64);
         }};
     }
     macro_rules! unary {
         ($dst:expr, $a:expr, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
-            let $x = from_slot!($from, r!($a));
+            let $x = from_slot!($from, reg!($a));
             let value: $to = $body;
-            r!($dst) = to_slot!($to, value);
+            set!($dst, to_slot!($to, value));
         }};
     }
     macro_rules! from_slot {
-        (i32, $v:expr) => {
-            $v as u32 as i32
-        };
-        (u32, $v:expr) => {
-            $v as u32
-        };
-        (i64, $v:expr) => {
-            $v as i64
-        };
-        (u64, $v:expr) => {
-            $v
-        };
-        (f32, $v:expr) => {
-            f32::from_bits($v as u32)
-        };
-        (f64, $v:expr) => {
-            f64::from_bits($v)
-        };
+        (i32, $v:expr) => { $v as u32 as i32 };
+        (u32, $v:expr) => { $v as u32 };
+        (i64, $v:expr) => { $v as i64 };
+        (u64, $v:expr) => { $v };
+        (f32, $v:expr) => { f32::from_bits($v as u32) };
+        (f64, $v:expr) => { f64::from_bits($v) };
     }
     macro_rules! to_slot {
-        (i32, $v:expr) => {
-            $v as u32 as u64
-        };
-        (u32, $v:expr) => {
-            $v as u64
-        };
-        (i64, $v:expr) => {
-            $v as u64
-        };
-        (u64, $v:expr) => {
-            $v
-        };
-        (f32, $v:expr) => {
-            $v.to_bits() as u64
-        };
-        (f64, $v:expr) => {
-            $v.to_bits()
-        };
+        (i32, $v:expr) => { $v as u32 as u64 };
+        (u32, $v:expr) => { $v as u64 };
+        (i64, $v:expr) => { $v as u64 };
+        (u64, $v:expr) => { $v };
+        (f32, $v:expr) => { $v.to_bits() as u64 };
+        (f64, $v:expr) => { $v.to_bits() };
+    }
+    /// After a call or return: where to continue (`current` describes the function), and
+    /// the state a callee may have changed.
+    macro_rules! resume {
+        ($ip:expr) => {{
+            ip = $ip;
+            code = current.code().code.as_ptr();
+            fp = frame_pointer(values, current.base);
+            memory = current.memory();
+        }};
     }
 
     loop {
-        let instr = current.code().code[current.pc];
-        current.pc += 1;
+        // SAFETY: `ip` is inside the running function's code (module documentation).
+        let instr = unsafe { *ip };
+        ip = unsafe { ip.add(1) };
         match instr {
             Instr::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
             Instr::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
             Instr::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
             Instr::I32DivS { dst, a, b } => {
-                let (x, y) = (r!(a) as u32 as i32, r!(b) as u32 as i32);
+                let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero.into());
                 }
                 if x == i32::MIN && y == -1 {
                     return Err(TrapCode::IntegerOverflow.into());
                 }
-                r!(dst) = (x / y) as u32 as u64;
+                set!(dst, (x / y) as u32 as u64);
             }
             Instr::I32DivU { dst, a, b } => {
-                let (x, y) = (r!(a) as u32, r!(b) as u32);
-                r!(dst) = x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64;
+                let (x, y) = (reg!(a) as u32, reg!(b) as u32);
+                set!(dst, x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64);
             }
             Instr::I32RemS { dst, a, b } => {
-                let (x, y) = (r!(a) as u32 as i32, r!(b) as u32 as i32);
+                let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero.into());
                 }
-                r!(dst) = x.wrapping_rem(y) as u32 as u64;
+                set!(dst, x.wrapping_rem(y) as u32 as u64);
             }
             Instr::I32RemU { dst, a, b } => {
-                let (x, y) = (r!(a) as u32, r!(b) as u32);
-                r!(dst) = x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64;
+                let (x, y) = (reg!(a) as u32, reg!(b) as u32);
+                set!(dst, x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64);
             }
             Instr::I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
             Instr::I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
@@ -435,31 +475,31 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
             Instr::I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
             Instr::I64DivS { dst, a, b } => {
-                let (x, y) = (r!(a) as i64, r!(b) as i64);
+                let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero.into());
                 }
                 if x == i64::MIN && y == -1 {
                     return Err(TrapCode::IntegerOverflow.into());
                 }
-                r!(dst) = (x / y) as u64;
+                set!(dst, (x / y) as u64);
             }
             Instr::I64DivU { dst, a, b } => {
-                r!(dst) = r!(a)
-                    .checked_div(r!(b))
-                    .ok_or(TrapCode::IntegerDivisionByZero)?;
+                set!(dst, reg!(a)
+                    .checked_div(reg!(b))
+                    .ok_or(TrapCode::IntegerDivisionByZero)?);
             }
             Instr::I64RemS { dst, a, b } => {
-                let (x, y) = (r!(a) as i64, r!(b) as i64);
+                let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero.into());
                 }
-                r!(dst) = x.wrapping_rem(y) as u64;
+                set!(dst, x.wrapping_rem(y) as u64);
             }
             Instr::I64RemU { dst, a, b } => {
-                r!(dst) = r!(a)
-                    .checked_rem(r!(b))
-                    .ok_or(TrapCode::IntegerDivisionByZero)?;
+                set!(dst, reg!(a)
+                    .checked_rem(reg!(b))
+                    .ok_or(TrapCode::IntegerDivisionByZero)?);
             }
             Instr::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
             Instr::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
@@ -495,7 +535,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
             Instr::F32Copysign { dst, a, b } => {
                 let sign = 1u32 << 31;
-                r!(dst) = ((r!(a) as u32 & !sign) | (r!(b) as u32 & sign)) as u64;
+                set!(dst, ((reg!(a) as u32 & !sign) | (reg!(b) as u32 & sign)) as u64);
             }
             Instr::F32Eq { dst, a, b } => f32_cmp!(dst, a, b, ==),
             Instr::F32Ne { dst, a, b } => f32_cmp!(dst, a, b, !=),
@@ -511,7 +551,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
             Instr::F64Copysign { dst, a, b } => {
                 let sign = 1u64 << 63;
-                r!(dst) = (r!(a) & !sign) | (r!(b) & sign);
+                set!(dst, (reg!(a) & !sign) | (reg!(b) & sign));
             }
             Instr::F64Eq { dst, a, b } => f64_cmp!(dst, a, b, ==),
             Instr::F64Ne { dst, a, b } => f64_cmp!(dst, a, b, !=),
@@ -533,8 +573,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             Instr::I64Extend8S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
             Instr::I64Extend16S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
             Instr::I64Extend32S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
-            Instr::F32Abs { dst, a } => r!(dst) = (r!(a) as u32 & !(1 << 31)) as u64,
-            Instr::F32Neg { dst, a } => r!(dst) = (r!(a) as u32 ^ (1 << 31)) as u64,
+            Instr::F32Abs { dst, a } => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
+            Instr::F32Neg { dst, a } => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
             Instr::F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
             Instr::F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
             Instr::F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
@@ -542,8 +582,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even()))
             }
             Instr::F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
-            Instr::F64Abs { dst, a } => r!(dst) = r!(a) & !(1 << 63),
-            Instr::F64Neg { dst, a } => r!(dst) = r!(a) ^ (1 << 63),
+            Instr::F64Abs { dst, a } => set!(dst, reg!(a) & !(1 << 63)),
+            Instr::F64Neg { dst, a } => set!(dst, reg!(a) ^ (1 << 63)),
             Instr::F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
             Instr::F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
             Instr::F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
@@ -552,38 +592,38 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             }
             Instr::F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
             Instr::I32TruncF32S { dst, a } => {
-                let x = from_slot!(f32, r!(a)) as f64;
-                r!(dst) = float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64;
+                let x = from_slot!(f32, reg!(a)) as f64;
+                set!(dst, float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64);
             }
             Instr::I32TruncF32U { dst, a } => {
-                let x = from_slot!(f32, r!(a)) as f64;
-                r!(dst) = float::trunc(x, -1.0, 4294967296.0)? as u32 as u64;
+                let x = from_slot!(f32, reg!(a)) as f64;
+                set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
             }
             Instr::I32TruncF64S { dst, a } => {
-                let x = from_slot!(f64, r!(a));
-                r!(dst) = float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64;
+                let x = from_slot!(f64, reg!(a));
+                set!(dst, float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64);
             }
             Instr::I32TruncF64U { dst, a } => {
-                let x = from_slot!(f64, r!(a));
-                r!(dst) = float::trunc(x, -1.0, 4294967296.0)? as u32 as u64;
+                let x = from_slot!(f64, reg!(a));
+                set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
             }
             Instr::I64TruncF32S { dst, a } => {
-                let x = from_slot!(f32, r!(a)) as f64;
-                r!(dst) =
-                    float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)? as i64 as u64;
+                let x = from_slot!(f32, reg!(a)) as f64;
+                let truncated = float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)?;
+                set!(dst, truncated as i64 as u64);
             }
             Instr::I64TruncF32U { dst, a } => {
-                let x = from_slot!(f32, r!(a)) as f64;
-                r!(dst) = float::trunc(x, -1.0, 18446744073709551616.0)? as u64;
+                let x = from_slot!(f32, reg!(a)) as f64;
+                set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             }
             Instr::I64TruncF64S { dst, a } => {
-                let x = from_slot!(f64, r!(a));
-                r!(dst) =
-                    float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)? as i64 as u64;
+                let x = from_slot!(f64, reg!(a));
+                let truncated = float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)?;
+                set!(dst, truncated as i64 as u64);
             }
             Instr::I64TruncF64U { dst, a } => {
-                let x = from_slot!(f64, r!(a));
-                r!(dst) = float::trunc(x, -1.0, 18446744073709551616.0)? as u64;
+                let x = from_slot!(f64, reg!(a));
+                set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             }
             // Rust's float-to-int `as` saturates and maps NaN to 0: exactly `trunc_sat`.
             Instr::I32TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i32 x as i32),
@@ -633,20 +673,20 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             }
 
             Instr::Unreachable => return Err(TrapCode::Unreachable.into()),
-            Instr::Br { target } => current.pc = target as usize,
+            Instr::Br { target } => jump!(target),
             Instr::BrIfNez { cond, target } => {
-                if r!(cond) as u32 != 0 {
-                    current.pc = target as usize;
+                if reg!(cond) as u32 != 0 {
+                    jump!(target);
                 }
             }
             Instr::BrIfEqz { cond, target } => {
-                if r!(cond) as u32 == 0 {
-                    current.pc = target as usize;
+                if reg!(cond) as u32 == 0 {
+                    jump!(target);
                 }
             }
             Instr::BrIfI32 { cmp, a, b, target } => {
-                if cmp.eval(r!(a) as u32, r!(b) as u32) {
-                    current.pc = target as usize;
+                if cmp.eval(reg!(a) as u32, reg!(b) as u32) {
+                    jump!(target);
                 }
             }
             Instr::BrIfI32Imm {
@@ -655,8 +695,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 imm,
                 target,
             } => {
-                if cmp.eval(r!(a) as u32, imm as u32) {
-                    current.pc = target as usize;
+                if cmp.eval(reg!(a) as u32, imm as u32) {
+                    jump!(target);
                 }
             }
             Instr::BrCopy {
@@ -665,20 +705,19 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 count,
                 target,
             } => {
-                let base = current.base;
-                values.copy_within(
-                    base + src as usize..base + (src + count) as usize,
-                    base + dst as usize,
-                );
-                current.pc = target as usize;
+                // SAFETY: the translator emits frame slots only (module documentation).
+                unsafe { copy_slots(fp, dst, src, count) };
+                jump!(target);
             }
             Instr::BrTable { index, len } => {
-                current.pc += (r!(index) as u32).min(len) as usize;
+                let arm = (reg!(index) as u32).min(len) as usize;
+                // SAFETY: `len + 1` branch instructions follow `BrTable`.
+                ip = unsafe { ip.add(arm) };
             }
             Instr::LoopHeader => current.slot().count_hotness(),
             Instr::Return { src, count } => {
-                let base = current.base;
-                values.copy_within(base + src as usize..base + (src + count) as usize, base);
+                // SAFETY: the results and slot 0 onwards are inside the frame.
+                unsafe { copy_slots(fp, 0, src, count) };
                 store.inner.call_depth -= 1;
                 let Some(frame) = frames.pop() else {
                     return Ok(());
@@ -689,28 +728,26 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 current.instance = frame.instance;
                 current.func = frame.func;
                 current.slot = frame.slot;
-                current.code = frame.code;
-                current.pc = frame.pc;
                 current.base = frame.base;
-                current.reload_memory();
+                resume!(frame.ip);
             }
             Instr::Call { func, base } => {
-                let module = &store.inner.instances[current.instance as usize].module;
-                if (func as usize) < module.num_imported_funcs {
-                    let callee =
-                        store.inner.instances[current.instance as usize].funcs[func as usize];
-                    call(store, values, frames, current, callee, base)?;
+                let instance = &store.inner.instances[current.instance as usize];
+                let new_ip = if (func as usize) < instance.module.num_imported_funcs {
+                    let callee = instance.funcs[func as usize];
+                    call(store, values, frames, current, ip, callee, base)?
                 } else {
                     let new_base = current.base + base as usize;
-                    let (slot, code) =
-                        enter(&mut store.inner, values, current.instance, func, new_base)?;
-                    frames.push(current.save());
+                    let instance = current.instance;
+                    let (slot, code) = enter(&mut store.inner, values, instance, func, new_base)?;
+                    let entry = code.code.as_ptr();
+                    frames.push(current.save(ip));
                     current.func = func;
                     current.slot = slot;
-                    current.code = code;
-                    current.pc = 0;
                     current.base = new_base;
-                }
+                    entry
+                };
+                resume!(new_ip);
             }
             Instr::CallIndirect {
                 table,
@@ -723,7 +760,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 let table = &store.inner.tables[entity.tables[table as usize] as usize];
                 let element = *table
                     .elements
-                    .get(r!(index) as u32 as usize)
+                    .get(reg!(index) as u32 as usize)
                     .ok_or(TrapCode::UndefinedElement)?;
                 let callee = element
                     .checked_sub(1)
@@ -731,74 +768,78 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 if store.inner.funcs[callee as usize].signature != expected {
                     return Err(TrapCode::BadSignature.into());
                 }
-                call(store, values, frames, current, callee, base)?;
+                let new_ip = call(store, values, frames, current, ip, callee, base)?;
+                resume!(new_ip);
             }
-            Instr::Copy { dst, src } => r!(dst) = r!(src),
+            Instr::Copy { dst, src } => set!(dst, reg!(src)),
             Instr::Select { dst, cond, a, b } => {
-                r!(dst) = if r!(cond) as u32 != 0 { r!(a) } else { r!(b) };
+                set!(dst, if reg!(cond) as u32 != 0 { reg!(a) } else { reg!(b) });
             }
             Instr::GlobalGet { dst, global } => {
                 // SAFETY: `Current::global` returns a pointer to a live global cell.
-                r!(dst) = unsafe { *current.global(global) };
+                set!(dst, unsafe { *current.global(global) });
             }
             Instr::GlobalSet { src, global } => {
+                let value = reg!(src);
                 // SAFETY: as for `GlobalGet`; no reference to the cell is alive.
-                unsafe { *current.global(global) = r!(src) };
+                unsafe { *current.global(global) = value };
             }
             Instr::RefFunc { dst, func } => {
-                r!(dst) = store.inner.instances[current.instance as usize].func_refs[func as usize];
+                let instance = &store.inner.instances[current.instance as usize];
+                set!(dst, instance.func_refs[func as usize]);
             }
             Instr::Load8S { dst, addr, offset } => {
-                r!(dst) = i8::from_le_bytes(current.load(r!(addr), offset)?) as i64 as u64;
+                set!(dst, i8::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64);
             }
             Instr::Load8U { dst, addr, offset } => {
-                r!(dst) = u8::from_le_bytes(current.load(r!(addr), offset)?) as u64;
+                set!(dst, u8::from_le_bytes(memory.load(reg!(addr), offset)?) as u64);
             }
             Instr::Load16S { dst, addr, offset } => {
-                r!(dst) = i16::from_le_bytes(current.load(r!(addr), offset)?) as i64 as u64;
+                set!(dst, i16::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64);
             }
             Instr::Load16U { dst, addr, offset } => {
-                r!(dst) = u16::from_le_bytes(current.load(r!(addr), offset)?) as u64;
+                set!(dst, u16::from_le_bytes(memory.load(reg!(addr), offset)?) as u64);
             }
             Instr::Load32S { dst, addr, offset } => {
-                r!(dst) = i32::from_le_bytes(current.load(r!(addr), offset)?) as i64 as u64;
+                set!(dst, i32::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64);
             }
             Instr::Load32U { dst, addr, offset } => {
-                r!(dst) = u32::from_le_bytes(current.load(r!(addr), offset)?) as u64;
+                set!(dst, u32::from_le_bytes(memory.load(reg!(addr), offset)?) as u64);
             }
             Instr::Load64 { dst, addr, offset } => {
-                r!(dst) = u64::from_le_bytes(current.load(r!(addr), offset)?);
+                set!(dst, u64::from_le_bytes(memory.load(reg!(addr), offset)?));
             }
             Instr::Store8 { addr, src, offset } => {
-                current.store(r!(addr), offset, (r!(src) as u8).to_le_bytes())?;
+                memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
             }
             Instr::Store16 { addr, src, offset } => {
-                current.store(r!(addr), offset, (r!(src) as u16).to_le_bytes())?;
+                memory.store(reg!(addr), offset, (reg!(src) as u16).to_le_bytes())?;
             }
             Instr::Store32 { addr, src, offset } => {
-                current.store(r!(addr), offset, (r!(src) as u32).to_le_bytes())?;
+                memory.store(reg!(addr), offset, (reg!(src) as u32).to_le_bytes())?;
             }
             Instr::Store64 { addr, src, offset } => {
-                current.store(r!(addr), offset, r!(src).to_le_bytes())?;
+                memory.store(reg!(addr), offset, reg!(src).to_le_bytes())?;
             }
-            Instr::MemorySize { dst } => r!(dst) = current.memory_len / PAGE_SIZE as u64,
+            Instr::MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),
             Instr::MemoryGrow { dst, delta } => {
-                let memory = store.inner.instances[current.instance as usize].memories[0];
+                let index = store.inner.instances[current.instance as usize].memories[0];
                 let max_pages = store.inner.engine.config().max_memory_pages;
-                let grown = store.inner.memories[memory as usize].grow(r!(delta) as u32, max_pages);
-                r!(dst) = grown.unwrap_or(u32::MAX) as u64;
-                current.reload_memory();
+                let grown = store.inner.memories[index as usize].grow(reg!(delta) as u32, max_pages);
+                set!(dst, grown.unwrap_or(u32::MAX) as u64);
+                memory = current.memory();
             }
             Instr::MemoryFill { dst, value, len } => {
-                let len = r!(len) as u32 as u64;
-                let ptr = current.address(r!(dst), 0, len)?;
+                let len = reg!(len) as u32 as u64;
+                let ptr = memory.address(reg!(dst), 0, len)?;
+                let byte = reg!(value) as u8;
                 // SAFETY: `address` checked that `len` bytes at `ptr` are in the memory.
-                unsafe { std::ptr::write_bytes(ptr, r!(value) as u8, len as usize) };
+                unsafe { std::ptr::write_bytes(ptr, byte, len as usize) };
             }
             Instr::MemoryCopy { dst, src, len } => {
-                let len = r!(len) as u32 as u64;
-                let to = current.address(r!(dst), 0, len)?;
-                let from = current.address(r!(src), 0, len)?;
+                let len = reg!(len) as u32 as u64;
+                let to = memory.address(reg!(dst), 0, len)?;
+                let from = memory.address(reg!(src), 0, len)?;
                 // SAFETY: both ranges were checked to lie in the memory; `copy` allows overlap.
                 unsafe { std::ptr::copy(from, to, len as usize) };
             }
@@ -808,30 +849,31 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 src,
                 len,
             } => {
-                let entity = &store.inner.instances[current.instance as usize];
-                let data = if entity.dropped_data[segment as usize] {
+                let instance = &store.inner.instances[current.instance as usize];
+                let data = if instance.dropped_data[segment as usize] {
                     &[][..]
                 } else {
-                    &entity.module.bytes[entity.module.data[segment as usize].bytes.clone()]
+                    &instance.module.bytes[instance.module.data[segment as usize].bytes.clone()]
                 };
-                let len = r!(len) as u32;
-                let from = checked_range(r!(src) as u32, len as usize, data.len())
+                let len = reg!(len) as u32;
+                let from = checked_range(reg!(src) as u32, len as usize, data.len())
                     .ok_or(TrapCode::MemoryOutOfBounds)?;
-                let to = current.address(r!(dst), 0, len as u64)?;
+                let to = memory.address(reg!(dst), 0, len as u64)?;
                 // SAFETY: `to` has `len` bytes in the memory; `from` is a checked range of the
                 // module's bytes, which never alias a linear memory.
                 unsafe { std::ptr::copy_nonoverlapping(data[from].as_ptr(), to, len as usize) };
             }
             Instr::DataDrop { segment } => {
-                store.inner.instances[current.instance as usize].dropped_data[segment as usize] =
-                    true;
+                let instance = &mut store.inner.instances[current.instance as usize];
+                instance.dropped_data[segment as usize] = true;
             }
             Instr::TableGet { dst, table, index } => {
                 let table = table_index(&store.inner, current, table);
-                r!(dst) = *store.inner.tables[table]
+                let element = store.inner.tables[table]
                     .elements
-                    .get(r!(index) as u32 as usize)
+                    .get(reg!(index) as u32 as usize)
                     .ok_or(TrapCode::TableOutOfBounds)?;
+                set!(dst, *element);
             }
             Instr::TableSet {
                 table,
@@ -841,12 +883,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 let table = table_index(&store.inner, current, table);
                 *store.inner.tables[table]
                     .elements
-                    .get_mut(r!(index) as u32 as usize)
-                    .ok_or(TrapCode::TableOutOfBounds)? = r!(value);
+                    .get_mut(reg!(index) as u32 as usize)
+                    .ok_or(TrapCode::TableOutOfBounds)? = reg!(value);
             }
             Instr::TableSize { dst, table } => {
                 let table = table_index(&store.inner, current, table);
-                r!(dst) = store.inner.tables[table].elements.len() as u64;
+                set!(dst, store.inner.tables[table].elements.len() as u64);
             }
             Instr::TableGrow {
                 dst,
@@ -857,8 +899,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 let table = table_index(&store.inner, current, table);
                 let max_elements = store.inner.engine.config().max_table_elements;
                 let grown =
-                    store.inner.tables[table].grow(r!(delta) as u32, r!(init), max_elements);
-                r!(dst) = grown.unwrap_or(u32::MAX) as u64;
+                    store.inner.tables[table].grow(reg!(delta) as u32, reg!(init), max_elements);
+                set!(dst, grown.unwrap_or(u32::MAX) as u64);
             }
             Instr::TableFill {
                 table,
@@ -868,9 +910,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             } => {
                 let table = table_index(&store.inner, current, table);
                 let elements = &mut store.inner.tables[table].elements;
-                let range = checked_range(r!(dst) as u32, r!(len) as u32 as usize, elements.len())
+                let range = checked_range(reg!(dst) as u32, reg!(len) as u32 as usize, elements.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
-                elements[range].fill(r!(value));
+                elements[range].fill(reg!(value));
             }
             Instr::TableCopy {
                 dst_table,
@@ -881,26 +923,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
             } => {
                 let to_table = table_index(&store.inner, current, dst_table);
                 let from_table = table_index(&store.inner, current, src_table);
-                let len = r!(len) as u32 as usize;
-                let from = checked_range(
-                    r!(src) as u32,
-                    len,
-                    store.inner.tables[from_table].elements.len(),
-                )
-                .ok_or(TrapCode::TableOutOfBounds)?;
-                let to = checked_range(
-                    r!(dst) as u32,
-                    len,
-                    store.inner.tables[to_table].elements.len(),
-                )
-                .ok_or(TrapCode::TableOutOfBounds)?;
+                let len = reg!(len) as u32 as usize;
+                let tables = &mut store.inner.tables;
+                let from = checked_range(reg!(src) as u32, len, tables[from_table].elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let to = checked_range(reg!(dst) as u32, len, tables[to_table].elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
                 if to_table == from_table {
-                    store.inner.tables[to_table]
-                        .elements
-                        .copy_within(from, to.start);
+                    tables[to_table].elements.copy_within(from, to.start);
                 } else {
-                    let items = store.inner.tables[from_table].elements[from].to_vec();
-                    store.inner.tables[to_table].elements[to].copy_from_slice(&items);
+                    let items = tables[from_table].elements[from].to_vec();
+                    tables[to_table].elements[to].copy_from_slice(&items);
                 }
             }
             Instr::TableInit {
@@ -911,23 +944,20 @@ fn run<T>(store: &mut Store<T>, stack: &mut Stack, current: &mut Current) -> Res
                 len,
             } => {
                 let table = table_index(&store.inner, current, table);
-                let entity = &store.inner.instances[current.instance as usize];
-                let items = &entity.element_segments[segment as usize];
-                let len = r!(len) as u32 as usize;
-                let from = checked_range(r!(src) as u32, len, items.len())
+                let instance = &store.inner.instances[current.instance as usize];
+                let items = &instance.element_segments[segment as usize];
+                let len = reg!(len) as u32 as usize;
+                let from = checked_range(reg!(src) as u32, len, items.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
-                let to = checked_range(
-                    r!(dst) as u32,
-                    len,
-                    store.inner.tables[table].elements.len(),
-                )
-                .ok_or(TrapCode::TableOutOfBounds)?;
+                let elements = &store.inner.tables[table].elements;
+                let to = checked_range(reg!(dst) as u32, len, elements.len())
+                    .ok_or(TrapCode::TableOutOfBounds)?;
                 let items = items[from].to_vec();
                 store.inner.tables[table].elements[to].copy_from_slice(&items);
             }
             Instr::ElemDrop { segment } => {
-                store.inner.instances[current.instance as usize].element_segments
-                    [segment as usize] = Box::default();
+                let instance = &mut store.inner.instances[current.instance as usize];
+                instance.element_segments[segment as usize] = Box::default();
             }
         }
     }
@@ -938,31 +968,33 @@ fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
     inner.instances[current.instance as usize].tables[table as usize] as usize
 }
 
-/// Calls store function `callee` with its frame at slot `base` of the current frame: pushes a
-/// Wasm frame (switching instance if need be), or runs a host function in place.
+/// Calls store function `callee` with its frame at slot `base` of the running frame, the
+/// caller continuing at `ip` afterwards. A Wasm callee gets a new frame (switching instance if
+/// need be) and the returned pointer is its first instruction; a host function runs in place
+/// and the returned pointer is `ip`.
 fn call<T>(
     store: &mut Store<T>,
     values: &mut Vec<u64>,
     frames: &mut Vec<Frame>,
     current: &mut Current,
+    ip: *const Instr,
     callee: u32,
-    base: u32,
-) -> Result<(), Trap> {
+    base: Slot,
+) -> Result<*const Instr, Trap> {
     let new_base = current.base + base as usize;
     match store.inner.funcs[callee as usize].kind {
         FuncKind::Wasm { instance, index } => {
             let (slot, code) = enter(&mut store.inner, values, instance, index, new_base)?;
-            frames.push(current.save());
+            let (slot, entry): (*const CodeSlot, _) = (slot, code.code.as_ptr());
+            frames.push(current.save(ip));
             if instance != current.instance {
                 current.vm = store.inner.instances[instance as usize].vmctx.get();
                 current.instance = instance;
-                current.reload_memory();
             }
             current.func = index;
             current.slot = slot;
-            current.code = code;
-            current.pc = 0;
             current.base = new_base;
+            Ok(entry)
         }
         FuncKind::Host { .. } => {
             let ty = &store.inner.funcs[callee as usize].ty;
@@ -973,10 +1005,9 @@ fn call<T>(
             let mut slots = values[new_base..new_base + width].to_vec();
             call_host(store, callee, Some(current.instance), &mut slots).map_err(Trap::Error)?;
             values[new_base..new_base + width].copy_from_slice(&slots);
-            current.reload_memory();
+            Ok(ip)
         }
     }
-    Ok(())
 }
 
 /// WebAssembly's float semantics where Rust's differ.
