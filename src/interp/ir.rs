@@ -212,6 +212,14 @@ pub(crate) use for_each_numeric;
 for_each_numeric!(define_instr);
 
 impl Instr {
+    /// Whether execution never continues with the next instruction.
+    pub fn is_terminator(&self) -> bool {
+        matches!(
+            self,
+            Instr::Unreachable | Instr::Br { .. } | Instr::BrCopy { .. } | Instr::Return { .. }
+        )
+    }
+
     /// Points a branch instruction at `target` (used to resolve forward jumps).
     pub fn set_target(&mut self, new: Target) {
         match self {

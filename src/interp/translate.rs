@@ -173,11 +173,15 @@ impl<'m> Translator<'m> {
         }
     }
 
+    /// Resolves forward branches. The executor relies on what the debug assertions check:
+    /// the code ends in a terminator and every branch target is inside it.
     fn finish(mut self, num_params: u32) -> CompiledFunc {
         for (at, label) in std::mem::take(&mut self.fixups) {
             let target = self.labels[label.0].expect("every used label is bound");
+            debug_assert!((target as usize) < self.code.len());
             self.code[at].set_target(target);
         }
+        debug_assert!(self.code.last().is_some_and(Instr::is_terminator));
         CompiledFunc {
             code: self.code.into_boxed_slice(),
             num_params,
