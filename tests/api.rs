@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{expect_err, instantiate, store};
+use common::{expect_err, instantiate, store, wasm};
 use tierwasm::{
     Engine, ErrorKind, ExternRef, ExternType, Func, FuncType, Global, GlobalType, Memory,
     MemoryType, Module, Mutability, Table, TableType, Val, ValType,
@@ -354,7 +354,8 @@ fn module_reports_its_imports_and_exports_with_types() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        r#"(module $described
+        wasm(
+            r#"(module $described
              (import "env" "f" (func (param i32 f64) (result i64)))
              (import "env" "mem" (memory 1 5))
              (import "host" "tab" (table 2 externref))
@@ -364,6 +365,7 @@ fn module_reports_its_imports_and_exports_with_types() {
              (global (export "global") i64 (i64.const 0))
              (export "f_again" (func 0))
              (export "mem_again" (memory 0)))"#,
+        ),
     )
     .unwrap();
     assert_eq!(module.name(), Some("described"));

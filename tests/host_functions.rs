@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::expect_err;
+use common::{expect_err, wasm};
 use tierwasm::{
     Caller, Engine, Error, ErrorKind, Extern, Func, FuncType, Instance, Linker, Module, Store, Val,
     ValType,
@@ -30,7 +30,8 @@ fn host_function_reads_guest_memory_and_updates_host_data() {
     );
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "log" (func $log (param i32 i32)))
              (memory (export "memory") 1)
              (data (i32.const 0) "hello")
@@ -38,6 +39,7 @@ fn host_function_reads_guest_memory_and_updates_host_data() {
              (func (export "run")
                (call $log (i32.const 0) (i32.const 5))
                (call $log (i32.const 16) (i32.const 10))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[log.into()]).unwrap();
@@ -67,11 +69,13 @@ fn host_function_without_caller_passes_values_both_ways() {
     );
     let module = Module::new(
         store.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "mix" (func $mix (param i32 i64 f32 f64) (result i64 f64)))
              (func (export "run") (result i64 f64)
                (call $mix (i32.const -3) (i64.const 10000000000)
                           (f32.const 2.5) (f64.const 4))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[mix.into()]).unwrap();
@@ -110,12 +114,14 @@ fn dynamic_host_function_with_func_new() {
     // ...and from wasm.
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "sum" (func $sum (param i32 i64) (result i64 i32)))
              (func (export "run") (param i32 i64) (result i64)
                (call $sum (local.get 0) (local.get 1))
                i64.extend_i32_s
                i64.add))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[sum.into()]).unwrap();
@@ -154,9 +160,11 @@ fn dynamic_host_function_returning_the_wrong_type_fails_a_wasm_call() {
     let mut store = common::store();
     let module = Module::new(
         store.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "get" (func $get (result funcref)))
              (func (export "run") (result funcref) call $get))"#,
+        ),
     )
     .unwrap();
     let bad = returning(&mut store, ValType::FuncRef, Val::I32(12345));
@@ -182,12 +190,14 @@ fn host_function_error_fails_the_call_with_kind_host() {
         .unwrap();
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "check" (func $check (param i32) (result i32)))
              (global $after (export "after") (mut i32) (i32.const 0))
              (func (export "run") (param i32) (result i32)
                (call $check (local.get 0))
                (global.set $after (i32.const 1))))"#,
+        ),
     )
     .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
@@ -220,9 +230,11 @@ fn dynamic_host_function_error_has_kind_host() {
         .unwrap();
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "fail" (func $fail))
              (func (export "run") call $fail))"#,
+        ),
     )
     .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
@@ -239,7 +251,8 @@ fn host_function_is_called_through_a_table() {
     let triple = Func::wrap(&mut store, |x: i32| x * 3);
     let module = Module::new(
         store.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (type $unary (func (param i32) (result i32)))
              (import "env" "triple" (func $triple (type $unary)))
              (table 1 funcref)
@@ -247,6 +260,7 @@ fn host_function_is_called_through_a_table() {
              (export "triple_again" (func $triple))
              (func (export "run") (param i32) (result i32)
                (call_indirect (type $unary) (local.get 0) (i32.const 0))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[triple.into()]).unwrap();
@@ -265,10 +279,12 @@ fn caller_of_a_host_call_has_no_exports() {
     });
     let module = Module::new(
         store.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "probe" (func $probe (result i32)))
              (memory (export "memory") 1)
              (func (export "run") (result i32) call $probe))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[probe.into()]).unwrap();
@@ -308,7 +324,8 @@ fn growth_by_a_host_function_is_seen_by_the_calling_wasm() {
     );
     let module = Module::new(
         store.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (type $get (func (result i32)))
              (import "env" "grow" (func $grow))
              (memory (export "memory") 1)
@@ -320,6 +337,7 @@ fn growth_by_a_host_function_is_seen_by_the_calling_wasm() {
                (i32.store (i32.const 65536) (call_indirect (type $get) (i32.const 1)))
                (i32.add (i32.load (i32.const 65536))
                         (i32.add (memory.size) (table.size)))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[grow.into()]).unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{expect_err, instantiate, store};
+use common::{expect_err, instantiate, store, wasm};
 use tierwasm::{
     Config, Engine, ErrorKind, Extern, Func, Global, GlobalType, Instance, Linker, Memory,
     MemoryType, Module, Mutability, Store, Table, TableType, TrapCode, Val, ValType,
@@ -16,7 +16,7 @@ use tierwasm::{
 fn invalid_function_body_is_a_compile_error_with_offset() {
     let engine = Engine::default();
     let err = expect_err(
-        Module::new(&engine, "(module (func (result i32) i64.const 1))"),
+        Module::new(&engine, wasm("(module (func (result i32) i64.const 1))")),
         ErrorKind::Compile,
     );
     let offset = err.offset().expect("compile errors carry an offset");
@@ -64,6 +64,33 @@ fn malformed_text_is_a_compile_error() {
     );
 }
 
+/// With the `wat` feature, `Module::new` takes text as well as binary.
+#[cfg(feature = "wat")]
+#[test]
+fn module_new_accepts_text_directly() {
+    let mut store = store();
+    let module = Module::new(
+        store.engine(),
+        r#"(module (func (export "seven") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let seven = instance
+        .get_typed_func::<(), i32>(&mut store, "seven")
+        .unwrap();
+    assert_eq!(seven.call(&mut store, ()).unwrap(), 7);
+}
+
+/// Without the `wat` feature, text is not a module (its binary form is).
+#[cfg(not(feature = "wat"))]
+#[test]
+fn module_new_rejects_text_without_the_wat_feature() {
+    let engine = Engine::default();
+    let text = r#"(module (func (export "seven") (result i32) i32.const 7))"#;
+    expect_err(Module::new(&engine, text), ErrorKind::Compile);
+    Module::new(&engine, wasm(text)).unwrap();
+}
+
 // -------------------------------------------------------------------- linking
 
 #[test]
@@ -71,7 +98,7 @@ fn missing_import_is_a_link_error() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        r#"(module (import "env" "log" (func (param i32))))"#,
+        wasm(r#"(module (import "env" "log" (func (param i32))))"#),
     )
     .unwrap();
     let mut store = Store::new(&engine, ());
@@ -86,7 +113,11 @@ fn missing_import_is_a_link_error() {
 #[test]
 fn too_small_memory_is_a_link_error() {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (import "env" "memory" (memory 2)))"#).unwrap();
+    let module = Module::new(
+        &engine,
+        wasm(r#"(module (import "env" "memory" (memory 2)))"#),
+    )
+    .unwrap();
     let mut store = Store::new(&engine, ());
     let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
 
@@ -114,7 +145,11 @@ fn too_small_memory_is_a_link_error() {
 #[test]
 fn memory_maximum_must_fit_the_import() {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (import "env" "memory" (memory 1 2)))"#).unwrap();
+    let module = Module::new(
+        &engine,
+        wasm(r#"(module (import "env" "memory" (memory 1 2)))"#),
+    )
+    .unwrap();
     let mut store = Store::new(&engine, ());
 
     let unbounded = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
@@ -136,7 +171,7 @@ fn wrong_function_type_is_a_link_error() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        r#"(module (import "env" "f" (func (param i32) (result i32))))"#,
+        wasm(r#"(module (import "env" "f" (func (param i32) (result i32))))"#),
     )
     .unwrap();
     let mut store = Store::new(&engine, ());
@@ -155,7 +190,11 @@ fn wrong_function_type_is_a_link_error() {
 #[test]
 fn wrong_global_mutability_or_type_is_a_link_error() {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (import "env" "g" (global (mut i32))))"#).unwrap();
+    let module = Module::new(
+        &engine,
+        wasm(r#"(module (import "env" "g" (global (mut i32))))"#),
+    )
+    .unwrap();
     let mut store = Store::new(&engine, ());
 
     let immutable = Global::new(
@@ -202,7 +241,7 @@ fn table_limits_and_element_type_are_checked_at_link_time() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        r#"(module (import "env" "table" (table 2 10 funcref)))"#,
+        wasm(r#"(module (import "env" "table" (table 2 10 funcref)))"#),
     )
     .unwrap();
     let mut store = Store::new(&engine, ());
@@ -236,7 +275,11 @@ fn table_limits_and_element_type_are_checked_at_link_time() {
 #[test]
 fn import_of_the_wrong_kind_is_a_link_error() {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (import "env" "memory" (memory 1)))"#).unwrap();
+    let module = Module::new(
+        &engine,
+        wasm(r#"(module (import "env" "memory" (memory 1)))"#),
+    )
+    .unwrap();
     let mut store = Store::new(&engine, ());
     let func = Func::wrap(&mut store, || {});
     let err = expect_err(
@@ -256,16 +299,19 @@ fn linker_links_one_instance_to_another() {
     let mut store = Store::new(&engine, ());
     let provider = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (memory (export "memory") 1)
              (global (export "base") i32 (i32.const 100))
              (func (export "double") (param i32) (result i32)
                local.get 0 i32.const 2 i32.mul))"#,
+        ),
     )
     .unwrap();
     let consumer = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "provider" "double" (func $double (param i32) (result i32)))
              (import "provider" "memory" (memory 1))
              (import "provider" "base" (global $base i32))
@@ -275,6 +321,7 @@ fn linker_links_one_instance_to_another() {
                i32.store
                global.get $base
                i32.load))"#,
+        ),
     )
     .unwrap();
 
@@ -305,7 +352,7 @@ fn memory_beyond_the_configured_limit_is_refused() {
     let engine = Engine::new(&config);
     let mut store = Store::new(&engine, ());
 
-    let module = Module::new(&engine, "(module (memory 5))").unwrap();
+    let module = Module::new(&engine, wasm("(module (memory 5))")).unwrap();
     expect_err(Instance::new(&mut store, &module, &[]), ErrorKind::Limit);
     expect_err(
         Memory::new(&mut store, MemoryType::new(5, None)),
@@ -334,7 +381,7 @@ fn table_beyond_the_configured_limit_is_refused() {
     let engine = Engine::new(&config);
     let mut store = Store::new(&engine, ());
 
-    let module = Module::new(&engine, "(module (table 101 funcref))").unwrap();
+    let module = Module::new(&engine, wasm("(module (table 101 funcref))")).unwrap();
     expect_err(Instance::new(&mut store, &module, &[]), ErrorKind::Limit);
     expect_err(
         Table::new(
@@ -367,7 +414,8 @@ fn globals_are_initialised_including_from_imported_globals() {
     let mut store = Store::new(&engine, ());
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "base" (global $base i64))
              (global (export "copy") i64 (global.get $base))
              (global (export "counter") (mut i32) (i32.const -7))
@@ -376,6 +424,7 @@ fn globals_are_initialised_including_from_imported_globals() {
              (global (export "fref") funcref (ref.func $answer))
              (global (export "eref") externref (ref.null extern))
              (func $answer (result i32) i32.const 42))"#,
+        ),
     )
     .unwrap();
     let base = Global::new(
@@ -437,12 +486,14 @@ fn trapping_start_function_fails_instantiation_after_its_side_effects() {
     let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "memory" (memory 1))
              (func $start
                (i32.store8 (i32.const 3) (i32.const 0x2a))
                unreachable)
              (start $start))"#,
+        ),
     )
     .unwrap();
     let err = expect_err(

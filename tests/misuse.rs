@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{expect_err, instantiate};
+use common::{expect_err, instantiate, wasm};
 use tierwasm::{
     Engine, ErrorKind, Func, FuncType, Global, GlobalType, Instance, Linker, Memory, MemoryType,
     Module, Mutability, Store, Table, TableType, Val, ValType,
@@ -137,9 +137,11 @@ fn foreign_imports_are_refused() {
     let (mut a, mut b) = two_stores();
     let module = Module::new(
         b.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "f" (func))
              (import "env" "memory" (memory 1)))"#,
+        ),
     )
     .unwrap();
     let func_a = Func::wrap(&mut a, || {});
@@ -211,7 +213,7 @@ fn wrong_number_of_positional_imports_is_an_error() {
     let mut store = common::store();
     let module = Module::new(
         store.engine(),
-        r#"(module (import "env" "f" (func)) (import "env" "g" (func)))"#,
+        wasm(r#"(module (import "env" "f" (func)) (import "env" "g" (func)))"#),
     )
     .unwrap();
     let f = Func::wrap(&mut store, || {});
@@ -234,10 +236,12 @@ fn host_function_returning_a_foreign_function_reference_fails_the_call() {
     );
     let module = Module::new(
         b.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "leak" (func $leak (result funcref)))
              (table 1 funcref)
              (func (export "run") (table.set (i32.const 0) (call $leak))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut b, &module, &[leak.into()]).unwrap();
@@ -249,7 +253,7 @@ fn host_function_returning_a_foreign_function_reference_fails_the_call() {
 
 #[test]
 fn module_of_another_engine_is_refused() {
-    let module = Module::new(&Engine::default(), "(module)").unwrap();
+    let module = Module::new(&Engine::default(), wasm("(module)")).unwrap();
     let mut store = Store::new(&Engine::default(), ());
     expect_err(Instance::new(&mut store, &module, &[]), ErrorKind::Usage);
     let linker = Linker::new(store.engine());

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::expect_err;
+use common::{expect_err, wasm};
 use tierwasm::{
     Caller, Config, Engine, Error, ErrorKind, Extern, Func, Instance, Module, Store, TrapCode,
 };
@@ -26,12 +26,14 @@ fn host_function_calls_back_into_wasm() {
     );
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "twice" (func $twice (param i32) (result i32)))
              (func (export "inc") (param i32) (result i32)
                local.get 0 i32.const 1 i32.add)
              (func (export "run") (param i32) (result i32)
                (call $twice (call $twice (local.get 0)))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[twice.into()]).unwrap();
@@ -57,10 +59,12 @@ fn trap_inside_a_reentrant_call_propagates_as_a_trap() {
     );
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "callback" (func $callback))
              (func (export "boom") unreachable)
              (func (export "run") call $callback))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[callback.into()]).unwrap();
@@ -94,9 +98,11 @@ fn recurse_through_the_host(config: &Config) -> (Error, u32) {
     );
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "reenter" (func $reenter))
              (func (export "again") call $reenter))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[reenter.into()]).unwrap();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::expect_err;
+use common::{expect_err, wasm};
 use tierwasm::{
     Engine, ErrorKind, Global, GlobalType, Instance, Memory, MemoryType, Module, Mutability, Store,
     Table, TableType, TrapCode, Val, ValType,
@@ -27,7 +27,7 @@ fn setup() -> (Store<()>, Memory, Table) {
 }
 
 fn module(store: &Store<()>, wat: &str) -> Module {
-    Module::new(store.engine(), wat).unwrap()
+    Module::new(store.engine(), wasm(wat)).unwrap()
 }
 
 fn is_null(table: Table, store: &Store<()>, index: u32) -> bool {

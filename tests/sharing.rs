@@ -2,6 +2,9 @@
 //! of one module, a host memory shared by two instances, one module used by
 //! several stores and by several threads at once.
 
+mod common;
+
+use common::wasm;
 use tierwasm::{
     Engine, Extern, Global, GlobalType, Instance, Memory, MemoryType, Module, Mutability, Store,
     TrapCode, Val, ValType,
@@ -21,7 +24,7 @@ const COUNTER: &str = r#"(module
 #[test]
 fn two_instances_of_one_module_are_isolated() {
     let engine = Engine::default();
-    let module = Module::new(&engine, COUNTER).unwrap();
+    let module = Module::new(&engine, wasm(COUNTER)).unwrap();
     let mut store = Store::new(&engine, ());
     let a = Instance::new(&mut store, &module, &[]).unwrap();
     let b = Instance::new(&mut store, &module, &[]).unwrap();
@@ -57,7 +60,7 @@ const SHARED_MEMORY_USER: &str = r#"(module
 #[test]
 fn host_memory_is_shared_by_the_host_and_two_instances() {
     let engine = Engine::default();
-    let module = Module::new(&engine, SHARED_MEMORY_USER).unwrap();
+    let module = Module::new(&engine, wasm(SHARED_MEMORY_USER)).unwrap();
     let mut store = Store::new(&engine, ());
     let memory = Memory::new(&mut store, MemoryType::new(1, Some(3))).unwrap();
     let a = Instance::new(&mut store, &module, &[memory.into()]).unwrap();
@@ -110,13 +113,15 @@ fn exported_memory_is_the_same_memory_as_the_instance_uses() {
     let mut store = Store::new(&engine, ());
     let exporter = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (memory (export "memory") 1)
              (func (export "load") (param i32) (result i32)
                (i32.load (local.get 0))))"#,
+        ),
     )
     .unwrap();
-    let user = Module::new(&engine, SHARED_MEMORY_USER).unwrap();
+    let user = Module::new(&engine, wasm(SHARED_MEMORY_USER)).unwrap();
     let a = Instance::new(&mut store, &exporter, &[]).unwrap();
     let memory = a.get_export(&mut store, "memory").unwrap();
     let b = Instance::new(&mut store, &user, &[memory]).unwrap();
@@ -136,7 +141,7 @@ fn exported_memory_is_the_same_memory_as_the_instance_uses() {
 #[test]
 fn one_module_is_used_in_several_stores() {
     let engine = Engine::default();
-    let module = Module::new(&engine, COUNTER).unwrap();
+    let module = Module::new(&engine, wasm(COUNTER)).unwrap();
     let mut stores: Vec<Store<()>> = (0..3).map(|_| Store::new(&engine, ())).collect();
     let instances: Vec<Instance> = stores
         .iter_mut()
@@ -164,7 +169,8 @@ fn module_is_instantiated_concurrently_from_eight_threads() {
     let engine = Engine::default();
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (memory 1)
              (global $calls (mut i32) (i32.const 0))
              (func $fib (export "fib") (param i32) (result i64)
@@ -190,6 +196,7 @@ fn module_is_instantiated_concurrently_from_eight_threads() {
                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
                  (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
                local.get $sum))"#,
+        ),
     )
     .unwrap();
 
@@ -245,23 +252,27 @@ fn call_indirect_across_modules_compares_signatures_structurally() {
     // The provider's function type is its type 1, the user's type 0.
     let provider = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (type $unused (func (param f64)))
              (type $binary (func (param i32 i32) (result i32)))
              (table (export "table") 2 funcref)
              (elem (i32.const 0) $sub $unused)
              (func $sub (type $binary) (i32.sub (local.get 0) (local.get 1)))
              (func $unused (type $unused)))"#,
+        ),
     )
     .unwrap();
     let user = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (type $binary (func (param i32 i32) (result i32)))
              (import "provider" "table" (table 2 funcref))
              (func (export "call") (param i32) (result i32)
                (call_indirect (type $binary)
                  (i32.const 50) (i32.const 8) (local.get 0))))"#,
+        ),
     )
     .unwrap();
     let provider = Instance::new(&mut store, &provider, &[]).unwrap();
@@ -279,10 +290,12 @@ fn imported_mutable_global_is_shared() {
     let mut store = Store::new(&engine, ());
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (import "env" "counter" (global $counter (mut i64)))
              (func (export "bump")
                (global.set $counter (i64.add (global.get $counter) (i64.const 1)))))"#,
+        ),
     )
     .unwrap();
     let counter = Global::new(
@@ -310,7 +323,7 @@ fn store_with_instances_moves_to_another_thread() {
     send_and_sync::<Module>();
 
     let engine = Engine::default();
-    let module = Module::new(&engine, COUNTER).unwrap();
+    let module = Module::new(&engine, wasm(COUNTER)).unwrap();
     let mut store = Store::new(&engine, String::from("moved"));
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     let bump = instance

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::expect_err;
+use common::{expect_err, wasm};
 use tierwasm::{Config, Engine, Error, ErrorKind, Instance, Module, Store, TrapCode};
 
 const TRAPS: &str = r#"(module $traps
@@ -59,7 +59,7 @@ const TRAPS: &str = r#"(module $traps
 
 fn traps_instance(config: &Config) -> (Store<()>, Instance) {
     let engine = Engine::new(config);
-    let module = Module::new(&engine, TRAPS).unwrap();
+    let module = Module::new(&engine, wasm(TRAPS)).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     (store, instance)
@@ -224,9 +224,11 @@ fn backtrace_of_unnamed_functions_has_indices() {
     let mut store = common::store();
     let module = Module::new(
         store.engine(),
-        r#"(module
+        wasm(
+            r#"(module
              (func (export "outer") call 1)
              (func unreachable))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
@@ -270,12 +272,14 @@ fn deep_but_bounded_recursion_succeeds() {
     let mut store = Store::new(&engine, ());
     let module = Module::new(
         &engine,
-        r#"(module
+        wasm(
+            r#"(module
              (func $sum (export "sum") (param i32) (result i64)
                (if (result i64) (i32.eqz (local.get 0))
                  (then (i64.const 0))
                  (else (i64.add (i64.extend_i32_u (local.get 0))
                                 (call $sum (i32.sub (local.get 0) (i32.const 1))))))))"#,
+        ),
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();

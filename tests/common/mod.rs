@@ -15,10 +15,17 @@ pub fn expect_err<T>(result: Result<T>, kind: ErrorKind) -> Error {
     }
 }
 
-/// Compiles `wat` and instantiates it without imports in `store`.
+/// The binary encoding of the WebAssembly text `text`, converted here rather than by the
+/// crate's `wat` feature so that the tests also run with `--no-default-features`.
+#[track_caller]
+pub fn wasm(text: &str) -> Vec<u8> {
+    wat::parse_str(text).unwrap_or_else(|err| panic!("test module text parses: {err}"))
+}
+
+/// Compiles `wat` (text) and instantiates it without imports in `store`.
 #[track_caller]
 pub fn instantiate<T>(store: &mut Store<T>, wat: &str) -> Instance {
-    let module = Module::new(store.engine(), wat).expect("test module compiles");
+    let module = Module::new(store.engine(), wasm(wat)).expect("test module compiles");
     Instance::new(store, &module, &[]).expect("test module instantiates")
 }
 
