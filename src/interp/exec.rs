@@ -212,7 +212,11 @@ fn call_host<T>(
         .zip(slots.iter())
         .map(|(ty, slot)| store.inner.slot_to_val(*slot, *ty))
         .collect();
-    let mut results: Vec<Val> = ty.results().iter().map(|ty| Val::default_for(*ty)).collect();
+    let mut results: Vec<Val> = ty
+        .results()
+        .iter()
+        .map(|ty| Val::default_for(*ty))
+        .collect();
     host(crate::Caller::new(store, caller), &params, &mut results)?;
     for ((slot, result), ty) in slots.iter_mut().zip(&results).zip(ty.results()) {
         store.inner.check_val(result, *ty, "host function result")?;
@@ -388,20 +392,44 @@ fn run<T>(
         }};
     }
     macro_rules! from_slot {
-        (i32, $v:expr) => { $v as u32 as i32 };
-        (u32, $v:expr) => { $v as u32 };
-        (i64, $v:expr) => { $v as i64 };
-        (u64, $v:expr) => { $v };
-        (f32, $v:expr) => { f32::from_bits($v as u32) };
-        (f64, $v:expr) => { f64::from_bits($v) };
+        (i32, $v:expr) => {
+            $v as u32 as i32
+        };
+        (u32, $v:expr) => {
+            $v as u32
+        };
+        (i64, $v:expr) => {
+            $v as i64
+        };
+        (u64, $v:expr) => {
+            $v
+        };
+        (f32, $v:expr) => {
+            f32::from_bits($v as u32)
+        };
+        (f64, $v:expr) => {
+            f64::from_bits($v)
+        };
     }
     macro_rules! to_slot {
-        (i32, $v:expr) => { $v as u32 as u64 };
-        (u32, $v:expr) => { $v as u64 };
-        (i64, $v:expr) => { $v as u64 };
-        (u64, $v:expr) => { $v };
-        (f32, $v:expr) => { $v.to_bits() as u64 };
-        (f64, $v:expr) => { $v.to_bits() };
+        (i32, $v:expr) => {
+            $v as u32 as u64
+        };
+        (u32, $v:expr) => {
+            $v as u64
+        };
+        (i64, $v:expr) => {
+            $v as u64
+        };
+        (u64, $v:expr) => {
+            $v
+        };
+        (f32, $v:expr) => {
+            $v.to_bits() as u64
+        };
+        (f64, $v:expr) => {
+            $v.to_bits()
+        };
     }
     /// After a call or return: where to continue (`current` describes the function), and
     /// the state a callee may have changed.
@@ -434,7 +462,10 @@ fn run<T>(
             }
             Instr::I32DivU { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32, reg!(b) as u32);
-                set!(dst, x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64);
+                set!(
+                    dst,
+                    x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
+                );
             }
             Instr::I32RemS { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
@@ -445,7 +476,10 @@ fn run<T>(
             }
             Instr::I32RemU { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32, reg!(b) as u32);
-                set!(dst, x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64);
+                set!(
+                    dst,
+                    x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
+                );
             }
             Instr::I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
             Instr::I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
@@ -485,9 +519,12 @@ fn run<T>(
                 set!(dst, (x / y) as u64);
             }
             Instr::I64DivU { dst, a, b } => {
-                set!(dst, reg!(a)
-                    .checked_div(reg!(b))
-                    .ok_or(TrapCode::IntegerDivisionByZero)?);
+                set!(
+                    dst,
+                    reg!(a)
+                        .checked_div(reg!(b))
+                        .ok_or(TrapCode::IntegerDivisionByZero)?
+                );
             }
             Instr::I64RemS { dst, a, b } => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
@@ -497,9 +534,12 @@ fn run<T>(
                 set!(dst, x.wrapping_rem(y) as u64);
             }
             Instr::I64RemU { dst, a, b } => {
-                set!(dst, reg!(a)
-                    .checked_rem(reg!(b))
-                    .ok_or(TrapCode::IntegerDivisionByZero)?);
+                set!(
+                    dst,
+                    reg!(a)
+                        .checked_rem(reg!(b))
+                        .ok_or(TrapCode::IntegerDivisionByZero)?
+                );
             }
             Instr::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
             Instr::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
@@ -535,7 +575,10 @@ fn run<T>(
             Instr::F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
             Instr::F32Copysign { dst, a, b } => {
                 let sign = 1u32 << 31;
-                set!(dst, ((reg!(a) as u32 & !sign) | (reg!(b) as u32 & sign)) as u64);
+                set!(
+                    dst,
+                    ((reg!(a) as u32 & !sign) | (reg!(b) as u32 & sign)) as u64
+                );
             }
             Instr::F32Eq { dst, a, b } => f32_cmp!(dst, a, b, ==),
             Instr::F32Ne { dst, a, b } => f32_cmp!(dst, a, b, !=),
@@ -593,7 +636,10 @@ fn run<T>(
             Instr::F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
             Instr::I32TruncF32S { dst, a } => {
                 let x = from_slot!(f32, reg!(a)) as f64;
-                set!(dst, float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64);
+                set!(
+                    dst,
+                    float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
+                );
             }
             Instr::I32TruncF32U { dst, a } => {
                 let x = from_slot!(f32, reg!(a)) as f64;
@@ -601,7 +647,10 @@ fn run<T>(
             }
             Instr::I32TruncF64S { dst, a } => {
                 let x = from_slot!(f64, reg!(a));
-                set!(dst, float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64);
+                set!(
+                    dst,
+                    float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
+                );
             }
             Instr::I32TruncF64U { dst, a } => {
                 let x = from_slot!(f64, reg!(a));
@@ -773,7 +822,14 @@ fn run<T>(
             }
             Instr::Copy { dst, src } => set!(dst, reg!(src)),
             Instr::Select { dst, cond, a, b } => {
-                set!(dst, if reg!(cond) as u32 != 0 { reg!(a) } else { reg!(b) });
+                set!(
+                    dst,
+                    if reg!(cond) as u32 != 0 {
+                        reg!(a)
+                    } else {
+                        reg!(b)
+                    }
+                );
             }
             Instr::GlobalGet { dst, global } => {
                 // SAFETY: `Current::global` returns a pointer to a live global cell.
@@ -789,22 +845,40 @@ fn run<T>(
                 set!(dst, instance.func_refs[func as usize]);
             }
             Instr::Load8S { dst, addr, offset } => {
-                set!(dst, i8::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64);
+                set!(
+                    dst,
+                    i8::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
+                );
             }
             Instr::Load8U { dst, addr, offset } => {
-                set!(dst, u8::from_le_bytes(memory.load(reg!(addr), offset)?) as u64);
+                set!(
+                    dst,
+                    u8::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
+                );
             }
             Instr::Load16S { dst, addr, offset } => {
-                set!(dst, i16::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64);
+                set!(
+                    dst,
+                    i16::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
+                );
             }
             Instr::Load16U { dst, addr, offset } => {
-                set!(dst, u16::from_le_bytes(memory.load(reg!(addr), offset)?) as u64);
+                set!(
+                    dst,
+                    u16::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
+                );
             }
             Instr::Load32S { dst, addr, offset } => {
-                set!(dst, i32::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64);
+                set!(
+                    dst,
+                    i32::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
+                );
             }
             Instr::Load32U { dst, addr, offset } => {
-                set!(dst, u32::from_le_bytes(memory.load(reg!(addr), offset)?) as u64);
+                set!(
+                    dst,
+                    u32::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
+                );
             }
             Instr::Load64 { dst, addr, offset } => {
                 set!(dst, u64::from_le_bytes(memory.load(reg!(addr), offset)?));
@@ -825,7 +899,8 @@ fn run<T>(
             Instr::MemoryGrow { dst, delta } => {
                 let index = store.inner.instances[current.instance as usize].memories[0];
                 let max_pages = store.inner.engine.config().max_memory_pages;
-                let grown = store.inner.memories[index as usize].grow(reg!(delta) as u32, max_pages);
+                let grown =
+                    store.inner.memories[index as usize].grow(reg!(delta) as u32, max_pages);
                 set!(dst, grown.unwrap_or(u32::MAX) as u64);
                 memory = current.memory();
             }
@@ -910,8 +985,9 @@ fn run<T>(
             } => {
                 let table = table_index(&store.inner, current, table);
                 let elements = &mut store.inner.tables[table].elements;
-                let range = checked_range(reg!(dst) as u32, reg!(len) as u32 as usize, elements.len())
-                    .ok_or(TrapCode::TableOutOfBounds)?;
+                let range =
+                    checked_range(reg!(dst) as u32, reg!(len) as u32 as usize, elements.len())
+                        .ok_or(TrapCode::TableOutOfBounds)?;
                 elements[range].fill(reg!(value));
             }
             Instr::TableCopy {

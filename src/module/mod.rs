@@ -208,6 +208,7 @@ impl Module {
     pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
         let _ = engine;
         let bytes = to_binary(bytes)?;
+        check_magic(&bytes)?;
         Validator::new_with_features(supported_features()).validate_all(&bytes)?;
         Ok(())
     }
@@ -263,21 +264,32 @@ impl ModuleInner {
     }
 }
 
-/// Turns text format into binary when the `wat` feature is on. Anything that starts with a
-/// NUL byte or is not UTF-8 is taken for binary, so a truncated binary gets a binary error.
+/// Turns text format into binary when the `wat` feature is on: input that looks like text
+/// (an opening parenthesis after any white space and comments) is parsed as text, anything
+/// else is taken for binary, so garbage gets the decoder's error, not the text parser's.
 fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     #[cfg(feature = "wat")]
-    if bytes.first() != Some(&0)
-        && let Ok(text) = std::str::from_utf8(bytes)
-    {
-        return wat::parse_str(text)
-            .map(std::borrow::Cow::Owned)
-            .map_err(|error| Error::compile(error.to_string(), None));
+    if matches!(wat::Detect::from_bytes(bytes), wat::Detect::WasmText) {
+        return wat::parse_bytes(bytes).map_err(|error| Error::compile(error.to_string(), None));
     }
     Ok(std::borrow::Cow::Borrowed(bytes))
 }
 
+/// Rejects input that is not a binary module at all with one clear line (the decoder's own
+/// message for a bad magic number spells out both byte arrays).
+fn check_magic(bytes: &[u8]) -> Result<()> {
+    if bytes.starts_with(b"\0asm") {
+        Ok(())
+    } else {
+        Err(Error::compile(
+            "not a WebAssembly module: the binary does not start with `\\0asm`",
+            Some(0),
+        ))
+    }
+}
+
 fn parse(engine: &Engine, bytes: Box<[u8]>) -> Result<ModuleInner> {
+    check_magic(&bytes)?;
     let mut module = ModuleInner {
         engine: engine.clone(),
         bytes: Box::default(),

@@ -129,13 +129,14 @@ impl<T> Linker<T> {
         module
             .imports()
             .map(|import| {
-                self.get(store, import.module(), import.name()).ok_or_else(|| {
-                    Error::link(format!(
-                        "unknown import: {}::{} has not been defined",
-                        import.module(),
-                        import.name()
-                    ))
-                })
+                self.get(store, import.module(), import.name())
+                    .ok_or_else(|| {
+                        Error::link(format!(
+                            "unknown import: {}::{} has not been defined",
+                            import.module(),
+                            import.name()
+                        ))
+                    })
             })
             .collect()
     }

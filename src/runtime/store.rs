@@ -295,13 +295,12 @@ impl StoreInner {
                 self.check_owner(func.store_id(), "a funcref argument")?;
                 func.index() as u64 + 1
             }
-            Val::ExternRef(Some(r)) => *self
-                .extern_ref_slots
-                .entry(r.address())
-                .or_insert_with(|| {
+            Val::ExternRef(Some(r)) => {
+                *self.extern_ref_slots.entry(r.address()).or_insert_with(|| {
                     self.extern_refs.push(r.clone());
                     self.extern_refs.len() as u64
-                }),
+                })
+            }
         })
     }
 

@@ -1,14 +1,33 @@
-//! The `tierwasm` command-line tool.
+//! The `tierwasm` command-line tool: run, validate, inspect and test WebAssembly modules.
 
-use std::path::PathBuf;
+mod inspect;
+mod run;
+mod timings;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use tierwasm::{Engine, FuncType, Instance, Module, Store, Val, ValType};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use tierwasm::{Engine, ErrorKind, Module, Strategy};
 
-/// Runs WebAssembly modules on the tierwasm runtime.
+/// Exit status for errors of tierwasm itself (unreadable file, compile or link error).
+const EXIT_ERROR: u8 = 1;
+/// Exit status for usage errors, as clap reports them.
+const EXIT_USAGE: u8 = 2;
+/// Exit status when Wasm traps, as a process killed by `abort()` would report it.
+const EXIT_TRAP: u8 = 134;
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0    success (for `run` of a WASI command: the program's own exit code)
+  1    an error: unreadable file, invalid module, failed link or instantiation,
+       a failed `wast` assertion
+  2    a usage error: unknown flag, missing or unparsable argument
+  134  the WebAssembly code trapped";
+
+/// Runs WebAssembly modules on tierwasm: a register-based interpreter.
 #[derive(Parser)]
-#[command(name = "tierwasm", version, about)]
+#[command(name = "tierwasm", version, about, after_help = EXIT_STATUS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,85 +35,166 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Instantiates a module (`.wasm` or `.wat`) and calls an export.
-    Run {
-        /// The export to call, with ARGS parsed by its parameter types.
-        #[arg(long, value_name = "NAME")]
-        invoke: String,
-        /// The module file.
+    /// Runs a WASI command (`_start`), or calls one export with `--invoke`.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Run(RunArgs),
+    /// Checks that a module is valid; prints the compile error and its offset if not.
+    Validate {
+        /// The module (`.wasm` or `.wat`).
         file: PathBuf,
-        /// Arguments of the invoked function.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+    },
+    /// Lists a module's imports and exports with their types, its sections and code size.
+    Inspect {
+        /// The module (`.wasm` or `.wat`).
+        file: PathBuf,
+    },
+    /// Runs `.wast` scripts (the spec test format) and reports `N passed, N failed`.
+    Wast {
+        /// The scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run { invoke, file, args } => run(&file, &invoke, &args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+/// Options of `tierwasm run`.
+#[derive(Args)]
+struct RunArgs {
+    /// Call this export instead of `_start`, with ARGS parsed by its parameter types, and print
+    /// each result on its own line. A reactor's `_initialize` runs first.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Give the guest access to a host directory, seen at GUEST (default: the same path).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the guest.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    envs: Vec<String>,
+    /// How to execute the code.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Interp)]
+    strategy: StrategyArg,
+    /// Print the time each lifecycle phase took, on stderr.
+    #[arg(long)]
+    timings: bool,
+    /// The module (`.wasm` or `.wat`), then the program's arguments: everything after FILE
+    /// belongs to the program, also words that start with `-`.
+    #[arg(
+        value_name = "FILE [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<String>,
+}
+
+/// The execution strategies this build has.
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    /// The register-based interpreter.
+    Interp,
+}
+
+impl From<StrategyArg> for Strategy {
+    fn from(strategy: StrategyArg) -> Strategy {
+        match strategy {
+            StrategyArg::Interp => Strategy::Interpreter,
         }
     }
 }
 
-fn run(file: &PathBuf, name: &str, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let engine = Engine::default();
-    let module = Module::from_file(&engine, file)?;
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[])?;
-    let func = instance
-        .get_func(&store, name)
-        .ok_or_else(|| format!("{} exports no function named `{name}`", file.display()))?;
-    let ty = func.ty(&store);
-    let params = parse_args(&ty, args)?;
-    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-    func.call(&mut store, &params, &mut results)?;
-    for result in &results {
-        println!("{}", format_val(result));
+/// Why a command failed, and the exit status that says so.
+enum Failure {
+    /// An error from the runtime or the file system, printed with its detail.
+    Error(anyhow::Error),
+    /// The command line was well-formed for clap but not for the module, e.g. an argument
+    /// that does not parse as the invoked function's parameter type.
+    Usage(String),
+    /// The program asked to exit with this status (WASI `proc_exit`).
+    Exit(i32),
+    /// Nothing more to print: the command already reported (e.g. failed `wast` assertions).
+    Reported,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::Error(error.into())
     }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Run(args) = &cli.command
+        && args.command[0].starts_with('-')
+    {
+        // FILE takes hyphenated words only so that the program's arguments can; an option
+        // where FILE should be is an unknown option.
+        let message = format!("unexpected argument '{}' found", args.command[0]);
+        Cli::command()
+            .error(clap::error::ErrorKind::UnknownArgument, message)
+            .exit();
+    }
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate { file } => validate(&file),
+        Command::Inspect { file } => inspect::inspect(&file),
+        Command::Wast { files } => wast(&files),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Exit(code)) => ExitCode::from(code as u8),
+        Err(Failure::Reported) => ExitCode::from(EXIT_ERROR),
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Error(error)) => {
+            eprintln!("error: {error:#}");
+            let trap = error
+                .downcast_ref::<tierwasm::Error>()
+                .filter(|error| error.kind() == ErrorKind::Trap);
+            match trap.and_then(tierwasm::Error::backtrace) {
+                Some(backtrace) if !backtrace.frames().is_empty() => {
+                    eprint!("wasm backtrace:\n{backtrace}");
+                }
+                _ => {}
+            }
+            ExitCode::from(if trap.is_some() {
+                EXIT_TRAP
+            } else {
+                EXIT_ERROR
+            })
+        }
+    }
+}
+
+/// Reads a module file, naming the file in the error.
+fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))
+}
+
+fn validate(file: &Path) -> Result<(), Failure> {
+    let bytes = read(file)?;
+    Module::validate(&Engine::default(), &bytes)
+        .map_err(|error| anyhow::anyhow!("{} is not a valid module: {error}", file.display()))?;
+    println!("{}: valid", file.display());
     Ok(())
 }
 
-fn parse_args(ty: &FuncType, args: &[String]) -> Result<Vec<Val>, String> {
-    if args.len() != ty.params().len() {
-        return Err(format!(
-            "the function has type {ty}: it takes {} arguments, {} given",
-            ty.params().len(),
-            args.len()
-        ));
+fn wast(files: &[PathBuf]) -> Result<(), Failure> {
+    let engine = Engine::default();
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let source = std::fs::read_to_string(file)
+            .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))?;
+        let report = tierwasm::wast::run_script(&engine, &source);
+        println!("{}: {report}", file.display());
+        passed += report.passed;
+        failed += report.failed();
     }
-    ty.params()
-        .iter()
-        .zip(args)
-        .map(|(ty, arg)| {
-            let invalid = || format!("cannot parse `{arg}` as {ty}");
-            Ok(match ty {
-                ValType::I32 => Val::I32(arg.parse().map_err(|_| invalid())?),
-                ValType::I64 => Val::I64(arg.parse().map_err(|_| invalid())?),
-                ValType::F32 => Val::from(arg.parse::<f32>().map_err(|_| invalid())?),
-                ValType::F64 => Val::from(arg.parse::<f64>().map_err(|_| invalid())?),
-                ValType::FuncRef | ValType::ExternRef => {
-                    return Err(format!("cannot pass a {ty} from the command line"));
-                }
-            })
-        })
-        .collect()
-}
-
-fn format_val(val: &Val) -> String {
-    match val {
-        Val::I32(v) => v.to_string(),
-        Val::I64(v) => v.to_string(),
-        Val::F32(bits) => f32::from_bits(*bits).to_string(),
-        Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
-        Val::FuncRef(Some(_)) => "<funcref>".to_string(),
-        Val::ExternRef(Some(_)) => "<externref>".to_string(),
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Reported)
     }
 }

@@ -1,0 +1,742 @@
+//! Benchmarks tierwasm's interpreter against wasmi on the workloads in `benches/workloads`.
+//!
+//! ```sh
+//! cargo run --release -p compare                      # every workload, then translation cost
+//! cargo run --release -p compare -- --filter sort     # workloads whose name contains "sort"
+//! cargo run --release -p compare -- --runs 9 --size-scale 0.25
+//! ```
+//!
+//! Execution: each workload is instantiated once per engine; each engine then gets one
+//! warm-up call (which also triggers lazy translation), and after that the engines alternate
+//! (tierwasm, wasmi, tierwasm, wasmi, ...) for `--runs` timed calls each. A table gives the
+//! median call time per engine, the ratio and the geometric mean of the ratios. Every call's
+//! checksum must be the same on both engines, or the program fails.
+//!
+//! Translation: `big.wasm` (generated C, a few thousand functions) is rewritten so that every
+//! function starts with `global.get $guard; if; unreachable; end` (the guard is a mutable
+//! global set to 1, so no translator can drop the rest as dead code). Calling every export
+//! then translates each function's whole body and traps at once. tierwasm has no public way
+//! to translate a function without calling it, so this is how every function gets translated;
+//! its `Engine::stats` reports the time spent in translation alone. wasmi translates
+//! everything in `Module::new` with `CompilationMode::Eager`.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+const WORKLOADS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads");
+
+/// How a workload's work grows with its size parameter, for `--size-scale`.
+#[derive(Clone, Copy)]
+enum Scaling {
+    /// Work is proportional to the size.
+    Linear,
+    /// Work grows by the golden ratio per unit of size (naive Fibonacci).
+    Fibonacci,
+}
+
+struct Workload {
+    name: &'static str,
+    file: &'static str,
+    export: &'static str,
+    /// Chosen so that a call takes roughly 50-500 ms on a fast interpreter.
+    size: i32,
+    scaling: Scaling,
+    what: &'static str,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "fib",
+        file: "fib.wat",
+        export: "fib",
+        size: 30,
+        scaling: Scaling::Fibonacci,
+        what: "recursive calls, hand-written WAT (size = n of fib(n))",
+    },
+    Workload {
+        name: "recursion",
+        file: "recursion.wasm",
+        export: "run",
+        size: 200,
+        scaling: Scaling::Linear,
+        what: "recursive calls: naive fib(20..23), C",
+    },
+    Workload {
+        name: "collatz",
+        file: "collatz.wasm",
+        export: "run",
+        size: 100_000,
+        scaling: Scaling::Linear,
+        what: "tight 64-bit integer loop with data-dependent branches",
+    },
+    Workload {
+        name: "vm",
+        file: "vm.wasm",
+        export: "run",
+        size: 200_000,
+        scaling: Scaling::Linear,
+        what: "switch-dispatch bytecode interpreter (br_table)",
+    },
+    Workload {
+        name: "quicksort",
+        file: "quicksort.wasm",
+        export: "run",
+        size: 300_000,
+        scaling: Scaling::Linear,
+        what: "recursive quicksort of pseudo-random i32s",
+    },
+    Workload {
+        name: "heapsort",
+        file: "heapsort.wasm",
+        export: "run",
+        size: 150_000,
+        scaling: Scaling::Linear,
+        what: "heapsort of pseudo-random u64s",
+    },
+    Workload {
+        name: "hash32",
+        file: "hash32.wasm",
+        export: "run",
+        size: 800,
+        scaling: Scaling::Linear,
+        what: "FNV-1a and MurmurHash3 (i32 ops) over 16 KiB",
+    },
+    Workload {
+        name: "hash64",
+        file: "hash64.wasm",
+        export: "run",
+        size: 8_000,
+        scaling: Scaling::Linear,
+        what: "XXH64 (i64 bit ops) over 16 KiB",
+    },
+    Workload {
+        name: "sieve",
+        file: "sieve.wasm",
+        export: "run",
+        size: 4_000_000,
+        scaling: Scaling::Linear,
+        what: "sieve of Eratosthenes over a byte array",
+    },
+    Workload {
+        name: "matmul",
+        file: "matmul.wasm",
+        export: "run",
+        size: 50,
+        scaling: Scaling::Linear,
+        what: "f32 64x64 matrix multiply",
+    },
+    Workload {
+        name: "nbody",
+        file: "nbody.wasm",
+        export: "run",
+        size: 100_000,
+        scaling: Scaling::Linear,
+        what: "f64 n-body simulation with sqrt",
+    },
+    Workload {
+        name: "memops",
+        file: "memops.wasm",
+        export: "run",
+        size: 500_000,
+        scaling: Scaling::Linear,
+        what: "memory.copy / memory.fill of mixed lengths",
+    },
+    Workload {
+        name: "parse",
+        file: "parse.wasm",
+        export: "run",
+        size: 60_000,
+        scaling: Scaling::Linear,
+        what: "format and parse decimal CSV text",
+    },
+    Workload {
+        name: "indirect",
+        file: "indirect.wasm",
+        export: "run",
+        size: 1_500_000,
+        scaling: Scaling::Linear,
+        what: "call_indirect through a 16-entry table",
+    },
+];
+
+/// The module for the translation-cost measurement.
+const BIG_MODULE: &str = "big.wasm";
+
+struct Options {
+    filter: Option<String>,
+    runs: usize,
+    size_scale: f64,
+    translation: bool,
+    list: bool,
+}
+
+const USAGE: &str = "\
+usage: cargo run --release -p compare -- [OPTIONS]
+
+  --filter NAME      only workloads whose name contains NAME (comma-separated: any of them);
+                     the translation measurement runs only if NAME matches \"translation\"
+  --runs N           timed calls per engine and workload (default 7)
+  --size-scale F     multiply every workload's work by F (default 1.0)
+  --no-translation   skip the translation-cost measurement
+  --list             list the workloads and exit
+  --help             this text";
+
+fn parse_options() -> Result<Options> {
+    let mut options = Options {
+        filter: None,
+        runs: 7,
+        size_scale: 1.0,
+        translation: true,
+        list: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String> {
+            match inline.clone() {
+                Some(value) => Ok(value),
+                None => args.next().with_context(|| format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "--filter" => options.filter = Some(value("--filter")?),
+            "--runs" => {
+                options.runs = value("--runs")?
+                    .parse()
+                    .context("--runs takes a whole number")?;
+                if options.runs == 0 {
+                    bail!("--runs must be at least 1");
+                }
+            }
+            "--size-scale" => {
+                options.size_scale = value("--size-scale")?
+                    .parse()
+                    .context("--size-scale takes a number")?;
+                if !(options.size_scale > 0.0 && options.size_scale.is_finite()) {
+                    bail!("--size-scale must be positive");
+                }
+            }
+            "--no-translation" => options.translation = false,
+            "--list" => options.list = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            // `cargo bench` passes `--bench`; ignore it.
+            "--bench" => {}
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+fn matches(filter: &Option<String>, name: &str) -> bool {
+    match filter {
+        None => true,
+        Some(filter) => filter
+            .split(',')
+            .map(str::trim)
+            .any(|part| !part.is_empty() && name.contains(part)),
+    }
+}
+
+fn scaled_size(workload: &Workload, scale: f64) -> i32 {
+    match workload.scaling {
+        Scaling::Linear => ((workload.size as f64 * scale).round() as i32).max(1),
+        Scaling::Fibonacci => {
+            let golden = (1.0 + 5f64.sqrt()) / 2.0;
+            let delta = (scale.ln() / golden.ln()).round() as i32;
+            (workload.size + delta).clamp(1, 45)
+        }
+    }
+}
+
+fn read_workload(file: &str) -> Result<Vec<u8>> {
+    let path = format!("{WORKLOADS_DIR}/{file}");
+    std::fs::read(&path)
+        .with_context(|| format!("reading {path} (run benches/workloads/build.sh?)"))
+}
+
+/// One engine's instance of a workload: calls the export with a size, returns the checksum
+/// (an i32 result sign-extended).
+type Runner = Box<dyn FnMut(i32) -> Result<i64>>;
+
+/// Also says whether the export returns i64.
+fn tierwasm_runner(bytes: &[u8], export: &str) -> Result<(Runner, bool)> {
+    use tierwasm::{Config, Engine, Instance, Module, Store, Strategy, ValType};
+    let mut config = Config::new();
+    config.strategy(Strategy::Interpreter);
+    let engine = Engine::new(&config);
+    let module = Module::new(&engine, bytes)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let func = instance
+        .get_func(&store, export)
+        .with_context(|| format!("tierwasm: no exported function {export:?}"))?;
+    let ty = func.ty(&store);
+    Ok(match ty.results() {
+        [ValType::I32] => {
+            let typed = func.typed::<i32, i32>(&store)?;
+            let runner: Runner = Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)));
+            (runner, false)
+        }
+        [ValType::I64] => {
+            let typed = func.typed::<i32, i64>(&store)?;
+            let runner: Runner = Box::new(move |size| Ok(typed.call(&mut store, size)?));
+            (runner, true)
+        }
+        _ => bail!("{export} must have type [i32] -> [i32] or [i32] -> [i64], not {ty}"),
+    })
+}
+
+fn wasmi_runner(bytes: &[u8], export: &str) -> Result<Runner> {
+    use wasmi::{Engine, Linker, Module, Store, ValType};
+    let engine = Engine::default();
+    let module = Module::new(&engine, bytes)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module)?;
+    let func = instance
+        .get_func(&store, export)
+        .with_context(|| format!("wasmi: no exported function {export:?}"))?;
+    let results: Vec<ValType> = func.ty(&store).results().to_vec();
+    Ok(match results.as_slice() {
+        [ValType::I32] => {
+            let typed = func.typed::<i32, i32>(&store)?;
+            Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)))
+        }
+        [ValType::I64] => {
+            let typed = func.typed::<i32, i64>(&store)?;
+            Box::new(move |size| Ok(typed.call(&mut store, size)?))
+        }
+        _ => bail!("{export} must return one i32 or i64"),
+    })
+}
+
+fn median(durations: &mut [Duration]) -> Duration {
+    durations.sort();
+    let n = durations.len();
+    if n % 2 == 1 {
+        durations[n / 2]
+    } else {
+        (durations[n / 2 - 1] + durations[n / 2]) / 2
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+struct Row {
+    name: &'static str,
+    size: i32,
+    tierwasm: Duration,
+    wasmi: Duration,
+    checksum: i64,
+    /// Whether the export returns i64 (else i32).
+    wide: bool,
+}
+
+fn run_workload(workload: &Workload, size: i32, runs: usize) -> Result<Row> {
+    let bytes = read_workload(workload.file)?;
+    let (mut tierwasm, wide) =
+        tierwasm_runner(&bytes, workload.export).context("tierwasm setup")?;
+    let mut wasmi = wasmi_runner(&bytes, workload.export).context("wasmi setup")?;
+
+    let check = |phase: &str, a: i64, b: i64| -> Result<()> {
+        if a != b {
+            bail!(
+                "CHECKSUM MISMATCH in {} (size {size}, {phase}): tierwasm returned {a} ({a:#x}), \
+                 wasmi returned {b} ({b:#x})",
+                workload.name
+            );
+        }
+        Ok(())
+    };
+
+    // Warm-up: translates lazily on both engines and touches the memory.
+    let expected = tierwasm(size).context("tierwasm warm-up call")?;
+    let other = wasmi(size).context("wasmi warm-up call")?;
+    check("warm-up call", expected, other)?;
+
+    let mut times_tierwasm = Vec::with_capacity(runs);
+    let mut times_wasmi = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let start = Instant::now();
+        let a = tierwasm(size).context("tierwasm call")?;
+        times_tierwasm.push(start.elapsed());
+        let start = Instant::now();
+        let b = wasmi(size).context("wasmi call")?;
+        times_wasmi.push(start.elapsed());
+        check(&format!("timed run {}", run + 1), a, b)?;
+        check(
+            &format!("timed run {} against the warm-up", run + 1),
+            a,
+            expected,
+        )?;
+    }
+    Ok(Row {
+        name: workload.name,
+        size,
+        tierwasm: median(&mut times_tierwasm),
+        wasmi: median(&mut times_wasmi),
+        checksum: expected,
+        wide,
+    })
+}
+
+fn run_workloads(options: &Options) -> Result<()> {
+    let selected: Vec<&Workload> = WORKLOADS
+        .iter()
+        .filter(|w| matches(&options.filter, w.name))
+        .collect();
+    if selected.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "Execution: tierwasm (interpreter) vs wasmi 2 (default config); median of {} timed \
+         calls per engine.",
+        options.runs
+    );
+    println!(
+        "Measured: the call only, after one warm-up call per engine (which also triggers lazy \
+         translation); instantiation is not timed."
+    );
+    println!(
+        "Order: one process, the engines alternating tierwasm, wasmi, tierwasm, wasmi, ...; \
+         size scale {}.",
+        options.size_scale
+    );
+    println!();
+    println!(
+        "{:<11} {:>9} {:>13} {:>11} {:>7}  checksum",
+        "workload", "size", "tierwasm ms", "wasmi ms", "ratio"
+    );
+    let mut rows = Vec::new();
+    for workload in selected {
+        let size = scaled_size(workload, options.size_scale);
+        let row = run_workload(workload, size, options.runs)
+            .with_context(|| format!("workload {}", workload.name))?;
+        let ratio = row.tierwasm.as_secs_f64() / row.wasmi.as_secs_f64();
+        println!(
+            "{:<11} {:>9} {:>13.2} {:>11.2} {:>7.3}  {}",
+            row.name,
+            row.size,
+            ms(row.tierwasm),
+            ms(row.wasmi),
+            ratio,
+            if row.wide {
+                format!("i64 {:#018x}", row.checksum)
+            } else {
+                format!("i32 {:#010x}", row.checksum as i32)
+            }
+        );
+        rows.push(row);
+    }
+    let log_sum: f64 = rows
+        .iter()
+        .map(|row| (row.tierwasm.as_secs_f64() / row.wasmi.as_secs_f64()).ln())
+        .sum();
+    let geomean = (log_sum / rows.len() as f64).exp();
+    println!(
+        "{:<11} {:>9} {:>13} {:>11} {:>7.3}",
+        "geomean", "", "", "", geomean
+    );
+    println!(
+        "(ratio = tierwasm / wasmi: below 1 means tierwasm is faster; {} workloads, every \
+         checksum equal on both engines)",
+        rows.len()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Translation cost
+// ---------------------------------------------------------------------------------------
+
+/// Rewrites a module so that every defined function begins with
+/// `global.get $guard; if; unreachable; end`, `$guard` being a new mutable i32 global set to
+/// 1. Returns the new module's bytes.
+fn add_entry_guards(bytes: &[u8]) -> Result<Vec<u8>> {
+    use wasm_encoder::reencode::{Error as ReencodeError, Reencode, utils};
+    use wasmparser::{Parser, Payload};
+
+    let mut defined_globals = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::ImportSection(section) => {
+                // No imports, so that both engines instantiate it without host functions,
+                // and so that the new global's index is the number of defined globals.
+                if let Some(import) = section.into_imports().next() {
+                    let import = import?;
+                    bail!(
+                        "the translation module must have no imports (found {}::{})",
+                        import.module,
+                        import.name
+                    );
+                }
+            }
+            Payload::GlobalSection(section) => defined_globals = Some(section.count()),
+            Payload::StartSection { .. } => bail!("the translation module must have no start"),
+            _ => {}
+        }
+    }
+    let Some(defined_globals) = defined_globals else {
+        bail!("the translation module needs a global section to extend");
+    };
+
+    struct Guards {
+        guard: u32,
+    }
+    impl Reencode for Guards {
+        type Error = std::convert::Infallible;
+
+        fn parse_global_section(
+            &mut self,
+            globals: &mut wasm_encoder::GlobalSection,
+            section: wasmparser::GlobalSectionReader<'_>,
+        ) -> Result<(), ReencodeError<Self::Error>> {
+            utils::parse_global_section(self, globals, section)?;
+            globals.global(
+                wasm_encoder::GlobalType {
+                    val_type: wasm_encoder::ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                &wasm_encoder::ConstExpr::i32_const(1),
+            );
+            Ok(())
+        }
+
+        fn parse_function_body(
+            &mut self,
+            code: &mut wasm_encoder::CodeSection,
+            body: wasmparser::FunctionBody<'_>,
+        ) -> Result<(), ReencodeError<Self::Error>> {
+            let mut function = self.new_function_with_parsed_locals(&body)?;
+            function
+                .instructions()
+                .global_get(self.guard)
+                .if_(wasm_encoder::BlockType::Empty)
+                .unreachable()
+                .end();
+            let mut reader = body.get_operators_reader()?;
+            while !reader.eof() {
+                function.instruction(&self.parse_instruction(&mut reader)?);
+            }
+            code.function(&function);
+            Ok(())
+        }
+    }
+
+    let mut guards = Guards {
+        guard: defined_globals,
+    };
+    let mut module = wasm_encoder::Module::new();
+    guards
+        .parse_core_module(&mut module, Parser::new(0), bytes)
+        .map_err(|error| anyhow::anyhow!("rewriting the module: {error:?}"))?;
+    Ok(module.finish())
+}
+
+/// The size of the code section and the number of function bodies.
+fn code_section_size(bytes: &[u8]) -> Result<(usize, usize)> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionStart { count, size, .. } = payload? {
+            return Ok((size as usize, count as usize));
+        }
+    }
+    bail!("no code section")
+}
+
+struct TierwasmTranslation {
+    module_new: Duration,
+    translation: Duration,
+    first_calls: Duration,
+    translated: u64,
+}
+
+fn tierwasm_translate_all(bytes: &[u8]) -> Result<TierwasmTranslation> {
+    use tierwasm::{Config, Engine, ExternType, Instance, Module, Store, Val};
+    let engine = Engine::new(&Config::new());
+    let start = Instant::now();
+    let module = Module::new(&engine, bytes)?;
+    let module_new = start.elapsed();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    // Argument and result buffers, prepared before the clock starts.
+    let mut calls = Vec::new();
+    for export in module.exports() {
+        if let ExternType::Func(ty) = export.ty() {
+            let func = instance.get_func(&store, export.name()).expect("exported");
+            let params: Vec<Val> = ty.params().iter().map(|&t| Val::default_for(t)).collect();
+            let results: Vec<Val> = ty.results().iter().map(|&t| Val::default_for(t)).collect();
+            calls.push((func, params, results));
+        }
+    }
+    let before = engine.stats();
+    let start = Instant::now();
+    for (func, params, results) in &mut calls {
+        // Every call translates the function, then traps on the entry guard.
+        if func.call(&mut store, params, results).is_ok() {
+            bail!("a guarded function returned instead of trapping");
+        }
+    }
+    let first_calls = start.elapsed();
+    let after = engine.stats();
+    Ok(TierwasmTranslation {
+        module_new,
+        translation: after.translation_time - before.translation_time,
+        first_calls,
+        translated: after.functions_translated - before.functions_translated,
+    })
+}
+
+fn wasmi_compile(bytes: &[u8], mode: wasmi::CompilationMode) -> Result<Duration> {
+    let mut config = wasmi::Config::default();
+    config.compilation_mode(mode);
+    let engine = wasmi::Engine::new(&config);
+    let start = Instant::now();
+    let module = wasmi::Module::new(&engine, bytes)?;
+    let elapsed = start.elapsed();
+    drop(module);
+    Ok(elapsed)
+}
+
+fn ns_per_byte(duration: Duration, bytes: usize) -> f64 {
+    duration.as_secs_f64() * 1e9 / bytes as f64
+}
+
+fn run_translation(runs: usize) -> Result<()> {
+    let original = read_workload(BIG_MODULE)?;
+    let bytes = add_entry_guards(&original)?;
+    let (code_bytes, bodies) = code_section_size(&bytes)?;
+    println!();
+    println!(
+        "Translation cost: {BIG_MODULE} with an entry guard in every function: {} bytes, code \
+         section {code_bytes} bytes, {bodies} function bodies (all exported).",
+        bytes.len()
+    );
+    println!(
+        "Median of {runs} fresh engines each; the engines alternate. ns/B = nanoseconds per \
+         byte of code section."
+    );
+
+    let mut t_new = Vec::new();
+    let mut t_translate = Vec::new();
+    let mut t_calls = Vec::new();
+    let mut w_eager = Vec::new();
+    let mut w_lazy_translation = Vec::new();
+    let mut w_lazy = Vec::new();
+    for _ in 0..runs {
+        let t = tierwasm_translate_all(&bytes).context("tierwasm translation")?;
+        if t.translated as usize != bodies {
+            bail!(
+                "tierwasm translated {} functions, the module has {bodies}",
+                t.translated
+            );
+        }
+        t_new.push(t.module_new);
+        t_translate.push(t.translation);
+        t_calls.push(t.first_calls);
+        w_eager.push(wasmi_compile(&bytes, wasmi::CompilationMode::Eager)?);
+        w_lazy_translation.push(wasmi_compile(
+            &bytes,
+            wasmi::CompilationMode::LazyTranslation,
+        )?);
+        w_lazy.push(wasmi_compile(&bytes, wasmi::CompilationMode::Lazy)?);
+    }
+    let t_new = median(&mut t_new);
+    let t_translate = median(&mut t_translate);
+    let t_calls = median(&mut t_calls);
+    let w_eager = median(&mut w_eager);
+    let w_lazy_translation = median(&mut w_lazy_translation);
+    let w_lazy = median(&mut w_lazy);
+
+    let line = |label: &str, duration: Duration| {
+        println!(
+            "  {label:<76} {:>8.2} ms {:>6.1} ns/B",
+            ms(duration),
+            ns_per_byte(duration, code_bytes)
+        );
+    };
+    println!("tierwasm (Module::new decodes and validates; translation happens at first call):");
+    line("Module::new (decode + validate every body)", t_new);
+    line(
+        "translation of every function (Engine::stats().translation_time)",
+        t_translate,
+    );
+    line("Module::new + translation", t_new + t_translate);
+    line(
+        "first call of every export, wall clock (translate + trap + call overhead)",
+        t_calls,
+    );
+    line(
+        "Module::new + first call of every export, wall clock",
+        t_new + t_calls,
+    );
+    println!("wasmi:");
+    line(
+        "Module::new, CompilationMode::Eager (validate + translate)",
+        w_eager,
+    );
+    line(
+        "Module::new, CompilationMode::LazyTranslation (validate only)",
+        w_lazy_translation,
+    );
+    line("Module::new, CompilationMode::Lazy (neither)", w_lazy);
+    line(
+        "translation alone, estimated as Eager - LazyTranslation",
+        w_eager.saturating_sub(w_lazy_translation),
+    );
+    println!(
+        "ratio tierwasm/wasmi: validate + translate everything {:.3}; translation alone {:.3}",
+        (t_new + t_translate).as_secs_f64() / w_eager.as_secs_f64(),
+        t_translate.as_secs_f64() / w_eager.saturating_sub(w_lazy_translation).as_secs_f64()
+    );
+    println!(
+        "Interpreter code bytes per byte of Wasm: not reported (neither tierwasm's nor \
+         wasmi's public API exposes the size of translated code)."
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if options.list {
+        for workload in WORKLOADS {
+            println!(
+                "{:<11} {:<15} default size {:>9}  {}",
+                workload.name, workload.file, workload.size, workload.what
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let result = run_workloads(&options).and_then(|()| {
+        if options.translation && matches(&options.filter, "translation") {
+            run_translation(options.runs)
+        } else {
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!();
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! WASI error numbers (`errno` in the witx), and how host I/O errors map onto them.
+
+use std::io;
+
+/// An error a WASI function reports to the guest as its `errno` result. The values are
+/// those of `wasi_snapshot_preview1`; success (0) is `Ok(())` and has no variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub(crate) enum Errno {
+    TooBig = 1,
+    Acces = 2,
+    Addrinuse = 3,
+    Addrnotavail = 4,
+    Afnosupport = 5,
+    Again = 6,
+    Already = 7,
+    Badf = 8,
+    Badmsg = 9,
+    Busy = 10,
+    Canceled = 11,
+    Child = 12,
+    Connaborted = 13,
+    Connrefused = 14,
+    Connreset = 15,
+    Deadlk = 16,
+    Destaddrreq = 17,
+    Dom = 18,
+    Dquot = 19,
+    Exist = 20,
+    Fault = 21,
+    Fbig = 22,
+    Hostunreach = 23,
+    Idrm = 24,
+    Ilseq = 25,
+    Inprogress = 26,
+    Intr = 27,
+    Inval = 28,
+    Io = 29,
+    Isconn = 30,
+    Isdir = 31,
+    Loop = 32,
+    Mfile = 33,
+    Mlink = 34,
+    Msgsize = 35,
+    Nametoolong = 37,
+    Netdown = 38,
+    Netreset = 39,
+    Netunreach = 40,
+    Nfile = 41,
+    Nobufs = 42,
+    Nodev = 43,
+    Noent = 44,
+    Noexec = 45,
+    Nolck = 46,
+    Nomem = 48,
+    Nomsg = 49,
+    Noprotoopt = 50,
+    Nospc = 51,
+    Nosys = 52,
+    Notconn = 53,
+    Notdir = 54,
+    Notempty = 55,
+    Notsock = 57,
+    Notsup = 58,
+    Notty = 59,
+    Nxio = 60,
+    Overflow = 61,
+    Perm = 63,
+    Pipe = 64,
+    Proto = 65,
+    Protonosupport = 66,
+    Prototype = 67,
+    Range = 68,
+    Rofs = 69,
+    Spipe = 70,
+    Srch = 71,
+    Stale = 72,
+    Timedout = 73,
+    Txtbsy = 74,
+    Xdev = 75,
+    Notcapable = 76,
+}
+
+/// The `errno` result of a WASI function: 0 for success.
+pub(crate) fn code(result: Result<(), Errno>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(errno) => errno as i32,
+    }
+}
+
+impl From<io::Error> for Errno {
+    /// The OS error number where there is one, else the error's kind. cap-std reports a path
+    /// that escapes its directory (through `..`, an absolute path or a symlink) as
+    /// `PermissionDenied` without an OS error number: that becomes `EPERM`, as in wasmtime
+    /// and the wasi-filesystem path-resolution rules.
+    fn from(error: io::Error) -> Errno {
+        #[cfg(unix)]
+        if let Some(errno) = rustix::io::Errno::from_io_error(&error) {
+            return from_os_errno(errno);
+        }
+        from_kind(error.kind())
+    }
+}
+
+#[cfg(unix)]
+fn from_os_errno(errno: rustix::io::Errno) -> Errno {
+    use rustix::io::Errno as E;
+    match errno {
+        E::TOOBIG => Errno::TooBig,
+        E::ACCESS => Errno::Acces,
+        E::ADDRINUSE => Errno::Addrinuse,
+        E::ADDRNOTAVAIL => Errno::Addrnotavail,
+        E::AFNOSUPPORT => Errno::Afnosupport,
+        E::AGAIN => Errno::Again,
+        E::ALREADY => Errno::Already,
+        E::BADF => Errno::Badf,
+        E::BADMSG => Errno::Badmsg,
+        E::BUSY => Errno::Busy,
+        E::CANCELED => Errno::Canceled,
+        E::CHILD => Errno::Child,
+        E::CONNABORTED => Errno::Connaborted,
+        E::CONNREFUSED => Errno::Connrefused,
+        E::CONNRESET => Errno::Connreset,
+        E::DEADLK => Errno::Deadlk,
+        E::DESTADDRREQ => Errno::Destaddrreq,
+        E::DOM => Errno::Dom,
+        E::DQUOT => Errno::Dquot,
+        E::EXIST => Errno::Exist,
+        E::FAULT => Errno::Fault,
+        E::FBIG => Errno::Fbig,
+        E::HOSTUNREACH => Errno::Hostunreach,
+        E::IDRM => Errno::Idrm,
+        E::ILSEQ => Errno::Ilseq,
+        E::INPROGRESS => Errno::Inprogress,
+        E::INTR => Errno::Intr,
+        E::INVAL => Errno::Inval,
+        E::IO => Errno::Io,
+        E::ISCONN => Errno::Isconn,
+        E::ISDIR => Errno::Isdir,
+        E::LOOP => Errno::Loop,
+        E::MFILE => Errno::Mfile,
+        E::MLINK => Errno::Mlink,
+        E::MSGSIZE => Errno::Msgsize,
+        E::NAMETOOLONG => Errno::Nametoolong,
+        E::NETDOWN => Errno::Netdown,
+        E::NETRESET => Errno::Netreset,
+        E::NETUNREACH => Errno::Netunreach,
+        E::NFILE => Errno::Nfile,
+        E::NOBUFS => Errno::Nobufs,
+        E::NODEV => Errno::Nodev,
+        E::NOENT => Errno::Noent,
+        E::NOEXEC => Errno::Noexec,
+        E::NOLCK => Errno::Nolck,
+        E::NOMEM => Errno::Nomem,
+        E::NOMSG => Errno::Nomsg,
+        E::NOPROTOOPT => Errno::Noprotoopt,
+        E::NOSPC => Errno::Nospc,
+        E::NOSYS => Errno::Nosys,
+        E::NOTCONN => Errno::Notconn,
+        E::NOTDIR => Errno::Notdir,
+        E::NOTEMPTY => Errno::Notempty,
+        E::NOTSOCK => Errno::Notsock,
+        E::NOTSUP => Errno::Notsup,
+        E::NOTTY => Errno::Notty,
+        E::NXIO => Errno::Nxio,
+        E::OVERFLOW => Errno::Overflow,
+        E::PERM => Errno::Perm,
+        E::PIPE => Errno::Pipe,
+        E::PROTO => Errno::Proto,
+        E::PROTONOSUPPORT => Errno::Protonosupport,
+        E::PROTOTYPE => Errno::Prototype,
+        E::RANGE => Errno::Range,
+        E::ROFS => Errno::Rofs,
+        E::SPIPE => Errno::Spipe,
+        E::SRCH => Errno::Srch,
+        E::STALE => Errno::Stale,
+        E::TIMEDOUT => Errno::Timedout,
+        E::TXTBSY => Errno::Txtbsy,
+        E::XDEV => Errno::Xdev,
+        _ => Errno::Io,
+    }
+}
+
+/// For errors without an OS error number: those cap-std and the standard library make up.
+fn from_kind(kind: io::ErrorKind) -> Errno {
+    use io::ErrorKind as K;
+    match kind {
+        K::NotFound => Errno::Noent,
+        K::PermissionDenied => Errno::Perm,
+        K::AlreadyExists => Errno::Exist,
+        K::InvalidInput => Errno::Inval,
+        K::NotADirectory => Errno::Notdir,
+        K::IsADirectory => Errno::Isdir,
+        K::DirectoryNotEmpty => Errno::Notempty,
+        K::ReadOnlyFilesystem => Errno::Rofs,
+        K::InvalidFilename => Errno::Nametoolong,
+        K::CrossesDevices => Errno::Xdev,
+        K::TooManyLinks => Errno::Mlink,
+        K::NotSeekable => Errno::Spipe,
+        K::FileTooLarge => Errno::Fbig,
+        K::StorageFull => Errno::Nospc,
+        K::QuotaExceeded => Errno::Dquot,
+        K::ResourceBusy => Errno::Busy,
+        K::ExecutableFileBusy => Errno::Txtbsy,
+        K::ArgumentListTooLong => Errno::TooBig,
+        K::Deadlock => Errno::Deadlk,
+        K::StaleNetworkFileHandle => Errno::Stale,
+        K::WouldBlock => Errno::Again,
+        K::Interrupted => Errno::Intr,
+        K::Unsupported => Errno::Notsup,
+        K::OutOfMemory => Errno::Nomem,
+        K::BrokenPipe => Errno::Pipe,
+        K::TimedOut => Errno::Timedout,
+        K::ConnectionRefused => Errno::Connrefused,
+        K::ConnectionReset => Errno::Connreset,
+        K::ConnectionAborted => Errno::Connaborted,
+        K::NotConnected => Errno::Notconn,
+        K::AddrInUse => Errno::Addrinuse,
+        K::AddrNotAvailable => Errno::Addrnotavail,
+        K::HostUnreachable => Errno::Hostunreach,
+        K::NetworkUnreachable => Errno::Netunreach,
+        K::NetworkDown => Errno::Netdown,
+        _ => Errno::Io,
+    }
+}
