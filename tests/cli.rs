@@ -603,6 +603,42 @@ fn clocks_sleep_and_random_work() {
         .stderr("");
 }
 
+#[test]
+fn readdir_of_a_large_directory_sees_every_entry() {
+    // About 45 KB of entries: more than wasi-libc's 32 KiB readdir buffer.
+    let dir = tempdir();
+    let mut expected = Vec::new();
+    for i in 0..300 {
+        let name = format!("file_{i:04}_{}", "x".repeat(120));
+        write_file(&dir, &name, "");
+        expected.push(format!("f {name}"));
+    }
+    fs::create_dir(dir.path().join("subdir")).unwrap();
+    expected.push("d subdir".to_string());
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("subdir", dir.path().join("symlink")).unwrap();
+        expected.push("l symlink".to_string());
+    }
+    expected.sort_by(|a, b| a[2..].cmp(&b[2..]));
+    let mut mapping = dir.path().as_os_str().to_os_string();
+    mapping.push("::/d");
+    let out = tierwasm([
+        "run".as_ref(),
+        "--dir".as_ref(),
+        mapping.as_os_str(),
+        program("listdir").as_os_str(),
+        "/d".as_ref(),
+    ]);
+    out.code(0)
+        .stdout(&format!(
+            "entries={n}\n{}\nagain={n}\ndots=2\n",
+            expected.join("\n"),
+            n = expected.len()
+        ))
+        .stderr("");
+}
+
 /// Lays out the directories `sandbox.c` expects: `root/outside.txt` and the sandbox `root/d`.
 fn sandbox_tree() -> (TempDir, PathBuf) {
     let root = tempdir();
@@ -1182,6 +1218,53 @@ fn missing_arguments_are_usage_errors() {
         .code(EXIT_USAGE)
         .error()
         .stderr_has("frobnicate");
+}
+
+/// Runs `tierwasm ARGS` with a stdout whose reading end is already closed, so that every write
+/// fails with EPIPE (Rust ignores SIGPIPE); returns the exit status and stderr.
+fn tierwasm_with_closed_stdout(args: &[&OsStr]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("tierwasm"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    // The guest's writes fail (printf ignores that); the host must not panic.
+    let (code, stderr) =
+        tierwasm_with_closed_stdout(&["run".as_ref(), program("hello").as_os_str()]);
+    assert!(!stderr.contains("panicked"), "run panicked:\n{stderr}");
+    assert!(stderr.contains("hello on stderr"), "stderr: {stderr}");
+    assert!(code.is_some(), "killed by a signal");
+
+    // Results of --invoke, and the listing of inspect, written by tierwasm itself.
+    for args in [
+        vec![
+            "run".as_ref(),
+            "--invoke".as_ref(),
+            "add".as_ref(),
+            program("reactor").into_os_string(),
+            "1".into(),
+            "2".into(),
+        ],
+        vec!["inspect".into(), program("hello").into_os_string()],
+        vec!["validate".into(), program("hello").into_os_string()],
+        vec!["--help".into()],
+    ] {
+        let args: Vec<&OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        let (code, stderr) = tierwasm_with_closed_stdout(&args);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+        assert!(code.is_some(), "{args:?} was killed by a signal");
+    }
 }
 
 #[test]

@@ -229,6 +229,15 @@ fn open_flags() {
         guest.open(PREOPEN, 0, "existing/file", 0, RIGHTS_ALL, 0),
         Err(ENOTDIR)
     );
+    assert_eq!(guest.open(PREOPEN, 0, "", 0, RIGHTS_ALL, 0), Err(ENOENT));
+    assert_eq!(
+        guest.open(PREOPEN, 0, "existing/", 0, RIGHTS_ALL, 0),
+        Err(ENOTDIR)
+    );
+    assert_eq!(
+        guest.open(PREOPEN, 0, "exist\0ing", 0, RIGHTS_ALL, 0),
+        Err(EINVAL)
+    );
     assert_eq!(
         guest.open(PREOPEN, 0, "existing", 0x10, RIGHTS_ALL, 0),
         Err(EINVAL)

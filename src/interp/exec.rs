@@ -246,7 +246,7 @@ fn enter<'m>(
         module.engine.record_translation(start.elapsed());
         code
     });
-    slot.count_hotness();
+    slot.add_hotness(1);
     let end = base + code.frame_size as usize;
     if values.len() < end {
         values.resize(end, 0);
@@ -321,6 +321,9 @@ fn run<T>(
     let mut code = current.code().code.as_ptr();
     let mut fp = frame_pointer(values, current.base);
     let mut memory = current.memory();
+    // Loop iterations of the running function not yet added to its hotness counter: counted
+    // in a register, added when the function calls, returns or loses control.
+    let mut back_edges: u32 = 0;
 
     // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see the
     // module documentation.
@@ -340,6 +343,22 @@ fn run<T>(
         ($target:expr) => {
             // SAFETY: branch targets are inside the running function's code.
             ip = unsafe { code.add($target as usize) }
+        };
+    }
+    /// A fused `i32` compare-and-branch on two slots.
+    macro_rules! br_if {
+        ($a:expr, $b:expr, $target:expr, $op:tt, $ty:ty) => {
+            if (reg!($a) as u32 as $ty) $op (reg!($b) as u32 as $ty) {
+                jump!($target);
+            }
+        };
+    }
+    /// A fused `i32` compare-and-branch on a slot and a constant.
+    macro_rules! br_if_imm {
+        ($a:expr, $imm:expr, $target:expr, $op:tt, $ty:ty) => {
+            if (reg!($a) as u32 as $ty) $op ($imm as u32 as $ty) {
+                jump!($target);
+            }
         };
     }
     macro_rules! i32_bin {
@@ -444,9 +463,10 @@ fn run<T>(
 
     loop {
         // SAFETY: `ip` is inside the running function's code (module documentation).
-        let instr = unsafe { *ip };
+        // Matching on the place, not a copy, loads only the operands the arm uses.
+        let instr = unsafe { &*ip };
         ip = unsafe { ip.add(1) };
-        match instr {
+        match *instr {
             Instr::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
             Instr::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
             Instr::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
@@ -733,21 +753,26 @@ fn run<T>(
                     jump!(target);
                 }
             }
-            Instr::BrIfI32 { cmp, a, b, target } => {
-                if cmp.eval(reg!(a) as u32, reg!(b) as u32) {
-                    jump!(target);
-                }
-            }
-            Instr::BrIfI32Imm {
-                cmp,
-                a,
-                imm,
-                target,
-            } => {
-                if cmp.eval(reg!(a) as u32, imm as u32) {
-                    jump!(target);
-                }
-            }
+            Instr::BrIfEq { a, b, target } => br_if!(a, b, target, ==, u32),
+            Instr::BrIfNe { a, b, target } => br_if!(a, b, target, !=, u32),
+            Instr::BrIfLtS { a, b, target } => br_if!(a, b, target, <, i32),
+            Instr::BrIfLtU { a, b, target } => br_if!(a, b, target, <, u32),
+            Instr::BrIfGtS { a, b, target } => br_if!(a, b, target, >, i32),
+            Instr::BrIfGtU { a, b, target } => br_if!(a, b, target, >, u32),
+            Instr::BrIfLeS { a, b, target } => br_if!(a, b, target, <=, i32),
+            Instr::BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
+            Instr::BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
+            Instr::BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
+            Instr::BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
+            Instr::BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
+            Instr::BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),
+            Instr::BrIfLtUImm { a, imm, target } => br_if_imm!(a, imm, target, <, u32),
+            Instr::BrIfGtSImm { a, imm, target } => br_if_imm!(a, imm, target, >, i32),
+            Instr::BrIfGtUImm { a, imm, target } => br_if_imm!(a, imm, target, >, u32),
+            Instr::BrIfLeSImm { a, imm, target } => br_if_imm!(a, imm, target, <=, i32),
+            Instr::BrIfLeUImm { a, imm, target } => br_if_imm!(a, imm, target, <=, u32),
+            Instr::BrIfGeSImm { a, imm, target } => br_if_imm!(a, imm, target, >=, i32),
+            Instr::BrIfGeUImm { a, imm, target } => br_if_imm!(a, imm, target, >=, u32),
             Instr::BrCopy {
                 dst,
                 src,
@@ -763,10 +788,11 @@ fn run<T>(
                 // SAFETY: `len + 1` branch instructions follow `BrTable`.
                 ip = unsafe { ip.add(arm) };
             }
-            Instr::LoopHeader => current.slot().count_hotness(),
+            Instr::LoopHeader => back_edges = back_edges.wrapping_add(1),
             Instr::Return { src, count } => {
                 // SAFETY: the results and slot 0 onwards are inside the frame.
                 unsafe { copy_slots(fp, 0, src, count) };
+                current.slot().add_hotness(std::mem::take(&mut back_edges));
                 store.inner.call_depth -= 1;
                 let Some(frame) = frames.pop() else {
                     return Ok(());
@@ -781,6 +807,7 @@ fn run<T>(
                 resume!(frame.ip);
             }
             Instr::Call { func, base } => {
+                current.slot().add_hotness(std::mem::take(&mut back_edges));
                 let instance = &store.inner.instances[current.instance as usize];
                 let new_ip = if (func as usize) < instance.module.num_imported_funcs {
                     let callee = instance.funcs[func as usize];
@@ -817,6 +844,7 @@ fn run<T>(
                 if store.inner.funcs[callee as usize].signature != expected {
                     return Err(TrapCode::BadSignature.into());
                 }
+                current.slot().add_hotness(std::mem::take(&mut back_edges));
                 let new_ip = call(store, values, frames, current, ip, callee, base)?;
                 resume!(new_ip);
             }

@@ -43,20 +43,38 @@ impl I32Cmp {
         }
     }
 
-    #[inline(always)]
-    pub fn eval(self, a: u32, b: u32) -> bool {
+    /// The branch taken when `a <cmp> b` holds. Each comparison has its own instruction,
+    /// so the executor dispatches once.
+    pub fn branch(self, a: Slot, b: Slot, target: Target) -> Instr {
         use I32Cmp::*;
         match self {
-            Eq => a == b,
-            Ne => a != b,
-            LtS => (a as i32) < (b as i32),
-            LtU => a < b,
-            GtS => (a as i32) > (b as i32),
-            GtU => a > b,
-            LeS => (a as i32) <= (b as i32),
-            LeU => a <= b,
-            GeS => (a as i32) >= (b as i32),
-            GeU => a >= b,
+            Eq => Instr::BrIfEq { a, b, target },
+            Ne => Instr::BrIfNe { a, b, target },
+            LtS => Instr::BrIfLtS { a, b, target },
+            LtU => Instr::BrIfLtU { a, b, target },
+            GtS => Instr::BrIfGtS { a, b, target },
+            GtU => Instr::BrIfGtU { a, b, target },
+            LeS => Instr::BrIfLeS { a, b, target },
+            LeU => Instr::BrIfLeU { a, b, target },
+            GeS => Instr::BrIfGeS { a, b, target },
+            GeU => Instr::BrIfGeU { a, b, target },
+        }
+    }
+
+    /// The branch taken when `a <cmp> imm` holds.
+    pub fn branch_imm(self, a: Slot, imm: i32, target: Target) -> Instr {
+        use I32Cmp::*;
+        match self {
+            Eq => Instr::BrIfEqImm { a, imm, target },
+            Ne => Instr::BrIfNeImm { a, imm, target },
+            LtS => Instr::BrIfLtSImm { a, imm, target },
+            LtU => Instr::BrIfLtUImm { a, imm, target },
+            GtS => Instr::BrIfGtSImm { a, imm, target },
+            GtU => Instr::BrIfGtUImm { a, imm, target },
+            LeS => Instr::BrIfLeSImm { a, imm, target },
+            LeU => Instr::BrIfLeUImm { a, imm, target },
+            GeS => Instr::BrIfGeSImm { a, imm, target },
+            GeU => Instr::BrIfGeUImm { a, imm, target },
         }
     }
 }
@@ -66,6 +84,8 @@ macro_rules! define_instr {
         binary: [$($binary:ident)*],
         unary: [$($unary:ident)*],
         binary_imm: [$($binary_imm:ident)*],
+        branch_cmp: [$($branch_cmp:ident)*],
+        branch_cmp_imm: [$($branch_cmp_imm:ident)*],
         other: { $($other:tt)* }
     ) => {
         /// One interpreter instruction.
@@ -82,6 +102,14 @@ macro_rules! define_instr {
             $(
                 #[doc = concat!("`", stringify!($binary_imm), "`: `dst = a op imm`.")]
                 $binary_imm { dst: Slot, a: Slot, imm: i32 },
+            )*
+            $(
+                #[doc = concat!("`", stringify!($branch_cmp), "`: jump when the `i32` comparison of `a` and `b` holds.")]
+                $branch_cmp { a: Slot, b: Slot, target: Target },
+            )*
+            $(
+                #[doc = concat!("`", stringify!($branch_cmp_imm), "`: jump when the `i32` comparison of `a` and `imm` holds.")]
+                $branch_cmp_imm { a: Slot, imm: i32, target: Target },
             )*
             $($other)*
         }
@@ -123,6 +151,13 @@ macro_rules! for_each_numeric {
                 I32AddImm I32MulImm I32AndImm I32OrImm I32XorImm I32ShlImm I32ShrSImm I32ShrUImm
                 I64AddImm I64AndImm I64ShlImm I64ShrUImm
             ],
+            branch_cmp: [
+                BrIfEq BrIfNe BrIfLtS BrIfLtU BrIfGtS BrIfGtU BrIfLeS BrIfLeU BrIfGeS BrIfGeU
+            ],
+            branch_cmp_imm: [
+                BrIfEqImm BrIfNeImm BrIfLtSImm BrIfLtUImm BrIfGtSImm BrIfGtUImm
+                BrIfLeSImm BrIfLeUImm BrIfGeSImm BrIfGeUImm
+            ],
             other: {
                 /// Trap with [`TrapCode::Unreachable`](crate::TrapCode::Unreachable).
                 Unreachable,
@@ -132,10 +167,6 @@ macro_rules! for_each_numeric {
                 BrIfNez { cond: Slot, target: Target },
                 /// Jump when `cond` (an `i32`) is zero.
                 BrIfEqz { cond: Slot, target: Target },
-                /// Jump when the `i32` comparison holds.
-                BrIfI32 { cmp: I32Cmp, a: Slot, b: Slot, target: Target },
-                /// Jump when the `i32` comparison with a constant holds.
-                BrIfI32Imm { cmp: I32Cmp, a: Slot, imm: i32, target: Target },
                 /// Copy `count` slots from `src` down to `dst` (ascending), then jump.
                 BrCopy { dst: Slot, src: Slot, count: u32, target: Target },
                 /// Execute the `min(index, len)`-th of the `len + 1` branch instructions that
@@ -226,9 +257,27 @@ impl Instr {
             Instr::Br { target }
             | Instr::BrIfNez { target, .. }
             | Instr::BrIfEqz { target, .. }
-            | Instr::BrIfI32 { target, .. }
-            | Instr::BrIfI32Imm { target, .. }
             | Instr::BrCopy { target, .. } => *target = new,
+            Instr::BrIfEq { target, .. }
+            | Instr::BrIfNe { target, .. }
+            | Instr::BrIfLtS { target, .. }
+            | Instr::BrIfLtU { target, .. }
+            | Instr::BrIfGtS { target, .. }
+            | Instr::BrIfGtU { target, .. }
+            | Instr::BrIfLeS { target, .. }
+            | Instr::BrIfLeU { target, .. }
+            | Instr::BrIfGeS { target, .. }
+            | Instr::BrIfGeU { target, .. } => *target = new,
+            Instr::BrIfEqImm { target, .. }
+            | Instr::BrIfNeImm { target, .. }
+            | Instr::BrIfLtSImm { target, .. }
+            | Instr::BrIfLtUImm { target, .. }
+            | Instr::BrIfGtSImm { target, .. }
+            | Instr::BrIfGtUImm { target, .. }
+            | Instr::BrIfLeSImm { target, .. }
+            | Instr::BrIfLeUImm { target, .. }
+            | Instr::BrIfGeSImm { target, .. }
+            | Instr::BrIfGeUImm { target, .. } => *target = new,
             other => unreachable!("{other:?} is not a branch"),
         }
     }

@@ -113,13 +113,8 @@ impl Condition {
         match self {
             Condition::NonZero(cond) => Instr::BrIfNez { cond, target },
             Condition::Zero(cond) => Instr::BrIfEqz { cond, target },
-            Condition::I32(cmp, a, b) => Instr::BrIfI32 { cmp, a, b, target },
-            Condition::I32Imm(cmp, a, imm) => Instr::BrIfI32Imm {
-                cmp,
-                a,
-                imm,
-                target,
-            },
+            Condition::I32(cmp, a, b) => cmp.branch(a, b, target),
+            Condition::I32Imm(cmp, a, imm) => cmp.branch_imm(a, imm, target),
         }
     }
 }
@@ -606,7 +601,14 @@ impl<'m> Translator<'m> {
         consumed: &mut bool,
     ) -> bool {
         macro_rules! numeric {
-            (binary: [$($binary:ident)*], unary: [$($unary:ident)*], binary_imm: [$($imm:ident)*], other: {$($other:tt)*}) => {
+            (
+                binary: [$($binary:ident)*],
+                unary: [$($unary:ident)*],
+                binary_imm: [$($imm:ident)*],
+                branch_cmp: [$($branch_cmp:ident)*],
+                branch_cmp_imm: [$($branch_cmp_imm:ident)*],
+                other: {$($other:tt)*}
+            ) => {
                 match *op {
                     $(Operator::$binary => return { self.binary(|dst, a, b| Instr::$binary { dst, a, b }, next, consumed); false },)*
                     $(Operator::$unary => return { self.unary(|dst, a| Instr::$unary { dst, a }, next, consumed); false },)*

@@ -95,13 +95,13 @@ pub(crate) struct CodeSlot {
 }
 
 impl CodeSlot {
-    /// Counts one function entry or loop back-edge. A plain load and store rather than a
-    /// read-modify-write: a count lost to a race between threads does not matter, a locked
-    /// instruction on every loop iteration would.
+    /// Adds `count` function entries or loop back-edges. A plain load and store rather than
+    /// a read-modify-write: a count lost to a race between threads does not matter, a locked
+    /// instruction on every call would.
     #[inline]
-    pub fn count_hotness(&self) {
-        let count = self.hotness.load(Ordering::Relaxed);
-        self.hotness.store(count.wrapping_add(1), Ordering::Relaxed);
+    pub fn add_hotness(&self, count: u32) {
+        let total = self.hotness.load(Ordering::Relaxed);
+        self.hotness.store(total.saturating_add(count), Ordering::Relaxed);
     }
 }
 
