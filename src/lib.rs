@@ -7,9 +7,10 @@
 //! tables and globals (`Limit`), initialise element and data segments and run the start
 //! function (`Trap`); exports are then reached through [`Instance`].
 //!
-//! With the `wat` feature, the README below is part of these docs and its example is tested.
-#![cfg_attr(feature = "wat", doc = "")]
-#![cfg_attr(feature = "wat", doc = include_str!("../README.md"))]
+//! With the default features, the README below is part of these docs and its examples are
+//! tested.
+#![cfg_attr(all(feature = "wat", feature = "wasi"), doc = "")]
+#![cfg_attr(all(feature = "wat", feature = "wasi"), doc = include_str!("../README.md"))]
 
 mod engine;
 mod error;
