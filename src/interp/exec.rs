@@ -1137,49 +1137,35 @@ mod float {
         }
     }
 
-    /// `fmin`: NaN if either is NaN, and -0 is less than +0.
-    pub fn min32(x: f32, y: f32) -> f32 {
-        if x.is_nan() || y.is_nan() {
-            x + y
-        } else if x == y {
-            f32::from_bits(x.to_bits() | y.to_bits())
-        } else {
-            x.min(y)
-        }
+    /// Defines Wasm's `fmin` and `fmax` for one float type: NaN if either operand is NaN,
+    /// and -0 below +0 (Rust's `min`/`max` return the other operand for NaN and may return
+    /// either zero).
+    macro_rules! min_max {
+        ($min:ident, $max:ident, $float:ty) => {
+            pub fn $min(x: $float, y: $float) -> $float {
+                if x.is_nan() || y.is_nan() {
+                    x + y
+                } else if x == y {
+                    <$float>::from_bits(x.to_bits() | y.to_bits())
+                } else {
+                    x.min(y)
+                }
+            }
+
+            pub fn $max(x: $float, y: $float) -> $float {
+                if x.is_nan() || y.is_nan() {
+                    x + y
+                } else if x == y {
+                    <$float>::from_bits(x.to_bits() & y.to_bits())
+                } else {
+                    x.max(y)
+                }
+            }
+        };
     }
 
-    /// `fmax`: NaN if either is NaN, and +0 is greater than -0.
-    pub fn max32(x: f32, y: f32) -> f32 {
-        if x.is_nan() || y.is_nan() {
-            x + y
-        } else if x == y {
-            f32::from_bits(x.to_bits() & y.to_bits())
-        } else {
-            x.max(y)
-        }
-    }
-
-    /// As [`min32`].
-    pub fn min64(x: f64, y: f64) -> f64 {
-        if x.is_nan() || y.is_nan() {
-            x + y
-        } else if x == y {
-            f64::from_bits(x.to_bits() | y.to_bits())
-        } else {
-            x.min(y)
-        }
-    }
-
-    /// As [`max32`].
-    pub fn max64(x: f64, y: f64) -> f64 {
-        if x.is_nan() || y.is_nan() {
-            x + y
-        } else if x == y {
-            f64::from_bits(x.to_bits() & y.to_bits())
-        } else {
-            x.max(y)
-        }
-    }
+    min_max!(min32, max32, f32);
+    min_max!(min64, max64, f64);
 
     /// The trapping float-to-int conversion: `x` truncated, when it lies strictly between
     /// `below` and `above` (the first values out of the target's range on either side).

@@ -531,18 +531,18 @@ impl<'m> Translator<'m> {
         self.emit(make(dst, a));
     }
 
-    /// An `i32` binary operator with an immediate form, used when the right operand is a
-    /// constant.
+    /// A binary operator with an immediate form, used when the right operand is a constant
+    /// that `fits` the immediate.
     fn binary_or_imm(
         &mut self,
         make: impl FnOnce(Slot, Slot, Slot) -> Instr,
         make_imm: impl FnOnce(Slot, Slot, i32) -> Instr,
+        fits: fn(u64) -> bool,
         next: Option<&Operator<'_>>,
         consumed: &mut bool,
     ) {
         match self.stack.last() {
-            // `i32` operators read only the low 32 bits of the constant.
-            Some(&Entry::Const(_, bits)) => {
+            Some(&Entry::Const(_, bits)) if fits(bits) => {
                 self.stack.pop();
                 let a = self.pop();
                 let dst = self.result_slot(next, consumed);
@@ -616,11 +616,23 @@ impl<'m> Translator<'m> {
                 }
             };
         }
+        // `i32` operators read only the low 32 bits of a constant; `i64` ones sign-extend
+        // the immediate, so only constants that survive that qualify.
         macro_rules! with_imm {
             ($op:ident, $imm:ident) => {
                 self.binary_or_imm(
                     |dst, a, b| Instr::$op { dst, a, b },
                     |dst, a, imm| Instr::$imm { dst, a, imm },
+                    |_| true,
+                    next,
+                    consumed,
+                )
+            };
+            ($op:ident, $imm:ident, i64) => {
+                self.binary_or_imm(
+                    |dst, a, b| Instr::$op { dst, a, b },
+                    |dst, a, imm| Instr::$imm { dst, a, imm },
+                    |bits| bits as i64 == bits as i32 as i64,
                     next,
                     consumed,
                 )
@@ -646,30 +658,10 @@ impl<'m> Translator<'m> {
             Operator::I32Shl => with_imm!(I32Shl, I32ShlImm),
             Operator::I32ShrS => with_imm!(I32ShrS, I32ShrSImm),
             Operator::I32ShrU => with_imm!(I32ShrU, I32ShrUImm),
-            Operator::I64Add => self.i64_imm(
-                |dst, a, b| Instr::I64Add { dst, a, b },
-                |dst, a, imm| Instr::I64AddImm { dst, a, imm },
-                next,
-                consumed,
-            ),
-            Operator::I64And => self.i64_imm(
-                |dst, a, b| Instr::I64And { dst, a, b },
-                |dst, a, imm| Instr::I64AndImm { dst, a, imm },
-                next,
-                consumed,
-            ),
-            Operator::I64Shl => self.i64_imm(
-                |dst, a, b| Instr::I64Shl { dst, a, b },
-                |dst, a, imm| Instr::I64ShlImm { dst, a, imm },
-                next,
-                consumed,
-            ),
-            Operator::I64ShrU => self.i64_imm(
-                |dst, a, b| Instr::I64ShrU { dst, a, b },
-                |dst, a, imm| Instr::I64ShrUImm { dst, a, imm },
-                next,
-                consumed,
-            ),
+            Operator::I64Add => with_imm!(I64Add, I64AddImm, i64),
+            Operator::I64And => with_imm!(I64And, I64AndImm, i64),
+            Operator::I64Shl => with_imm!(I64Shl, I64ShlImm, i64),
+            Operator::I64ShrU => with_imm!(I64ShrU, I64ShrUImm, i64),
             Operator::I32Eq => compare!(Eq, I32Eq),
             Operator::I32Ne => compare!(Ne, I32Ne),
             Operator::I32LtS => compare!(LtS, I32LtS),
@@ -693,25 +685,6 @@ impl<'m> Translator<'m> {
             }
         }
         false
-    }
-
-    /// An `i64` operator whose immediate form takes a sign-extended 32-bit constant.
-    fn i64_imm(
-        &mut self,
-        make: impl FnOnce(Slot, Slot, Slot) -> Instr,
-        make_imm: impl FnOnce(Slot, Slot, i32) -> Instr,
-        next: Option<&Operator<'_>>,
-        consumed: &mut bool,
-    ) {
-        match self.stack.last() {
-            Some(&Entry::Const(_, bits)) if bits as i64 == bits as i32 as i64 => {
-                self.stack.pop();
-                let a = self.pop();
-                let dst = self.result_slot(next, consumed);
-                self.emit(make_imm(dst, a, bits as i32));
-            }
-            _ => self.binary(make, next, consumed),
-        }
     }
 
     /// Everything that is not a plain numeric operator. Returns `true` at the body's end.
