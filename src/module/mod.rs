@@ -101,7 +101,8 @@ impl CodeSlot {
     #[inline]
     pub fn add_hotness(&self, count: u32) {
         let total = self.hotness.load(Ordering::Relaxed);
-        self.hotness.store(total.saturating_add(count), Ordering::Relaxed);
+        self.hotness
+            .store(total.saturating_add(count), Ordering::Relaxed);
     }
 }
 

@@ -146,16 +146,23 @@ impl Limits {
     }
 
     fn describe(&self, unit: &str) -> String {
-        let plural = |n: u32| if n == 1 { "" } else { "s" };
         match self.max {
             Some(max) => format!(
-                "of at least {} {unit}{} and at most {max} {unit}{}",
-                self.min,
-                plural(self.min),
-                plural(max)
+                "of at least {} and at most {}",
+                count(self.min, unit),
+                count(max, unit)
             ),
-            None => format!("of at least {} {unit}{}", self.min, plural(self.min)),
+            None => format!("of at least {}", count(self.min, unit)),
         }
+    }
+}
+
+/// `1 page`, `2 pages`.
+fn count(n: u32, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     }
 }
 
@@ -322,11 +329,10 @@ impl ExternType {
 /// table of the right kind only its sizes, e.g. `found 1 page`.
 pub(crate) fn describe_given(given: &ExternType, required: &ExternType) -> String {
     let sizes = |limits: &Limits, unit: &str| {
-        let plural = |n: u32| if n == 1 { "" } else { "s" };
-        let min = format!("{} {unit}{}", limits.min, plural(limits.min));
+        let min = count(limits.min, unit);
         match (limits.max, required_max(required)) {
             (_, None) => min,
-            (Some(max), Some(_)) => format!("{min} and at most {max} {unit}{}", plural(max)),
+            (Some(max), Some(_)) => format!("{min} and at most {}", count(max, unit)),
             (None, Some(_)) => format!("{min} and no maximum"),
         }
     };
