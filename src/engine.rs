@@ -88,6 +88,8 @@ struct EngineInner {
     signatures: SignatureRegistry,
     functions_translated: AtomicU64,
     translation_nanos: AtomicU64,
+    wasm_bytes_translated: AtomicU64,
+    code_bytes: AtomicU64,
 }
 
 /// What the engine's modules have done so far: a snapshot from [`Engine::stats`].
@@ -97,6 +99,10 @@ pub struct EngineStats {
     pub functions_translated: u64,
     /// Total time spent translating them.
     pub translation_time: Duration,
+    /// Bytes of Wasm function bodies translated.
+    pub wasm_bytes_translated: u64,
+    /// Bytes of interpreter code (instructions and constant pools) produced.
+    pub code_bytes: u64,
 }
 
 impl Engine {
@@ -110,6 +116,8 @@ impl Engine {
                 signatures: SignatureRegistry::default(),
                 functions_translated: AtomicU64::new(0),
                 translation_nanos: AtomicU64::new(0),
+                wasm_bytes_translated: AtomicU64::new(0),
+                code_bytes: AtomicU64::new(0),
             }),
         }
     }
@@ -131,18 +139,29 @@ impl Engine {
             translation_time: Duration::from_nanos(
                 self.inner.translation_nanos.load(Ordering::Relaxed),
             ),
+            wasm_bytes_translated: self.inner.wasm_bytes_translated.load(Ordering::Relaxed),
+            code_bytes: self.inner.code_bytes.load(Ordering::Relaxed),
         }
     }
 
-    /// Records that one function was translated in `elapsed`.
-    pub(crate) fn record_translation(&self, elapsed: Duration) {
+    /// Records that one function of `wasm_bytes` was translated to `code_bytes` of
+    /// interpreter code in `elapsed`.
+    pub(crate) fn record_translation(
+        &self,
+        elapsed: Duration,
+        wasm_bytes: usize,
+        code_bytes: usize,
+    ) {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.inner
-            .functions_translated
-            .fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .translation_nanos
-            .fetch_add(nanos, Ordering::Relaxed);
+        let inner = &self.inner;
+        inner.functions_translated.fetch_add(1, Ordering::Relaxed);
+        inner.translation_nanos.fetch_add(nanos, Ordering::Relaxed);
+        inner
+            .wasm_bytes_translated
+            .fetch_add(wasm_bytes as u64, Ordering::Relaxed);
+        inner
+            .code_bytes
+            .fetch_add(code_bytes as u64, Ordering::Relaxed);
     }
 
     /// The engine-wide id of a signature: equal types get equal ids, so a `call_indirect`

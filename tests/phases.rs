@@ -861,3 +861,25 @@ fn first_calls_from_many_threads_translate_each_function_once() {
     });
     assert_eq!(engine.stats().functions_translated, 2);
 }
+
+#[test]
+fn translate_all_translates_every_defined_function_once_and_counts_their_bytes() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wasm(COUNTED)).unwrap();
+    let defined = module
+        .exports()
+        .filter(|export| matches!(export.ty(), tierwasm::ExternType::Func(_)))
+        .count();
+    module.translate_all();
+    let stats = engine.stats();
+    // Every function of COUNTED is defined; two of them ($also_never, $target) are not exported.
+    assert_eq!(stats.functions_translated, defined as u64 + 2);
+    assert!(stats.wasm_bytes_translated > 0);
+    assert!(stats.code_bytes > 0);
+    // Calls after `translate_all` use the code it made.
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(call(&mut store, instance, "caller"), 2);
+    assert_eq!(call(&mut store, instance, "indirect"), 3);
+    assert_eq!(engine.stats(), stats);
+}

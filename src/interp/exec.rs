@@ -14,8 +14,6 @@
 //! - every path through a function's code ends in `Return`, `Unreachable` or a branch, and
 //!   every branch target is inside the code, so the instruction pointer never leaves it.
 
-use std::time::Instant;
-
 use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
 use crate::module::CodeSlot;
 use crate::runtime::instance::checked_range;
@@ -23,8 +21,8 @@ use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
 use crate::runtime::values::Val;
 use crate::runtime::vmctx::VmContext;
 
+use super::compiled;
 use super::ir::{CompiledFunc, Instr, Slot};
-use super::translate::translate;
 
 /// The value slots and saved frames of one activation (one call from the host).
 #[derive(Default)]
@@ -240,12 +238,7 @@ fn enter<'m>(
     inner.call_depth += 1;
     let module = &inner.instances[instance as usize].module;
     let slot = module.code_slot(func);
-    let code = slot.translated.get_or_init(|| {
-        let start = Instant::now();
-        let code = translate(module, func);
-        module.engine.record_translation(start.elapsed());
-        code
-    });
+    let code = compiled(module, func);
     slot.add_hotness(1);
     let end = base + code.frame_size as usize;
     if values.len() < end {

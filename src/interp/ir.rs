@@ -295,3 +295,10 @@ pub(crate) struct CompiledFunc {
     /// Slots a frame of this function needs.
     pub frame_size: u32,
 }
+
+impl CompiledFunc {
+    /// Bytes of instructions and constants.
+    pub fn size_in_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.code) + std::mem::size_of_val(&*self.consts)
+    }
+}

@@ -6,5 +6,23 @@ mod exec;
 mod ir;
 mod translate;
 
+use std::time::Instant;
+
 pub(crate) use exec::{Stack, invoke};
 pub(crate) use ir::CompiledFunc;
+
+use crate::module::ModuleInner;
+
+/// The interpreter code of defined function `func`, translated now if this is its first use
+/// in any instance of the module; the engine's statistics count each translation.
+pub(crate) fn compiled(module: &ModuleInner, func: u32) -> &CompiledFunc {
+    let slot = module.code_slot(func);
+    slot.translated.get_or_init(|| {
+        let start = Instant::now();
+        let code = translate::translate(module, func);
+        module
+            .engine
+            .record_translation(start.elapsed(), slot.body.len(), code.size_in_bytes());
+        code
+    })
+}

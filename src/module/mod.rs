@@ -240,6 +240,16 @@ impl Module {
         })
     }
 
+    /// Translates every defined function for the interpreter now, on this thread, instead of
+    /// on each function's first call. For embedders who prefer to pay translation up front,
+    /// and for measuring it; instantiation never needs it.
+    pub fn translate_all(&self) {
+        let defined = self.inner.num_imported_funcs..self.inner.funcs.len();
+        for func in defined {
+            crate::interp::compiled(&self.inner, func as u32);
+        }
+    }
+
     pub(crate) fn inner(&self) -> &Arc<ModuleInner> {
         &self.inner
     }

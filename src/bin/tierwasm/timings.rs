@@ -61,11 +61,14 @@ impl fmt::Display for Timings {
         }
         let total: Duration = self.phases.iter().map(|(_, d)| *d).sum();
         writeln!(f, "{:<28} {:>12}", "total", Human(total))?;
+        let stats = &self.translation;
         write!(
             f,
-            "lazily translated functions: {} in {}",
-            self.translation.functions_translated,
-            Human(self.translation.translation_time)
+            "lazily translated functions: {} ({} bytes of Wasm to {} bytes of interpreter code) in {}",
+            stats.functions_translated,
+            stats.wasm_bytes_translated,
+            stats.code_bytes,
+            Human(stats.translation_time)
         )
     }
 }
