@@ -314,8 +314,8 @@ fn run<T>(
     let mut code = current.code().code.as_ptr();
     let mut fp = frame_pointer(values, current.base);
     let mut memory = current.memory();
-    // Loop iterations of the running function not yet added to its hotness counter: counted
-    // in a register, added when the function calls, returns or loses control.
+    // Loop iterations (backward jumps) of the running function not yet added to its hotness
+    // counter: counted in a register, added when the function calls or returns.
     let mut back_edges: u32 = 0;
 
     // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see the
@@ -331,12 +331,15 @@ fn run<T>(
             unsafe { *fp.add($slot as usize) = value }
         }};
     }
-    /// Continues at instruction `target` of the running function.
+    /// Continues at instruction `target` of the running function, counting a backward
+    /// jump as a loop iteration.
     macro_rules! jump {
-        ($target:expr) => {
+        ($target:expr) => {{
             // SAFETY: branch targets are inside the running function's code.
-            ip = unsafe { code.add($target as usize) }
-        };
+            let target = unsafe { code.add($target as usize) };
+            back_edges = back_edges.wrapping_add(u32::from(target < ip));
+            ip = target;
+        }};
     }
     /// A fused `i32` compare-and-branch on two slots.
     macro_rules! br_if {
@@ -781,7 +784,6 @@ fn run<T>(
                 // SAFETY: `len + 1` branch instructions follow `BrTable`.
                 ip = unsafe { ip.add(arm) };
             }
-            Instr::LoopHeader => back_edges = back_edges.wrapping_add(1),
             Instr::Return { src, count } => {
                 // SAFETY: the results and slot 0 onwards are inside the frame.
                 unsafe { copy_slots(fp, 0, src, count) };

@@ -174,8 +174,6 @@ macro_rules! for_each_numeric {
                 BrTable { index: Slot, len: u32 },
                 /// Copy `count` results from `src` to slot 0 and return to the caller.
                 Return { src: Slot, count: u32 },
-                /// A loop header: counts a back-edge for the hotness counter.
-                LoopHeader,
                 /// Call function `func` of the module; its frame starts at slot `base`, where
                 /// the arguments are and where the results will be.
                 Call { func: u32, base: Slot },

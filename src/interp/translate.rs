@@ -348,9 +348,6 @@ impl<'m> Translator<'m> {
             label
         });
         self.push_control(kind, params, results);
-        if kind == ControlKind::Loop {
-            self.emit(Instr::LoopHeader);
-        }
         self.controls.last_mut().expect("just pushed").else_label = else_label;
     }
 
