@@ -40,7 +40,8 @@ struct Frame {
     instance: u32,
     func: u32,
     slot: *const CodeSlot,
-    /// Where the caller continues.
+    /// The caller's first instruction, and where it continues.
+    code: *const Instr,
     ip: *const Instr,
     base: usize,
 }
@@ -50,6 +51,8 @@ struct Current {
     instance: u32,
     func: u32,
     slot: *const CodeSlot,
+    /// The first instruction of the running function (branch targets are relative to it).
+    code: *const Instr,
     /// Index in `values` of the frame's first slot.
     base: usize,
     vm: *const VmContext,
@@ -62,19 +65,13 @@ impl Current {
         unsafe { &*self.slot }
     }
 
-    fn code(&self) -> &CompiledFunc {
-        self.slot()
-            .translated
-            .get()
-            .expect("a running function has been translated")
-    }
-
     /// Saves the running function as a caller frame that continues at `ip`.
     fn save(&self, ip: *const Instr) -> Frame {
         Frame {
             instance: self.instance,
             func: self.func,
             slot: self.slot,
+            code: self.code,
             ip,
             base: self.base,
         }
@@ -232,7 +229,7 @@ fn enter<'m>(
     func: u32,
     base: usize,
 ) -> Result<(&'m CodeSlot, &'m CompiledFunc), TrapCode> {
-    if inner.call_depth >= inner.engine.config().max_call_depth {
+    if inner.call_depth >= inner.max_call_depth {
         return Err(TrapCode::StackOverflow);
     }
     inner.call_depth += 1;
@@ -261,6 +258,7 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
         instance,
         func,
         slot,
+        code: ip,
         base: 0,
         vm: store.inner.instances[instance as usize].vmctx.get(),
     };
@@ -311,7 +309,7 @@ fn run<T>(
     mut ip: *const Instr,
 ) -> Result<(), Trap> {
     let Stack { values, frames } = stack;
-    let mut code = current.code().code.as_ptr();
+    let mut code = current.code;
     let mut fp = frame_pointer(values, current.base);
     let mut memory = current.memory();
     // Loop iterations (backward jumps) of the running function not yet added to its hotness
@@ -451,7 +449,7 @@ fn run<T>(
     macro_rules! resume {
         ($ip:expr) => {{
             ip = $ip;
-            code = current.code().code.as_ptr();
+            code = current.code;
             fp = frame_pointer(values, current.base);
             memory = current.memory();
         }};
@@ -785,9 +783,13 @@ fn run<T>(
                 ip = unsafe { ip.add(arm) };
             }
             Instr::Return { src, count } => {
-                // SAFETY: the results and slot 0 onwards are inside the frame.
-                unsafe { copy_slots(fp, 0, src, count) };
-                current.slot().add_hotness(std::mem::take(&mut back_edges));
+                if count == 1 {
+                    set!(0, reg!(src));
+                } else {
+                    // SAFETY: the results and slot 0 onwards are inside the frame.
+                    unsafe { copy_slots(fp, 0, src, count) };
+                }
+                flush_back_edges(current, &mut back_edges);
                 store.inner.call_depth -= 1;
                 let Some(frame) = frames.pop() else {
                     return Ok(());
@@ -798,11 +800,12 @@ fn run<T>(
                 current.instance = frame.instance;
                 current.func = frame.func;
                 current.slot = frame.slot;
+                current.code = frame.code;
                 current.base = frame.base;
                 resume!(frame.ip);
             }
             Instr::Call { func, base } => {
-                current.slot().add_hotness(std::mem::take(&mut back_edges));
+                flush_back_edges(current, &mut back_edges);
                 let instance = &store.inner.instances[current.instance as usize];
                 let new_ip = if (func as usize) < instance.module.num_imported_funcs {
                     let callee = instance.funcs[func as usize];
@@ -815,6 +818,7 @@ fn run<T>(
                     frames.push(current.save(ip));
                     current.func = func;
                     current.slot = slot;
+                    current.code = entry;
                     current.base = new_base;
                     entry
                 };
@@ -839,7 +843,7 @@ fn run<T>(
                 if store.inner.funcs[callee as usize].signature != expected {
                     return Err(TrapCode::BadSignature.into());
                 }
-                current.slot().add_hotness(std::mem::take(&mut back_edges));
+                flush_back_edges(current, &mut back_edges);
                 let new_ip = call(store, values, frames, current, ip, callee, base)?;
                 resume!(new_ip);
             }
@@ -1062,6 +1066,14 @@ fn run<T>(
     }
 }
 
+/// Adds the loop iterations counted since the last flush to the running function's hotness.
+#[inline(always)]
+fn flush_back_edges(current: &Current, back_edges: &mut u32) {
+    if *back_edges != 0 {
+        current.slot().add_hotness(std::mem::take(back_edges));
+    }
+}
+
 /// The store index of the current instance's table `table`.
 fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
     inner.instances[current.instance as usize].tables[table as usize] as usize
@@ -1092,6 +1104,7 @@ fn call<T>(
             }
             current.func = index;
             current.slot = slot;
+            current.code = entry;
             current.base = new_base;
             Ok(entry)
         }

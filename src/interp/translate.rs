@@ -356,7 +356,10 @@ impl<'m> Translator<'m> {
     fn branch_instr(&mut self, depth: u32) -> (Instr, Option<Label>) {
         let control = &self.controls[self.controls.len() - 1 - depth as usize];
         let arity = control.branch_arity();
-        let src = self.temp(self.stack.len() - arity as usize);
+        let src = match arity {
+            1 => self.slot_at(self.stack.len() - 1),
+            _ => self.temp(self.stack.len() - arity as usize),
+        };
         if control.kind == ControlKind::Function {
             return (Instr::Return { src, count: arity }, None);
         }
@@ -375,9 +378,18 @@ impl<'m> Translator<'m> {
         (instr, Some(label))
     }
 
-    fn emit_branch_to(&mut self, depth: u32) {
+    /// Prepares the values a branch carries: several values must be in their temporaries, so
+    /// that the ascending copy cannot overwrite one before it is read; a single value is
+    /// copied from wherever it is.
+    fn materialize_branch_values(&mut self, depth: u32) {
         let arity = self.controls[self.controls.len() - 1 - depth as usize].branch_arity();
-        self.materialize_top(arity);
+        if arity > 1 {
+            self.materialize_top(arity);
+        }
+    }
+
+    fn emit_branch_to(&mut self, depth: u32) {
+        self.materialize_branch_values(depth);
         match self.branch_instr(depth) {
             (instr, Some(label)) => self.emit_branch(instr, label),
             (instr, None) => self.emit(instr),
@@ -385,8 +397,7 @@ impl<'m> Translator<'m> {
     }
 
     fn emit_branch_if(&mut self, condition: Condition, depth: u32) {
-        let arity = self.controls[self.controls.len() - 1 - depth as usize].branch_arity();
-        self.materialize_top(arity);
+        self.materialize_branch_values(depth);
         match self.branch_instr(depth) {
             (Instr::Br { .. }, Some(label)) => self.emit_branch(condition.branch(0), label),
             (instr, label) => {
@@ -403,8 +414,7 @@ impl<'m> Translator<'m> {
 
     fn emit_br_table(&mut self, index: Slot, targets: &wasmparser::BrTable<'_>) {
         let default = targets.default();
-        let arity = self.controls[self.controls.len() - 1 - default as usize].branch_arity();
-        self.materialize_top(arity);
+        self.materialize_branch_values(default);
         self.emit(Instr::BrTable {
             index,
             len: targets.len(),

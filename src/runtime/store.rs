@@ -195,6 +195,8 @@ pub(crate) struct StoreInner {
     pub extern_ref_slots: HashMap<usize, u64>,
     /// Wasm frames live in all activations of this store, for the call-depth limit.
     pub call_depth: usize,
+    /// The engine's `Config::max_call_depth`, at hand for every call.
+    pub max_call_depth: usize,
     /// Interpreter stacks kept for reuse between calls.
     pub spare_stacks: Vec<Stack>,
 }
@@ -221,6 +223,7 @@ impl<T> Store<T> {
                 extern_refs: Vec::new(),
                 extern_ref_slots: HashMap::new(),
                 call_depth: 0,
+                max_call_depth: engine.config().max_call_depth,
                 spare_stacks: Vec::new(),
             },
             host_funcs: Vec::new(),
