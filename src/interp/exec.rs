@@ -339,10 +339,21 @@ fn run<T>(
             ip = target;
         }};
     }
-    /// A fused `i32` compare-and-branch on two slots.
+    /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the low
+    /// half, `i64`/`u64` from all of it).
     macro_rules! br_if {
+        ($a:expr, $b:expr, $target:expr, $op:tt, u32) => {
+            if (reg!($a) as u32) $op (reg!($b) as u32) {
+                jump!($target);
+            }
+        };
+        ($a:expr, $b:expr, $target:expr, $op:tt, i32) => {
+            if (reg!($a) as u32 as i32) $op (reg!($b) as u32 as i32) {
+                jump!($target);
+            }
+        };
         ($a:expr, $b:expr, $target:expr, $op:tt, $ty:ty) => {
-            if (reg!($a) as u32 as $ty) $op (reg!($b) as u32 as $ty) {
+            if (reg!($a) as $ty) $op (reg!($b) as $ty) {
                 jump!($target);
             }
         };
@@ -757,6 +768,26 @@ fn run<T>(
             Instr::BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
             Instr::BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
             Instr::BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
+            Instr::BrIfEq64 { a, b, target } => br_if!(a, b, target, ==, u64),
+            Instr::BrIfNe64 { a, b, target } => br_if!(a, b, target, !=, u64),
+            Instr::BrIfLtS64 { a, b, target } => br_if!(a, b, target, <, i64),
+            Instr::BrIfLtU64 { a, b, target } => br_if!(a, b, target, <, u64),
+            Instr::BrIfGtS64 { a, b, target } => br_if!(a, b, target, >, i64),
+            Instr::BrIfGtU64 { a, b, target } => br_if!(a, b, target, >, u64),
+            Instr::BrIfLeS64 { a, b, target } => br_if!(a, b, target, <=, i64),
+            Instr::BrIfLeU64 { a, b, target } => br_if!(a, b, target, <=, u64),
+            Instr::BrIfGeS64 { a, b, target } => br_if!(a, b, target, >=, i64),
+            Instr::BrIfGeU64 { a, b, target } => br_if!(a, b, target, >=, u64),
+            Instr::BrIfNez64 { cond, target } => {
+                if reg!(cond) != 0 {
+                    jump!(target);
+                }
+            }
+            Instr::BrIfEqz64 { cond, target } => {
+                if reg!(cond) == 0 {
+                    jump!(target);
+                }
+            }
             Instr::BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
             Instr::BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
             Instr::BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),

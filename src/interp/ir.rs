@@ -10,9 +10,9 @@ pub(crate) type Slot = u32;
 /// An index into the function's instruction array.
 pub(crate) type Target = u32;
 
-/// The `i32` comparisons fused into conditional branches.
+/// The integer comparisons fused into conditional branches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum I32Cmp {
+pub(crate) enum Cmp {
     Eq,
     Ne,
     LtS,
@@ -25,10 +25,10 @@ pub(crate) enum I32Cmp {
     GeU,
 }
 
-impl I32Cmp {
+impl Cmp {
     /// The comparison that is true exactly when `self` is false.
     pub fn negate(self) -> Self {
-        use I32Cmp::*;
+        use Cmp::*;
         match self {
             Eq => Ne,
             Ne => Eq,
@@ -46,7 +46,7 @@ impl I32Cmp {
     /// The branch taken when `a <cmp> b` holds. Each comparison has its own instruction,
     /// so the executor dispatches once.
     pub fn branch(self, a: Slot, b: Slot, target: Target) -> Instr {
-        use I32Cmp::*;
+        use Cmp::*;
         match self {
             Eq => Instr::BrIfEq { a, b, target },
             Ne => Instr::BrIfNe { a, b, target },
@@ -61,9 +61,26 @@ impl I32Cmp {
         }
     }
 
+    /// The branch taken when the `i64` comparison `a <cmp> b` holds.
+    pub fn branch64(self, a: Slot, b: Slot, target: Target) -> Instr {
+        use Cmp::*;
+        match self {
+            Eq => Instr::BrIfEq64 { a, b, target },
+            Ne => Instr::BrIfNe64 { a, b, target },
+            LtS => Instr::BrIfLtS64 { a, b, target },
+            LtU => Instr::BrIfLtU64 { a, b, target },
+            GtS => Instr::BrIfGtS64 { a, b, target },
+            GtU => Instr::BrIfGtU64 { a, b, target },
+            LeS => Instr::BrIfLeS64 { a, b, target },
+            LeU => Instr::BrIfLeU64 { a, b, target },
+            GeS => Instr::BrIfGeS64 { a, b, target },
+            GeU => Instr::BrIfGeU64 { a, b, target },
+        }
+    }
+
     /// The branch taken when `a <cmp> imm` holds.
     pub fn branch_imm(self, a: Slot, imm: i32, target: Target) -> Instr {
-        use I32Cmp::*;
+        use Cmp::*;
         match self {
             Eq => Instr::BrIfEqImm { a, imm, target },
             Ne => Instr::BrIfNeImm { a, imm, target },
@@ -113,6 +130,23 @@ macro_rules! define_instr {
             )*
             $($other)*
         }
+
+        impl Instr {
+            /// The branch target, for the instructions that have one.
+            fn target_mut(&mut self) -> Option<&mut Target> {
+                match self {
+                    $(Instr::$branch_cmp { target, .. })|*
+                    | $(Instr::$branch_cmp_imm { target, .. })|*
+                    | Instr::Br { target }
+                    | Instr::BrIfNez { target, .. }
+                    | Instr::BrIfEqz { target, .. }
+                    | Instr::BrIfNez64 { target, .. }
+                    | Instr::BrIfEqz64 { target, .. }
+                    | Instr::BrCopy { target, .. } => Some(target),
+                    _ => None,
+                }
+            }
+        }
     };
 }
 
@@ -153,6 +187,8 @@ macro_rules! for_each_numeric {
             ],
             branch_cmp: [
                 BrIfEq BrIfNe BrIfLtS BrIfLtU BrIfGtS BrIfGtU BrIfLeS BrIfLeU BrIfGeS BrIfGeU
+                BrIfEq64 BrIfNe64 BrIfLtS64 BrIfLtU64 BrIfGtS64 BrIfGtU64
+                BrIfLeS64 BrIfLeU64 BrIfGeS64 BrIfGeU64
             ],
             branch_cmp_imm: [
                 BrIfEqImm BrIfNeImm BrIfLtSImm BrIfLtUImm BrIfGtSImm BrIfGtUImm
@@ -167,6 +203,10 @@ macro_rules! for_each_numeric {
                 BrIfNez { cond: Slot, target: Target },
                 /// Jump when `cond` (an `i32`) is zero.
                 BrIfEqz { cond: Slot, target: Target },
+                /// Jump when `cond` (an `i64`) is not zero.
+                BrIfNez64 { cond: Slot, target: Target },
+                /// Jump when `cond` (an `i64`) is zero.
+                BrIfEqz64 { cond: Slot, target: Target },
                 /// Copy `count` slots from `src` down to `dst` (ascending), then jump.
                 BrCopy { dst: Slot, src: Slot, count: u32, target: Target },
                 /// Execute the `min(index, len)`-th of the `len + 1` branch instructions that
@@ -251,32 +291,9 @@ impl Instr {
 
     /// Points a branch instruction at `target` (used to resolve forward jumps).
     pub fn set_target(&mut self, new: Target) {
-        match self {
-            Instr::Br { target }
-            | Instr::BrIfNez { target, .. }
-            | Instr::BrIfEqz { target, .. }
-            | Instr::BrCopy { target, .. } => *target = new,
-            Instr::BrIfEq { target, .. }
-            | Instr::BrIfNe { target, .. }
-            | Instr::BrIfLtS { target, .. }
-            | Instr::BrIfLtU { target, .. }
-            | Instr::BrIfGtS { target, .. }
-            | Instr::BrIfGtU { target, .. }
-            | Instr::BrIfLeS { target, .. }
-            | Instr::BrIfLeU { target, .. }
-            | Instr::BrIfGeS { target, .. }
-            | Instr::BrIfGeU { target, .. } => *target = new,
-            Instr::BrIfEqImm { target, .. }
-            | Instr::BrIfNeImm { target, .. }
-            | Instr::BrIfLtSImm { target, .. }
-            | Instr::BrIfLtUImm { target, .. }
-            | Instr::BrIfGtSImm { target, .. }
-            | Instr::BrIfGtUImm { target, .. }
-            | Instr::BrIfLeSImm { target, .. }
-            | Instr::BrIfLeUImm { target, .. }
-            | Instr::BrIfGeSImm { target, .. }
-            | Instr::BrIfGeUImm { target, .. } => *target = new,
-            other => unreachable!("{other:?} is not a branch"),
+        match self.target_mut() {
+            Some(target) => *target = new,
+            None => unreachable!("{self:?} is not a branch"),
         }
     }
 }

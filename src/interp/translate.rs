@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use super::ir::{CompiledFunc, I32Cmp, Instr, Slot, Target, for_each_numeric};
+use super::ir::{Cmp, CompiledFunc, Instr, Slot, Target, for_each_numeric};
 use crate::module::ModuleInner;
 
 /// Translates defined function `func` (module index space) of a validated module.
@@ -95,8 +95,11 @@ struct Label(usize);
 enum Condition {
     NonZero(Slot),
     Zero(Slot),
-    I32(I32Cmp, Slot, Slot),
-    I32Imm(I32Cmp, Slot, i32),
+    NonZero64(Slot),
+    Zero64(Slot),
+    I32(Cmp, Slot, Slot),
+    I32Imm(Cmp, Slot, i32),
+    I64(Cmp, Slot, Slot),
 }
 
 impl Condition {
@@ -104,7 +107,10 @@ impl Condition {
         match self {
             Condition::NonZero(s) => Condition::Zero(s),
             Condition::Zero(s) => Condition::NonZero(s),
+            Condition::NonZero64(s) => Condition::Zero64(s),
+            Condition::Zero64(s) => Condition::NonZero64(s),
             Condition::I32(cmp, a, b) => Condition::I32(cmp.negate(), a, b),
+            Condition::I64(cmp, a, b) => Condition::I64(cmp.negate(), a, b),
             Condition::I32Imm(cmp, a, imm) => Condition::I32Imm(cmp.negate(), a, imm),
         }
     }
@@ -113,7 +119,10 @@ impl Condition {
         match self {
             Condition::NonZero(cond) => Instr::BrIfNez { cond, target },
             Condition::Zero(cond) => Instr::BrIfEqz { cond, target },
+            Condition::NonZero64(cond) => Instr::BrIfNez64 { cond, target },
+            Condition::Zero64(cond) => Instr::BrIfEqz64 { cond, target },
             Condition::I32(cmp, a, b) => cmp.branch(a, b, target),
+            Condition::I64(cmp, a, b) => cmp.branch64(a, b, target),
             Condition::I32Imm(cmp, a, imm) => cmp.branch_imm(a, imm, target),
         }
     }
@@ -559,10 +568,11 @@ impl<'m> Translator<'m> {
         }
     }
 
-    /// An `i32` comparison: fused with a following `br_if` or `if`.
+    /// An integer comparison (`wide` for `i64`): fused with a following `br_if` or `if`.
     fn compare(
         &mut self,
-        cmp: I32Cmp,
+        cmp: Cmp,
+        wide: bool,
         make: fn(Slot, Slot, Slot) -> Instr,
         next: Option<&Operator<'_>>,
         consumed: &mut bool,
@@ -573,11 +583,24 @@ impl<'m> Translator<'m> {
         let (b_entry, b) = self.pop_entry();
         let a = self.pop();
         let condition = match b_entry {
+            _ if wide => Condition::I64(cmp, a, b),
             Entry::Const(_, bits) => Condition::I32Imm(cmp, a, bits as i32),
             _ => Condition::I32(cmp, a, b),
         };
         *consumed = true;
         self.conditional(condition, next.expect("matched above"));
+    }
+
+    /// `i32.eqz` or `i64.eqz` followed by `br_if` or `if`: one branch on zero.
+    fn branch_on_zero(
+        &mut self,
+        zero: fn(Slot) -> Condition,
+        next: Option<&Operator<'_>>,
+        consumed: &mut bool,
+    ) {
+        let a = self.pop();
+        *consumed = true;
+        self.conditional(zero(a), next.expect("the caller matched a conditional"));
     }
 
     fn conditional(&mut self, condition: Condition, op: &Operator<'_>) {
@@ -648,13 +671,24 @@ impl<'m> Translator<'m> {
         macro_rules! compare {
             ($cmp:ident, $op:ident) => {
                 self.compare(
-                    I32Cmp::$cmp,
+                    Cmp::$cmp,
+                    false,
+                    |dst, a, b| Instr::$op { dst, a, b },
+                    next,
+                    consumed,
+                )
+            };
+            ($cmp:ident, $op:ident, i64) => {
+                self.compare(
+                    Cmp::$cmp,
+                    true,
                     |dst, a, b| Instr::$op { dst, a, b },
                     next,
                     consumed,
                 )
             };
         }
+        let conditional_next = matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. }));
         match *op {
             // Operators with an immediate or fused form come before the generic tables.
             Operator::I32Add => with_imm!(I32Add, I32AddImm),
@@ -679,12 +713,21 @@ impl<'m> Translator<'m> {
             Operator::I32LeU => compare!(LeU, I32LeU),
             Operator::I32GeS => compare!(GeS, I32GeS),
             Operator::I32GeU => compare!(GeU, I32GeU),
-            Operator::I32Eqz
-                if matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) =>
-            {
-                let a = self.pop();
-                *consumed = true;
-                self.conditional(Condition::Zero(a), next.expect("matched above"));
+            Operator::I64Eq => compare!(Eq, I64Eq, i64),
+            Operator::I64Ne => compare!(Ne, I64Ne, i64),
+            Operator::I64LtS => compare!(LtS, I64LtS, i64),
+            Operator::I64LtU => compare!(LtU, I64LtU, i64),
+            Operator::I64GtS => compare!(GtS, I64GtS, i64),
+            Operator::I64GtU => compare!(GtU, I64GtU, i64),
+            Operator::I64LeS => compare!(LeS, I64LeS, i64),
+            Operator::I64LeU => compare!(LeU, I64LeU, i64),
+            Operator::I64GeS => compare!(GeS, I64GeS, i64),
+            Operator::I64GeU => compare!(GeU, I64GeU, i64),
+            Operator::I32Eqz if conditional_next => {
+                self.branch_on_zero(Condition::Zero, next, consumed)
+            }
+            Operator::I64Eqz if conditional_next => {
+                self.branch_on_zero(Condition::Zero64, next, consumed)
             }
             _ => {
                 for_each_numeric!(numeric);
