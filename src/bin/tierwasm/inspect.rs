@@ -15,37 +15,37 @@ pub fn inspect(file: &Path) -> Result<(), Failure> {
         .with_context(|| format!("cannot compile {}", file.display()))?;
     let binary = to_binary(&bytes)?;
 
-    println!("{}", file.display());
+    say!("{}", file.display())?;
     if let Some(name) = module.name() {
-        println!("  module name: {name}");
+        say!("  module name: {name}")?;
     }
-    println!("  size: {} bytes", binary.len());
+    say!("  size: {} bytes", binary.len())?;
     let layout = layout(&binary)?;
-    println!("sections:");
+    say!("sections:")?;
     for section in &layout.sections {
-        println!("  {:<24} {:>10} bytes", section.name, section.size);
+        say!("  {:<24} {:>10} bytes", section.name, section.size)?;
     }
 
     let imports: Vec<_> = module.imports().collect();
-    println!("imports ({}):", imports.len());
+    say!("imports ({}):", imports.len())?;
     for import in &imports {
-        println!("  {}::{}: {}", import.module(), import.name(), import.ty());
+        say!("  {}::{}: {}", import.module(), import.name(), import.ty())?;
     }
     let exports: Vec<_> = module.exports().collect();
-    println!("exports ({}):", exports.len());
+    say!("exports ({}):", exports.len())?;
     for export in &exports {
-        println!("  {}: {}", export.name(), export.ty());
+        say!("  {}: {}", export.name(), export.ty())?;
     }
     let imported_functions = imports
         .iter()
         .filter(|import| matches!(import.ty(), ExternType::Func(_)))
         .count();
-    println!(
+    say!(
         "functions: {} ({imported_functions} imported, {} defined)",
         imported_functions + layout.defined_functions,
         layout.defined_functions
-    );
-    println!("code: {} bytes of function bodies", layout.code_bytes);
+    )?;
+    say!("code: {} bytes of function bodies", layout.code_bytes)?;
     Ok(())
 }
 

@@ -1,5 +1,22 @@
 //! The `tierwasm` command-line tool: run, validate, inspect and test WebAssembly modules.
 
+/// `println!` that returns an error instead of panicking when stdout is closed.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+            .map_err(|error| anyhow::anyhow!("cannot write to stdout: {error}"))
+    }};
+}
+
+/// `eprintln!` that ignores a closed stderr: there is nowhere left to report that.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod inspect;
 mod run;
 mod timings;
@@ -144,17 +161,17 @@ fn main() -> ExitCode {
         Err(Failure::Exit(code)) => ExitCode::from(code as u8),
         Err(Failure::Reported) => ExitCode::from(EXIT_ERROR),
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
+            tell!("error: {message}");
             ExitCode::from(EXIT_USAGE)
         }
         Err(Failure::Error(error)) => {
-            eprintln!("error: {error:#}");
+            tell!("error: {error:#}");
             let trap = error
                 .downcast_ref::<tierwasm::Error>()
                 .filter(|error| error.kind() == ErrorKind::Trap);
             match trap.and_then(tierwasm::Error::backtrace) {
                 Some(backtrace) if !backtrace.frames().is_empty() => {
-                    eprint!("wasm backtrace:\n{backtrace}");
+                    tell!("wasm backtrace:\n{}", backtrace.to_string().trim_end());
                 }
                 _ => {}
             }
@@ -176,7 +193,7 @@ fn validate(file: &Path) -> Result<(), Failure> {
     let bytes = read(file)?;
     Module::validate(&Engine::default(), &bytes)
         .map_err(|error| anyhow::anyhow!("{} is not a valid module: {error}", file.display()))?;
-    println!("{}: valid", file.display());
+    say!("{}: valid", file.display())?;
     Ok(())
 }
 
@@ -187,11 +204,11 @@ fn wast(files: &[PathBuf]) -> Result<(), Failure> {
         let source = std::fs::read_to_string(file)
             .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))?;
         let report = tierwasm::wast::run_script(&engine, &source);
-        println!("{}: {report}", file.display());
+        say!("{}: {report}", file.display())?;
         passed += report.passed;
         failed += report.failed();
     }
-    println!("{passed} passed, {failed} failed");
+    say!("{passed} passed, {failed} failed")?;
     if failed == 0 {
         Ok(())
     } else {

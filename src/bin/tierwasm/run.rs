@@ -17,7 +17,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let result = run_phases(&engine, &args, file, program_args, &mut timings);
     if args.timings {
         timings.set_translation(engine.stats());
-        eprintln!("{timings}");
+        tell!("{timings}");
     }
     result
 }
@@ -116,7 +116,7 @@ fn invoke(
     func.call(&mut *store, &params, &mut results)
         .map_err(exit_or_error)?;
     for result in &results {
-        println!("{}", format_val(result));
+        say!("{}", format_val(result))?;
     }
     Ok(())
 }
