@@ -713,7 +713,6 @@ fn poll_reports_stdin_with_data_as_readable() {
 }
 
 #[test]
-#[ignore = "known limitation: poll_oneoff reports stdin readable at once (src/wasi/poll.rs)"]
 fn poll_on_an_idle_stdin_times_out() {
     // stdin is a pipe that stays open, with nothing written to it, until the program is done.
     let (reader, writer) = std::io::pipe().unwrap();

@@ -1,11 +1,11 @@
 //! `poll_oneoff`: waiting for clocks and descriptors.
 //!
-//! Every descriptor counts as ready: regular files always are (as the spec says), writes to
-//! stdout and stderr never wait for long, and stdin is reported ready even when a read
-//! would block. So a call blocks only when it subscribes to clocks alone: it sleeps until
-//! the earliest deadline and reports every clock that has expired by then.
+//! Regular files are always ready (as the spec says), and so are writes to stdout and stderr
+//! and an embedder's stdin reader. Reading the host's stdin is ready only when a read would
+//! not block: a call that has nothing else ready waits for stdin and for the earliest clock,
+//! whichever comes first, and reports every clock that has expired by then.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::wasi::abi::{
     EVENT_SIZE, Event, SUBSCRIPTION_SIZE, Subscription, SubscriptionKind, clockid, eventtype,
@@ -14,6 +14,7 @@ use crate::wasi::abi::{
 use crate::wasi::ctx::WasiCtx;
 use crate::wasi::errno::Errno;
 use crate::wasi::memory::GuestMemory;
+use crate::wasi::sys;
 use crate::wasi::table::Kind;
 
 /// `poll_oneoff`: waits for the first of `count` subscriptions, and writes an event for each
@@ -43,6 +44,7 @@ pub(crate) fn poll_oneoff(
 
     let mut ready = Vec::new();
     let mut timers = Vec::new();
+    let mut stdin_readers = Vec::new();
     for subscription in &subscriptions {
         let userdata = subscription.userdata;
         match subscription.kind {
@@ -54,16 +56,37 @@ pub(crate) fn poll_oneoff(
                 Ok(wait) => timers.push((wait, userdata)),
                 Err(errno) => ready.push(clock_event(userdata, Some(errno))),
             },
+            SubscriptionKind::Fd { fd, write: false } if reads_host_stdin(ctx, fd) => {
+                stdin_readers.push(userdata);
+            }
             SubscriptionKind::Fd { fd, write } => ready.push(fd_event(ctx, userdata, fd, write)),
             SubscriptionKind::Invalid => return Err(Errno::Inval),
         }
     }
-    let waited = match timers.iter().map(|(wait, _)| *wait).min() {
-        Some(earliest) if ready.is_empty() => {
-            std::thread::sleep(earliest);
-            earliest
-        }
-        _ => Duration::ZERO,
+    let earliest = timers.iter().map(|(wait, _)| *wait).min();
+    let limit = if ready.is_empty() {
+        earliest
+    } else {
+        Some(Duration::ZERO)
+    };
+    let start = Instant::now();
+    let stdin_ready = !stdin_readers.is_empty() && sys::wait_for_stdin(limit);
+    if stdin_ready {
+        ready.extend(stdin_readers.iter().map(|&userdata| Event {
+            userdata,
+            error: 0,
+            eventtype: eventtype::FD_READ,
+            nbytes: 0,
+        }));
+    } else if stdin_readers.is_empty()
+        && let Some(limit) = limit
+    {
+        std::thread::sleep(limit);
+    }
+    // When nothing else woke the call, the earliest clock did, however the host rounded.
+    let waited = match limit {
+        Some(limit) if !stdin_ready => start.elapsed().max(limit),
+        _ => start.elapsed(),
     };
     ready.extend(
         timers
@@ -76,6 +99,14 @@ pub(crate) fn poll_oneoff(
         mem.write(events + index as u32 * EVENT_SIZE, &event.encode())?;
     }
     mem.write_u32(nevents, ready.len() as u32)
+}
+
+/// Whether `fd` is the host's stdin, open for reading.
+fn reads_host_stdin(ctx: &WasiCtx, fd: u32) -> bool {
+    ctx.fds.get(fd).is_ok_and(|descriptor| {
+        descriptor.require(rights::POLL_FD_READWRITE).is_ok()
+            && matches!(&descriptor.kind, Kind::Input(input) if input.is_host_stdin())
+    })
 }
 
 /// How long until clock `id` reaches `timeout`. Only the real-time and monotonic clocks

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub(crate) struct InputStream {
     reader: Box<dyn Read + Send>,
     terminal: bool,
+    /// Whether this is the host process's stdin, whose readiness `poll_oneoff` can wait for.
+    host: bool,
 }
 
 impl InputStream {
@@ -16,6 +18,7 @@ impl InputStream {
         InputStream {
             reader: Box::new(reader),
             terminal: false,
+            host: false,
         }
     }
 
@@ -25,7 +28,13 @@ impl InputStream {
         InputStream {
             terminal: stdin.is_terminal(),
             reader: Box::new(stdin),
+            host: true,
         }
+    }
+
+    /// Whether this is the host process's stdin (else a reader that never blocks for long).
+    pub fn is_host_stdin(&self) -> bool {
+        self.host
     }
 
     /// Whether the stream is a terminal, which the guest sees as a character device.

@@ -61,6 +61,33 @@ pub(crate) fn status_change_time(metadata: &Metadata) -> u64 {
     crate::wasi::fs::timestamp(metadata.modified())
 }
 
+/// Waits until the host's stdin can be read without blocking (data or end of file), for at
+/// most `timeout` (`None`: as long as it takes). Returns whether it can.
+#[cfg(unix)]
+pub(crate) fn wait_for_stdin(timeout: Option<std::time::Duration>) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let stdin = io::stdin();
+    let timeout = timeout.map(|timeout| Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    });
+    loop {
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(ready) => return ready > 0,
+            Err(rustix::io::Errno::INTR) => continue,
+            // A stdin that cannot be polled is reported ready; reading it gives the error.
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Without `poll`, stdin is reported ready; a read may then block.
+#[cfg(not(unix))]
+pub(crate) fn wait_for_stdin(_timeout: Option<std::time::Duration>) -> bool {
+    true
+}
+
 /// The CPU time of the process, or of the calling thread, in nanoseconds.
 #[cfg(unix)]
 pub(crate) fn cpu_time(thread: bool) -> Result<u64, Errno> {
