@@ -1224,6 +1224,111 @@ fn a_wat_wasi_command_runs() {
         .stderr("");
 }
 
+/// WASI calls with bad arguments, each export returning the call's errno.
+const WAT_WASI_ERRORS: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek" (func $fd_seek (param i32 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "write_iovs_out_of_bounds") (result i32)
+    (call $fd_write (i32.const 1) (i32.const 70000) (i32.const 1) (i32.const 0)))
+  (func (export "write_buffer_past_the_end") (result i32)
+    (i32.store (i32.const 0) (i32.const 65530))
+    (i32.store (i32.const 4) (i32.const 100))
+    (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+  (func (export "write_nwritten_out_of_bounds") (result i32)
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 0))
+    (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 65535)))
+  (func (export "write_bad_fd") (result i32)
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 1))
+    (call $fd_write (i32.const 99) (i32.const 0) (i32.const 1) (i32.const 16)))
+  (func (export "read_stdout") (result i32)
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 1))
+    (call $fd_read (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+  (func (export "args_sizes_out_of_bounds") (result i32)
+    (call $args_sizes_get (i32.const 70000) (i32.const 0)))
+  (func (export "random_past_the_end") (result i32)
+    (call $random_get (i32.const 65500) (i32.const 100)))
+  (func (export "random_zero_at_end") (result i32)
+    (call $random_get (i32.const 65536) (i32.const 0)))
+  (func (export "clock_bad_id") (result i32)
+    (call $clock_time_get (i32.const 99) (i64.const 0) (i32.const 0)))
+  (func (export "close_bad_fd") (result i32)
+    (call $fd_close (i32.const 99)))
+  (func (export "poll_nothing") (result i32)
+    (call $poll_oneoff (i32.const 0) (i32.const 256) (i32.const 0) (i32.const 512)))
+  (func (export "seek_stdout") (result i32)
+    (call $fd_seek (i32.const 1) (i64.const 0) (i32.const 1) (i32.const 16)))
+  (func (export "seek_bad_whence") (result i32)
+    (call $fd_seek (i32.const 1) (i64.const 0) (i32.const 7) (i32.const 16)))
+  (func (export "environ_out_of_bounds") (result i32)
+    (call $environ_get (i32.const 70000) (i32.const 70000)))
+  (func (export "path_open_on_stdout") (result i32)
+    (i32.store8 (i32.const 100) (i32.const 120))
+    (call $path_open (i32.const 1) (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 0)
+      (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 16)))
+  (func (export "path_open_bad_fd") (result i32)
+    (i32.store8 (i32.const 100) (i32.const 120))
+    (call $path_open (i32.const 77) (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 0)
+      (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 16)))
+)"#;
+
+#[test]
+fn wasi_calls_with_bad_arguments_return_errors() {
+    let dir = tempdir();
+    let wat = write_file(&dir, "errors.wat", WAT_WASI_ERRORS);
+    // Pointers outside linear memory: EFAULT (21), or a trap, but never a host crash.
+    for name in [
+        "write_iovs_out_of_bounds",
+        "write_buffer_past_the_end",
+        "write_nwritten_out_of_bounds",
+        "args_sizes_out_of_bounds",
+        "random_past_the_end",
+    ] {
+        let out = invoke(name, &wat, &[]);
+        if out.code == Some(EXIT_TRAP) {
+            out.error().stderr_has("wasm trap");
+        } else {
+            out.code(0).stdout("21\n");
+        }
+    }
+    // An empty range may end exactly at the end of memory.
+    invoke("random_zero_at_end", &wat, &[])
+        .code(0)
+        .stdout("0\n");
+    // Descriptors that are not open: EBADF (8).
+    invoke("write_bad_fd", &wat, &[]).code(0).stdout("8\n");
+    invoke("close_bad_fd", &wat, &[]).code(0).stdout("8\n");
+    invoke("path_open_bad_fd", &wat, &[]).code(0).stdout("8\n");
+    // Reading stdout: EBADF (8), it is not open for reading.
+    invoke("read_stdout", &wat, &[]).code(0).stdout("8\n");
+    // No subscriptions: EINVAL (28).
+    invoke("poll_nothing", &wat, &[]).code(0).stdout("28\n");
+    // stdout is a pipe here: ESPIPE (70).
+    invoke("seek_stdout", &wat, &[]).code(0).stdout("70\n");
+    // Unknown clock, unknown whence, path_open relative to a non-directory: an error or a
+    // trap, whichever the implementation prefers, but not success.
+    for name in ["clock_bad_id", "seek_bad_whence", "path_open_on_stdout"] {
+        let out = invoke(name, &wat, &[]);
+        if out.code == Some(EXIT_TRAP) {
+            out.error();
+        } else {
+            out.code(0);
+            assert_ne!(out.stdout, "0\n", "{name} succeeded");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bad input: one clear error line, never a panic.
 

@@ -7,13 +7,12 @@ use anyhow::Context as _;
 use tierwasm::{Engine, ExternType, Module};
 use wasmparser::{Parser, Payload};
 
-use crate::{Failure, read};
+use crate::{Failure, read, to_binary};
 
 pub fn inspect(file: &Path) -> Result<(), Failure> {
-    let bytes = read(file)?;
-    let module = Module::new(&Engine::default(), &bytes)
+    let binary = to_binary(file, read(file)?)?;
+    let module = Module::new(&Engine::default(), &binary)
         .with_context(|| format!("cannot compile {}", file.display()))?;
-    let binary = to_binary(&bytes)?;
 
     say!("{}", file.display())?;
     if let Some(name) = module.name() {
@@ -47,11 +46,6 @@ pub fn inspect(file: &Path) -> Result<(), Failure> {
     )?;
     say!("code: {} bytes of function bodies", layout.code_bytes)?;
     Ok(())
-}
-
-/// The module's binary form (text is converted, as `Module::new` does).
-fn to_binary(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    Ok(wat::parse_bytes(bytes)?.into_owned())
 }
 
 struct Section {

@@ -84,8 +84,8 @@ struct RunArgs {
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
     /// Set an environment variable for the guest.
-    #[arg(long = "env", value_name = "NAME=VALUE")]
-    envs: Vec<String>,
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    envs: Vec<(String, String)>,
     /// How to execute the code.
     #[arg(long, value_enum, default_value_t = StrategyArg::Interp)]
     strategy: StrategyArg,
@@ -102,6 +102,14 @@ struct RunArgs {
         allow_hyphen_values = true
     )]
     command: Vec<String>,
+}
+
+/// Parses `--env NAME=VALUE`; the name must not be empty.
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err("expected NAME=VALUE with a non-empty NAME".to_string()),
+    }
 }
 
 /// The execution strategies this build has.
@@ -189,8 +197,20 @@ fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(file).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))
 }
 
+/// The module's binary form. Text format (recognised by content, as `Module::new` does) is
+/// converted here, so that its errors name the file.
+fn to_binary(file: &Path, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    if matches!(wat::Detect::from_bytes(&bytes), wat::Detect::WasmText) {
+        Ok(wat::Parser::new()
+            .parse_bytes(Some(file), &bytes)?
+            .into_owned())
+    } else {
+        Ok(bytes)
+    }
+}
+
 fn validate(file: &Path) -> Result<(), Failure> {
-    let bytes = read(file)?;
+    let bytes = to_binary(file, read(file)?)?;
     Module::validate(&Engine::default(), &bytes)
         .map_err(|error| anyhow::anyhow!("{} is not a valid module: {error}", file.display()))?;
     say!("{}: valid", file.display())?;

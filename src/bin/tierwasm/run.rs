@@ -8,7 +8,7 @@ use tierwasm::wasi::{self, I32Exit, WasiCtx, WasiCtxBuilder};
 use tierwasm::{Config, Engine, Func, Instance, Linker, Module, Store, Val, ValType};
 
 use crate::timings::{Phase, Timings};
-use crate::{Failure, RunArgs, read};
+use crate::{Failure, RunArgs, read, to_binary};
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let (file, program_args) = args.command.split_first().expect("clap requires FILE");
@@ -33,7 +33,10 @@ fn run_phases(
     let path = Path::new(file);
     let bytes = timings.time(Phase::Read, || read(path))?;
     let module = timings
-        .time(Phase::Compile, || Module::new(engine, &bytes))
+        .time(Phase::Compile, || {
+            let binary = to_binary(path, bytes)?;
+            Module::new(engine, &binary).map_err(anyhow::Error::from)
+        })
         .with_context(|| format!("cannot compile {file}"))?;
 
     let wasi = wasi_context(args, file, program_args)?;
@@ -59,10 +62,7 @@ fn wasi_context(args: &RunArgs, file: &str, program_args: &[String]) -> anyhow::
     builder
         .args(std::iter::once(file).chain(program_args.iter().map(String::as_str)))
         .inherit_stdio();
-    for env in &args.envs {
-        let (name, value) = env
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--env takes NAME=VALUE, got `{env}`"))?;
+    for (name, value) in &args.envs {
         builder.env(name, value);
     }
     for dir in &args.dirs {
