@@ -442,3 +442,13 @@ fn module_reports_its_imports_and_exports_with_types() {
         assert_eq!(ty, expected_ty, "{name}");
     }
 }
+
+#[test]
+fn engines_modules_and_linkers_are_shared_and_stores_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<tierwasm::Engine>();
+    send_sync::<tierwasm::Module>();
+    send_sync::<tierwasm::Linker<()>>();
+    send::<tierwasm::Store<()>>();
+}
