@@ -62,7 +62,11 @@ fn a_long_loop_runs_in_constant_host_stack() {
 
 #[test]
 fn a_loop_over_many_instruction_kinds_runs_in_constant_host_stack() {
-    let iterations: i32 = if cfg!(debug_assertions) { 10_000 } else { 2_000_000 };
+    let iterations: i32 = if cfg!(debug_assertions) {
+        10_000
+    } else {
+        2_000_000
+    };
     let sum = on_small_stack(move || {
         let engine = Engine::default();
         let mut store = Store::new(&engine, ());

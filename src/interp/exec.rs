@@ -583,6 +583,8 @@ macro_rules! handlers {
                 // SAFETY: `ctx.inner` is valid (see `Ctx`); a wrapped body never calls the host.
                 let $inner: &mut StoreInner = unsafe { &mut *$ctx.inner };
                 handlers!(@unbrace $prelude);
+                // The closure lets the bodies use `?`; it is called once, and inlined.
+                #[allow(clippy::redundant_closure_call)]
                 let result: Result<(), Trap> = (|| {
                     $body;
                     Ok(())
