@@ -496,11 +496,12 @@ fn run(ctx: &mut Ctx<'_>, ip: Ip) {
     dispatch::run(ctx, ip, fp, memory);
 }
 
-/// Records why execution stops and stops it.
+/// Records the trap that stops execution and stops it. (The code is passed by value, in a
+/// register, so that the handlers' trap paths need no stack frame.)
 #[cold]
 #[inline(never)]
-fn trap(ctx: &mut Ctx<'_>, trap: Trap) -> Done {
-    ctx.trap = Some(trap);
+fn trap_code(ctx: &mut Ctx<'_>, code: TrapCode) -> Done {
+    ctx.trap = Some(Trap::Code(code));
     exit()
 }
 
@@ -535,8 +536,9 @@ for_each_numeric!(define_handler_table);
 /// instruction at `ip`, runs its body with the hot state in mutable locals (`next` is where
 /// execution continues, initially the following instruction), and dispatches to `next`.
 ///
-/// A `wrapped` body may use `?` and `return Err(..)` with a [`Trap`]; a `raw` body stops
-/// execution itself (`return trap(..)` or `return exit()`). The state's names are passed in
+/// A `wrapped` body may use `?` and `return Err(..)` with a [`TrapCode`]; a `raw` body stops
+/// execution itself (`return trap_code(..)` or `return exit()`) and may dispatch itself
+/// (`jump!`). The state's names are passed in
 /// so that the bodies and the `prelude` (macros for them) can refer to them.
 macro_rules! handlers {
     (@unbrace { $($tokens:tt)* }) => { $($tokens)* };
@@ -585,12 +587,12 @@ macro_rules! handlers {
                 handlers!(@unbrace $prelude);
                 // The closure lets the bodies use `?`; it is called once, and inlined.
                 #[allow(clippy::redundant_closure_call)]
-                let result: Result<(), Trap> = (|| {
+                let result: Result<(), TrapCode> = (|| {
                     $body;
                     Ok(())
                 })();
-                if let Err(error) = result {
-                    return trap($ctx, error);
+                if let Err(code) = result {
+                    return trap_code($ctx, code);
                 }
                 dispatch($next, $fp, $memory, $ctx, $back_edges)
             }
@@ -651,13 +653,17 @@ mod handlers {
                 }};
             }
             /// Continues at the instruction `$offset` instructions from this one, counting a
-            /// jump that is not forward as a loop iteration.
+            /// jump that is not forward as a loop iteration. (Only in `raw` handlers: it
+            /// dispatches itself, so that a taken branch has its own indirect jump.)
             macro_rules! jump {
                 ($offset:expr) => {{
                     let offset: i32 = $offset;
                     // SAFETY: branch targets are inside the running function's code.
-                    next = unsafe { ip.offset(offset as isize) };
-                    back_edges = back_edges.wrapping_add(u32::from(offset <= 0));
+                    let target = unsafe { ip.offset(offset as isize) };
+                    // The sign bit of `offset - 1`: one when `offset <= 0` (offsets are far
+                    // from `i32::MIN`).
+                    let back_edge = (offset.wrapping_sub(1) as u32) >> 31;
+                    return dispatch(target, fp, memory, ctx, back_edges.wrapping_add(back_edge));
                 }};
             }
             /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the
@@ -794,10 +800,10 @@ mod handlers {
             I32DivS { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 if x == i32::MIN && y == -1 {
-                    return Err(TrapCode::IntegerOverflow.into());
+                    return Err(TrapCode::IntegerOverflow);
                 }
                 set!(dst, (x / y) as u32 as u64);
             },
@@ -811,7 +817,7 @@ mod handlers {
             I32RemS { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 set!(dst, x.wrapping_rem(y) as u32 as u64);
             },
@@ -852,10 +858,10 @@ mod handlers {
             I64DivS { dst, a, b } => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 if x == i64::MIN && y == -1 {
-                    return Err(TrapCode::IntegerOverflow.into());
+                    return Err(TrapCode::IntegerOverflow);
                 }
                 set!(dst, (x / y) as u64);
             },
@@ -870,7 +876,7 @@ mod handlers {
             I64RemS { dst, a, b } => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 set!(dst, x.wrapping_rem(y) as u64);
             },
@@ -1062,67 +1068,6 @@ mod handlers {
                 i64_bin!(dst, a, a, |x, _y| (x as u64).wrapping_shr(imm as u32))
             },
 
-            Br { target } => jump!(target),
-            BrIfNez { cond, target } => {
-                if reg!(cond) as u32 != 0 {
-                    jump!(target);
-                }
-            },
-            BrIfEqz { cond, target } => {
-                if reg!(cond) as u32 == 0 {
-                    jump!(target);
-                }
-            },
-            BrIfEq { a, b, target } => br_if!(a, b, target, ==, u32),
-            BrIfNe { a, b, target } => br_if!(a, b, target, !=, u32),
-            BrIfLtS { a, b, target } => br_if!(a, b, target, <, i32),
-            BrIfLtU { a, b, target } => br_if!(a, b, target, <, u32),
-            BrIfGtS { a, b, target } => br_if!(a, b, target, >, i32),
-            BrIfGtU { a, b, target } => br_if!(a, b, target, >, u32),
-            BrIfLeS { a, b, target } => br_if!(a, b, target, <=, i32),
-            BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
-            BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
-            BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
-            BrIfEq64 { a, b, target } => br_if!(a, b, target, ==, u64),
-            BrIfNe64 { a, b, target } => br_if!(a, b, target, !=, u64),
-            BrIfLtS64 { a, b, target } => br_if!(a, b, target, <, i64),
-            BrIfLtU64 { a, b, target } => br_if!(a, b, target, <, u64),
-            BrIfGtS64 { a, b, target } => br_if!(a, b, target, >, i64),
-            BrIfGtU64 { a, b, target } => br_if!(a, b, target, >, u64),
-            BrIfLeS64 { a, b, target } => br_if!(a, b, target, <=, i64),
-            BrIfLeU64 { a, b, target } => br_if!(a, b, target, <=, u64),
-            BrIfGeS64 { a, b, target } => br_if!(a, b, target, >=, i64),
-            BrIfGeU64 { a, b, target } => br_if!(a, b, target, >=, u64),
-            BrIfNez64 { cond, target } => {
-                if reg!(cond) != 0 {
-                    jump!(target);
-                }
-            },
-            BrIfEqz64 { cond, target } => {
-                if reg!(cond) == 0 {
-                    jump!(target);
-                }
-            },
-            BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
-            BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
-            BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),
-            BrIfLtUImm { a, imm, target } => br_if_imm!(a, imm, target, <, u32),
-            BrIfGtSImm { a, imm, target } => br_if_imm!(a, imm, target, >, i32),
-            BrIfGtUImm { a, imm, target } => br_if_imm!(a, imm, target, >, u32),
-            BrIfLeSImm { a, imm, target } => br_if_imm!(a, imm, target, <=, i32),
-            BrIfLeUImm { a, imm, target } => br_if_imm!(a, imm, target, <=, u32),
-            BrIfGeSImm { a, imm, target } => br_if_imm!(a, imm, target, >=, i32),
-            BrIfGeUImm { a, imm, target } => br_if_imm!(a, imm, target, >=, u32),
-            BrCopy {
-                dst,
-                src,
-                count,
-                target,
-            } => {
-                // SAFETY: the translator emits frame slots only (module documentation).
-                unsafe { copy_slots(fp, dst, src, count) };
-                jump!(target);
-            },
             Copy { dst, src } => set!(dst, reg!(src)),
             Select { dst, cond, a, b } => {
                 set!(
@@ -1345,7 +1290,68 @@ mod handlers {
             },
         }
         raw {
-            Unreachable => return trap(ctx, TrapCode::Unreachable.into()),
+            Br { target } => jump!(target),
+            BrIfNez { cond, target } => {
+                if reg!(cond) as u32 != 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEqz { cond, target } => {
+                if reg!(cond) as u32 == 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEq { a, b, target } => br_if!(a, b, target, ==, u32),
+            BrIfNe { a, b, target } => br_if!(a, b, target, !=, u32),
+            BrIfLtS { a, b, target } => br_if!(a, b, target, <, i32),
+            BrIfLtU { a, b, target } => br_if!(a, b, target, <, u32),
+            BrIfGtS { a, b, target } => br_if!(a, b, target, >, i32),
+            BrIfGtU { a, b, target } => br_if!(a, b, target, >, u32),
+            BrIfLeS { a, b, target } => br_if!(a, b, target, <=, i32),
+            BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
+            BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
+            BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
+            BrIfEq64 { a, b, target } => br_if!(a, b, target, ==, u64),
+            BrIfNe64 { a, b, target } => br_if!(a, b, target, !=, u64),
+            BrIfLtS64 { a, b, target } => br_if!(a, b, target, <, i64),
+            BrIfLtU64 { a, b, target } => br_if!(a, b, target, <, u64),
+            BrIfGtS64 { a, b, target } => br_if!(a, b, target, >, i64),
+            BrIfGtU64 { a, b, target } => br_if!(a, b, target, >, u64),
+            BrIfLeS64 { a, b, target } => br_if!(a, b, target, <=, i64),
+            BrIfLeU64 { a, b, target } => br_if!(a, b, target, <=, u64),
+            BrIfGeS64 { a, b, target } => br_if!(a, b, target, >=, i64),
+            BrIfGeU64 { a, b, target } => br_if!(a, b, target, >=, u64),
+            BrIfNez64 { cond, target } => {
+                if reg!(cond) != 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEqz64 { cond, target } => {
+                if reg!(cond) == 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
+            BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
+            BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),
+            BrIfLtUImm { a, imm, target } => br_if_imm!(a, imm, target, <, u32),
+            BrIfGtSImm { a, imm, target } => br_if_imm!(a, imm, target, >, i32),
+            BrIfGtUImm { a, imm, target } => br_if_imm!(a, imm, target, >, u32),
+            BrIfLeSImm { a, imm, target } => br_if_imm!(a, imm, target, <=, i32),
+            BrIfLeUImm { a, imm, target } => br_if_imm!(a, imm, target, <=, u32),
+            BrIfGeSImm { a, imm, target } => br_if_imm!(a, imm, target, >=, i32),
+            BrIfGeUImm { a, imm, target } => br_if_imm!(a, imm, target, >=, u32),
+            BrCopy {
+                dst,
+                src,
+                count,
+                target,
+            } => {
+                // SAFETY: the translator emits frame slots only (module documentation).
+                unsafe { copy_slots(fp, dst, src, count) };
+                jump!(target);
+            },
+            Unreachable => return trap_code(ctx, TrapCode::Unreachable),
             Return { src, count } => {
                 if count == 1 {
                     set!(0, reg!(src));
