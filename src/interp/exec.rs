@@ -9,9 +9,9 @@
 //! have a driver loop instead: each handler returns the next state.
 //!
 //! The hot state is passed from handler to handler in arguments, so it stays in machine
-//! registers: the instruction pointer, the frame pointer, memory 0's base and length, a
+//! registers: the instruction pointer, the frame pointer, memory 0's base and length, and a
 //! pointer to the cold state ([`Ctx`]: the store, the saved frames, which instance and
-//! function is running) and the loop iterations not yet added to the hotness counter.
+//! function is running, and the loop iterations not yet added to the hotness counter).
 //! Handlers are not generic over the store's host data: they reach the store through a raw
 //! `StoreInner` pointer and a [`HostStore`] trait object for host calls, so one handler table
 //! serves every store.
@@ -229,6 +229,7 @@ fn call_host<T>(
 
 /// Makes room for the frame of `func` at `base`, zeroes its locals and copies its constants;
 /// translates the function on its first call. Returns its code slot and code.
+#[inline]
 fn enter<'m>(
     inner: &'m mut StoreInner,
     values: &mut Vec<u64>,
@@ -278,6 +279,7 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
             values: &mut stack.values,
             frames: &mut stack.frames,
             current,
+            back_edges: 0,
             trap: None,
         };
         run(&mut ctx, ip);
@@ -351,6 +353,9 @@ struct Ctx<'a> {
     values: &'a mut Vec<u64>,
     frames: &'a mut Vec<Frame>,
     current: Current,
+    /// Loop iterations (backward jumps) of the running function not yet added to its hotness
+    /// counter: added when it calls or returns.
+    back_edges: u32,
     /// Why execution stopped, when it stopped early.
     trap: Option<Trap>,
 }
@@ -367,17 +372,10 @@ impl Ctx<'_> {
 type Ip = *const Instr;
 
 /// An instruction handler. The hot state is in its arguments, which stay in registers
-/// (six integer arguments, all passed in registers on x86-64 SysV and AArch64): the
-/// instruction, the frame pointer, memory 0's base and length, the cold state, and the loop
-/// iterations not yet added to the running function's hotness counter.
-type Handler = fn(
-    ip: Ip,
-    fp: *mut u64,
-    mem_base: *mut u8,
-    mem_len: u64,
-    ctx: &mut Ctx<'_>,
-    back_edges: u32,
-) -> Done;
+/// (five integer arguments, all passed in registers on x86-64 SysV and AArch64, leaving
+/// the sixth argument register free as a scratch register): the instruction, the frame
+/// pointer, memory 0's base and length, and the cold state.
+type Handler = fn(ip: Ip, fp: *mut u64, mem_base: *mut u8, mem_len: u64, ctx: &mut Ctx<'_>) -> Done;
 
 /// The handler of the instruction at `ip`.
 #[inline(always)]
@@ -401,14 +399,8 @@ mod dispatch {
 
     /// Continues with the instruction at `ip`.
     #[inline(always)]
-    pub fn dispatch(
-        ip: Ip,
-        fp: *mut u64,
-        memory: LinearMemory,
-        ctx: &mut Ctx<'_>,
-        back_edges: u32,
-    ) -> Done {
-        handler(ip)(ip, fp, memory.base, memory.len, ctx, back_edges)
+    pub fn dispatch(ip: Ip, fp: *mut u64, memory: LinearMemory, ctx: &mut Ctx<'_>) -> Done {
+        handler(ip)(ip, fp, memory.base, memory.len, ctx)
     }
 
     /// Stops execution (the outermost function returned, or `ctx.trap` says why).
@@ -419,7 +411,7 @@ mod dispatch {
 
     /// Runs from `ip` until the outermost function returns or a trap.
     pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
-        dispatch(ip, fp, memory, ctx, 0);
+        dispatch(ip, fp, memory, ctx);
     }
 }
 
@@ -436,7 +428,6 @@ mod dispatch {
         ip: Ip,
         fp: *mut u64,
         memory: LinearMemory,
-        back_edges: u32,
     }
 
     /// What a handler returns: the next state, or that execution has stopped.
@@ -444,19 +435,8 @@ mod dispatch {
 
     /// Continues with the instruction at `ip`.
     #[inline(always)]
-    pub fn dispatch(
-        ip: Ip,
-        fp: *mut u64,
-        memory: LinearMemory,
-        _ctx: &mut Ctx<'_>,
-        back_edges: u32,
-    ) -> Done {
-        ControlFlow::Continue(State {
-            ip,
-            fp,
-            memory,
-            back_edges,
-        })
+    pub fn dispatch(ip: Ip, fp: *mut u64, memory: LinearMemory, _ctx: &mut Ctx<'_>) -> Done {
+        ControlFlow::Continue(State { ip, fp, memory })
     }
 
     /// Stops execution (the outermost function returned, or `ctx.trap` says why).
@@ -467,20 +447,10 @@ mod dispatch {
 
     /// Runs from `ip` until the outermost function returns or a trap.
     pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
-        let mut state = State {
-            ip,
-            fp,
-            memory,
-            back_edges: 0,
-        };
-        while let ControlFlow::Continue(next) = handler(state.ip)(
-            state.ip,
-            state.fp,
-            state.memory.base,
-            state.memory.len,
-            ctx,
-            state.back_edges,
-        ) {
+        let mut state = State { ip, fp, memory };
+        while let ControlFlow::Continue(next) =
+            handler(state.ip)(state.ip, state.fp, state.memory.base, state.memory.len, ctx)
+        {
             state = next;
         }
     }
@@ -543,7 +513,7 @@ for_each_numeric!(define_handler_table);
 macro_rules! handlers {
     (@unbrace { $($tokens:tt)* }) => { $($tokens)* };
     (
-        state($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $back_edges:ident, $next:ident, $inner:ident);
+        state($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $next:ident, $inner:ident);
         prelude $prelude:tt
         wrapped {
             $( $name:ident $({ $($field:ident),* $(,)? })? => $body:expr ),* $(,)?
@@ -567,7 +537,6 @@ macro_rules! handlers {
                 mem_base: *mut u8,
                 mem_len: u64,
                 $ctx: &mut Ctx<'_>,
-                $back_edges: u32,
             ) -> Done {
                 // SAFETY: `ip` points to an instruction of the running function (module
                 // documentation), and this handler is only reached through the table entry of
@@ -577,7 +546,6 @@ macro_rules! handlers {
                     unsafe { std::hint::unreachable_unchecked() }
                 };
                 let mut $fp = $fp;
-                let mut $back_edges = $back_edges;
                 let mut $memory = LinearMemory { base: mem_base, len: mem_len };
                 // SAFETY: the code ends in a terminator, so either another instruction follows
                 // or this one never continues at `next`, which is then one past the end.
@@ -594,7 +562,7 @@ macro_rules! handlers {
                 if let Err(code) = result {
                     return trap_code($ctx, code);
                 }
-                dispatch($next, $fp, $memory, $ctx, $back_edges)
+                dispatch($next, $fp, $memory, $ctx)
             }
         )*
         $(
@@ -612,7 +580,6 @@ macro_rules! handlers {
                 mem_base: *mut u8,
                 mem_len: u64,
                 $ctx: &mut Ctx<'_>,
-                $back_edges: u32,
             ) -> Done {
                 // SAFETY: as for wrapped handlers.
                 let &Instr::$raw_name $({ $($raw_field),* })? = (unsafe { &*$ip }) else {
@@ -620,13 +587,12 @@ macro_rules! handlers {
                     unsafe { std::hint::unreachable_unchecked() }
                 };
                 let mut $fp = $fp;
-                let mut $back_edges = $back_edges;
                 let mut $memory = LinearMemory { base: mem_base, len: mem_len };
                 // SAFETY: as for wrapped handlers.
                 let mut $next = unsafe { $ip.add(1) };
                 handlers!(@unbrace $prelude);
                 $raw_body;
-                dispatch($next, $fp, $memory, $ctx, $back_edges)
+                dispatch($next, $fp, $memory, $ctx)
             }
         )*
     };
@@ -637,7 +603,7 @@ mod handlers {
     use super::*;
 
     handlers! {
-        state(ip, fp, memory, ctx, back_edges, next, inner);
+        state(ip, fp, memory, ctx, next, inner);
         prelude {
             // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see
             // the module documentation.
@@ -660,10 +626,10 @@ mod handlers {
                     let offset: i32 = $offset;
                     // SAFETY: branch targets are inside the running function's code.
                     let target = unsafe { ip.offset(offset as isize) };
-                    // The sign bit of `offset - 1`: one when `offset <= 0` (offsets are far
-                    // from `i32::MIN`).
-                    let back_edge = (offset.wrapping_sub(1) as u32) >> 31;
-                    return dispatch(target, fp, memory, ctx, back_edges.wrapping_add(back_edge));
+                    if offset <= 0 {
+                        ctx.back_edges = ctx.back_edges.wrapping_add(1);
+                    }
+                    return dispatch(target, fp, memory, ctx);
                 }};
             }
             /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the
@@ -1359,7 +1325,7 @@ mod handlers {
                     // SAFETY: the results and slot 0 onwards are inside the frame.
                     unsafe { copy_slots(fp, 0, src, count) };
                 }
-                flush_back_edges(&ctx.current, &mut back_edges);
+                flush_back_edges(ctx);
                 let caller = return_to_caller(ctx);
                 if caller.is_null() {
                     return exit();
@@ -1367,7 +1333,7 @@ mod handlers {
                 resume!(caller);
             },
             Call { func, base } => {
-                flush_back_edges(&ctx.current, &mut back_edges);
+                flush_back_edges(ctx);
                 let entry = call_func(ctx, next, func, base);
                 if entry.is_null() {
                     return exit();
@@ -1380,7 +1346,7 @@ mod handlers {
                 index,
                 base,
             } => {
-                flush_back_edges(&ctx.current, &mut back_edges);
+                flush_back_edges(ctx);
                 let entry = call_indirect(ctx, next, table, type_index, reg!(index), base);
                 if entry.is_null() {
                     return exit();
@@ -1393,9 +1359,11 @@ mod handlers {
 
 /// Adds the loop iterations counted since the last flush to the running function's hotness.
 #[inline(always)]
-fn flush_back_edges(current: &Current, back_edges: &mut u32) {
-    if *back_edges != 0 {
-        current.slot().add_hotness(std::mem::take(back_edges));
+fn flush_back_edges(ctx: &mut Ctx<'_>) {
+    if ctx.back_edges != 0 {
+        ctx.current
+            .slot()
+            .add_hotness(std::mem::take(&mut ctx.back_edges));
     }
 }
 
