@@ -1585,3 +1585,47 @@ mod float {
         Ok(x.trunc())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::{Engine, Instance, Module, Store};
+
+    /// The hotness counter counts every entry and every loop iteration (taken backward
+    /// branch), flushed when the function calls or returns.
+    #[test]
+    fn hotness_counts_entries_and_loop_iterations() {
+        let engine = Engine::default();
+        let mut store = Store::new(&engine, ());
+        let wasm = wat::parse_str(
+            r#"(module
+             (func $leaf)
+             (func (export "count") (param $n i32) (result i32)
+               (local $i i32)
+               (loop $again
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+               (call $leaf)
+               (local.get $i)))"#,
+        )
+        .unwrap();
+        let module = Module::new(&engine, wasm).unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let count = instance
+            .get_typed_func::<i32, i32>(&mut store, "count")
+            .unwrap();
+        assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
+        assert_eq!(count.call(&mut store, 10).unwrap(), 10);
+        let hotness = |func| {
+            module
+                .inner()
+                .code_slot(func)
+                .hotness
+                .load(Ordering::Relaxed)
+        };
+        // Two entries, 999 + 9 backward branches.
+        assert_eq!(hotness(1), 2 + 999 + 9);
+        assert_eq!(hotness(0), 2);
+    }
+}
