@@ -1,18 +1,29 @@
-//! The interpreter's executor: a `loop { match }` over register-machine code, with frames on
+//! The interpreter's executor: threaded dispatch over register-machine code, with frames on
 //! an explicit stack (no host recursion for Wasm calls).
 //!
-//! The hot state lives in local variables of [`run`] so that it stays in machine registers:
-//! the instruction pointer, the frame pointer, and memory 0's base and length. Everything
-//! else (which instance and function is running, saved frames) is touched only by calls,
-//! returns and the rarer instructions.
+//! Every instruction has a handler function; the op code (`Instr`'s `repr(u8)` discriminant)
+//! indexes [`HANDLERS`]. In optimised builds (cfg `tierwasm_use_tail_calls`, set by `build.rs`
+//! from the optimisation level) each handler ends by calling the next instruction's handler
+//! in tail position, which LLVM compiles to an indirect jump (sibling-call optimisation), so
+//! the host stack does not grow. Unoptimised builds, where sibling calls are not guaranteed,
+//! have a driver loop instead: each handler returns the next state.
+//!
+//! The hot state is passed from handler to handler in arguments, so it stays in machine
+//! registers: the instruction pointer, the frame pointer, memory 0's base and length, and a
+//! pointer to the cold state ([`Ctx`]: the store, the saved frames, which instance and
+//! function is running, and the loop iterations not yet added to the hotness counter).
+//! Handlers are not generic over the store's host data: they reach the store through a raw
+//! `StoreInner` pointer and a [`HostStore`] trait object for host calls, so one handler table
+//! serves every store.
 //!
 //! Two invariants make the unchecked accesses sound, both established by the translator
 //! (`translate.rs`) and by [`enter`]:
 //! - every slot operand of a function's code is below its `frame_size`, and `enter` makes the
 //!   frame's `frame_size` slots exist before the function runs; `values` is only reallocated
-//!   by `enter`, after which the frame pointer is recomputed;
+//!   by `enter` and host calls, after which the frame pointer is recomputed;
 //! - every path through a function's code ends in `Return`, `Unreachable` or a branch, and
-//!   every branch target is inside the code, so the instruction pointer never leaves it.
+//!   every branch target (an offset from the branch instruction) is inside the code, so the
+//!   instruction pointer never leaves it.
 
 use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
 use crate::module::CodeSlot;
@@ -22,7 +33,7 @@ use crate::runtime::values::Val;
 use crate::runtime::vmctx::VmContext;
 
 use super::compiled;
-use super::ir::{CompiledFunc, Instr, Slot};
+use super::ir::{CompiledFunc, Instr, Slot, for_each_numeric};
 
 /// The value slots and saved frames of one activation (one call from the host).
 #[derive(Default)]
@@ -40,19 +51,16 @@ struct Frame {
     instance: u32,
     func: u32,
     slot: *const CodeSlot,
-    /// The caller's first instruction, and where it continues.
-    code: *const Instr,
+    /// Where the caller continues.
     ip: *const Instr,
     base: usize,
 }
 
-/// The function running now, apart from the hot state kept in [`run`]'s locals.
+/// The function running now, apart from the hot state kept in the handlers' arguments.
 struct Current {
     instance: u32,
     func: u32,
     slot: *const CodeSlot,
-    /// The first instruction of the running function (branch targets are relative to it).
-    code: *const Instr,
     /// Index in `values` of the frame's first slot.
     base: usize,
     vm: *const VmContext,
@@ -71,7 +79,6 @@ impl Current {
             instance: self.instance,
             func: self.func,
             slot: self.slot,
-            code: self.code,
             ip,
             base: self.base,
         }
@@ -222,6 +229,7 @@ fn call_host<T>(
 
 /// Makes room for the frame of `func` at `base`, zeroes its locals and copies its constants;
 /// translates the function on its first call. Returns its code slot and code.
+#[inline]
 fn enter<'m>(
     inner: &'m mut StoreInner,
     values: &mut Vec<u64>,
@@ -254,21 +262,36 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
     let (slot, code) =
         enter(&mut store.inner, &mut stack.values, instance, func, 0).map_err(Error::trap)?;
     let ip = code.code.as_ptr();
-    let mut current = Current {
+    let current = Current {
         instance,
         func,
         slot,
-        code: ip,
         base: 0,
         vm: store.inner.instances[instance as usize].vmctx.get(),
     };
-    match run(store, stack, &mut current, ip) {
-        Ok(()) => Ok(()),
-        Err(Trap::Code(code)) => Err(Error::trap_with_backtrace(
+    let (outcome, current) = {
+        let host: *mut (dyn HostStore + '_) = store as &mut dyn HostStore;
+        // SAFETY: `host` was just made from a unique reference to the store.
+        let inner = unsafe { (*host).inner_ptr() };
+        let mut ctx = Ctx {
+            inner,
+            host,
+            values: &mut stack.values,
+            frames: &mut stack.frames,
+            current,
+            back_edges: 0,
+            trap: None,
+        };
+        run(&mut ctx, ip);
+        (ctx.trap.take(), ctx.current)
+    };
+    match outcome {
+        None => Ok(()),
+        Some(Trap::Code(code)) => Err(Error::trap_with_backtrace(
             code,
             backtrace(&store.inner, stack, &current),
         )),
-        Err(Trap::Error(error)) => {
+        Some(Trap::Error(error)) => {
             Err(error.with_backtrace_if_missing(|| backtrace(&store.inner, stack, &current)))
         }
     }
@@ -288,7 +311,7 @@ fn backtrace(inner: &StoreInner, stack: &Stack, current: &Current) -> WasmBacktr
     WasmBacktrace::new(frames)
 }
 
-/// Why [`run`] stopped early.
+/// Why execution stopped early.
 enum Trap {
     Code(TrapCode),
     /// An error from a host function (or a trap it passed on, with its own backtrace).
@@ -301,585 +324,718 @@ impl From<TrapCode> for Trap {
     }
 }
 
-/// The interpreter loop, starting at `ip` in the function `current` describes.
-fn run<T>(
-    store: &mut Store<T>,
-    stack: &mut Stack,
-    current: &mut Current,
-    mut ip: *const Instr,
-) -> Result<(), Trap> {
-    let Stack { values, frames } = stack;
-    let mut code = current.code;
-    let mut fp = frame_pointer(values, current.base);
-    let mut memory = current.memory();
-    // Loop iterations (backward jumps) of the running function not yet added to its hotness
-    // counter: counted in a register, added when the function calls or returns.
-    let mut back_edges: u32 = 0;
+/// What the handlers need of a `Store<T>` beyond its [`StoreInner`]. It is a trait object, so
+/// the handlers are not generic over `T`: one handler table serves every store.
+trait HostStore {
+    /// The store's non-generic part.
+    fn inner_ptr(&mut self) -> *mut StoreInner;
+    /// Calls host function `func` (a store index) with arguments and results in `slots`.
+    fn call_host(&mut self, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()>;
+}
 
-    // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see the
-    // module documentation.
-    macro_rules! reg {
-        ($slot:expr) => {
-            unsafe { *fp.add($slot as usize) }
-        };
-    }
-    macro_rules! set {
-        ($slot:expr, $value:expr) => {{
-            let value = $value;
-            unsafe { *fp.add($slot as usize) = value }
-        }};
-    }
-    /// Continues at instruction `target` of the running function, counting a backward
-    /// jump as a loop iteration.
-    macro_rules! jump {
-        ($target:expr) => {{
-            // SAFETY: branch targets are inside the running function's code.
-            let target = unsafe { code.add($target as usize) };
-            back_edges = back_edges.wrapping_add(u32::from(target < ip));
-            ip = target;
-        }};
-    }
-    /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the low
-    /// half, `i64`/`u64` from all of it).
-    macro_rules! br_if {
-        ($a:expr, $b:expr, $target:expr, $op:tt, u32) => {
-            if (reg!($a) as u32) $op (reg!($b) as u32) {
-                jump!($target);
-            }
-        };
-        ($a:expr, $b:expr, $target:expr, $op:tt, i32) => {
-            if (reg!($a) as u32 as i32) $op (reg!($b) as u32 as i32) {
-                jump!($target);
-            }
-        };
-        ($a:expr, $b:expr, $target:expr, $op:tt, $ty:ty) => {
-            if (reg!($a) as $ty) $op (reg!($b) as $ty) {
-                jump!($target);
-            }
-        };
-    }
-    /// A fused `i32` compare-and-branch on a slot and a constant.
-    macro_rules! br_if_imm {
-        ($a:expr, $imm:expr, $target:expr, $op:tt, $ty:ty) => {
-            if (reg!($a) as u32 as $ty) $op ($imm as u32 as $ty) {
-                jump!($target);
-            }
-        };
-    }
-    macro_rules! i32_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = reg!($a) as u32 as i32;
-            let $y = reg!($b) as u32 as i32;
-            set!($dst, ($body) as u32 as u64);
-        }};
-    }
-    macro_rules! i64_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = reg!($a) as i64;
-            let $y = reg!($b) as i64;
-            set!($dst, ($body) as u64);
-        }};
-    }
-    macro_rules! f32_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = f32::from_bits(reg!($a) as u32);
-            let $y = f32::from_bits(reg!($b) as u32);
-            set!($dst, ($body).to_bits() as u64);
-        }};
-    }
-    macro_rules! f64_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
-            let $x = f64::from_bits(reg!($a));
-            let $y = f64::from_bits(reg!($b));
-            set!($dst, ($body).to_bits());
-        }};
-    }
-    macro_rules! f32_cmp {
-        ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
-            let x = f32::from_bits(reg!($a) as u32);
-            let y = f32::from_bits(reg!($b) as u32);
-            set!($dst, (x $op y) as u64);
-        }};
-    }
-    macro_rules! f64_cmp {
-        ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
-            let x = f64::from_bits(reg!($a));
-            let y = f64::from_bits(reg!($b));
-            set!($dst, (x $op y) as u64);
-        }};
-    }
-    macro_rules! unary {
-        ($dst:expr, $a:expr, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
-            let $x = from_slot!($from, reg!($a));
-            let value: $to = $body;
-            set!($dst, to_slot!($to, value));
-        }};
-    }
-    macro_rules! from_slot {
-        (i32, $v:expr) => {
-            $v as u32 as i32
-        };
-        (u32, $v:expr) => {
-            $v as u32
-        };
-        (i64, $v:expr) => {
-            $v as i64
-        };
-        (u64, $v:expr) => {
-            $v
-        };
-        (f32, $v:expr) => {
-            f32::from_bits($v as u32)
-        };
-        (f64, $v:expr) => {
-            f64::from_bits($v)
-        };
-    }
-    macro_rules! to_slot {
-        (i32, $v:expr) => {
-            $v as u32 as u64
-        };
-        (u32, $v:expr) => {
-            $v as u64
-        };
-        (i64, $v:expr) => {
-            $v as u64
-        };
-        (u64, $v:expr) => {
-            $v
-        };
-        (f32, $v:expr) => {
-            $v.to_bits() as u64
-        };
-        (f64, $v:expr) => {
-            $v.to_bits()
-        };
-    }
-    /// After a call or return: where to continue (`current` describes the function), and
-    /// the state a callee may have changed.
-    macro_rules! resume {
-        ($ip:expr) => {{
-            ip = $ip;
-            code = current.code;
-            fp = frame_pointer(values, current.base);
-            memory = current.memory();
-        }};
+impl<T> HostStore for Store<T> {
+    fn inner_ptr(&mut self) -> *mut StoreInner {
+        &raw mut self.inner
     }
 
-    loop {
-        // SAFETY: `ip` is inside the running function's code (module documentation).
-        // Matching on the place, not a copy, loads only the operands the arm uses.
-        let instr = unsafe { &*ip };
-        ip = unsafe { ip.add(1) };
-        match *instr {
-            Instr::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            Instr::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            Instr::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
-            Instr::I32DivS { dst, a, b } => {
+    fn call_host(&mut self, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()> {
+        call_host(self, func, caller, slots)
+    }
+}
+
+/// The cold state of an activation, reached by the handlers through one pointer argument.
+struct Ctx<'a> {
+    /// The store's `StoreInner`. Derived from `host`, and derived again after every use of
+    /// `host` (a host function gets the whole store), so the two are never used interleaved.
+    inner: *mut StoreInner,
+    /// The whole store, for host calls.
+    host: *mut (dyn HostStore + 'a),
+    values: &'a mut Vec<u64>,
+    frames: &'a mut Vec<Frame>,
+    current: Current,
+    /// Loop iterations (backward jumps) of the running function not yet added to its hotness
+    /// counter: added when it calls or returns.
+    back_edges: u32,
+    /// Why execution stopped, when it stopped early.
+    trap: Option<Trap>,
+}
+
+impl Ctx<'_> {
+    /// The frame pointer of the running function.
+    #[inline(always)]
+    fn fp(&mut self) -> *mut u64 {
+        frame_pointer(self.values, self.current.base)
+    }
+}
+
+/// The instruction pointer: the instruction being executed.
+type Ip = *const Instr;
+
+/// An instruction handler. The hot state is in its arguments, which stay in registers
+/// (five integer arguments, all passed in registers on x86-64 SysV and AArch64, leaving
+/// the sixth argument register free as a scratch register): the instruction, the frame
+/// pointer, memory 0's base and length, and the cold state.
+type Handler = fn(ip: Ip, fp: *mut u64, mem_base: *mut u8, mem_len: u64, ctx: &mut Ctx<'_>) -> Done;
+
+/// The handler of the instruction at `ip`.
+#[inline(always)]
+fn handler(ip: Ip) -> Handler {
+    // SAFETY: `ip` points to an instruction of the running function (module documentation),
+    // and `Instr` is `repr(u8)`: its first byte is the discriminant, the op code.
+    let op = unsafe { *ip.cast::<u8>() };
+    // SAFETY: the table has one entry per variant (its length is `Instr::COUNT`, and it is
+    // built from the same macro lists as the enum), so every op code indexes it.
+    unsafe { *HANDLERS.get_unchecked(op as usize) }
+}
+
+/// Threaded dispatch: every handler ends by calling the next instruction's handler in tail
+/// position, which optimised builds compile to a jump (sibling-call optimisation).
+#[cfg(tierwasm_use_tail_calls)]
+mod dispatch {
+    use super::{Ctx, Ip, LinearMemory, handler};
+
+    /// What a handler returns: nothing but the fact that execution has stopped.
+    pub struct Done(());
+
+    /// Continues with the instruction at `ip`.
+    #[inline(always)]
+    pub fn dispatch(ip: Ip, fp: *mut u64, memory: LinearMemory, ctx: &mut Ctx<'_>) -> Done {
+        handler(ip)(ip, fp, memory.base, memory.len, ctx)
+    }
+
+    /// Stops execution (the outermost function returned, or `ctx.trap` says why).
+    #[inline(always)]
+    pub fn exit() -> Done {
+        Done(())
+    }
+
+    /// Runs from `ip` until the outermost function returns or a trap.
+    pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
+        dispatch(ip, fp, memory, ctx);
+    }
+}
+
+/// Loop dispatch, for unoptimised builds (which do not guarantee sibling calls): every
+/// handler returns the next state to a driver loop.
+#[cfg(not(tierwasm_use_tail_calls))]
+mod dispatch {
+    use std::ops::ControlFlow;
+
+    use super::{Ctx, Ip, LinearMemory, handler};
+
+    /// The hot state handed from one handler to the next.
+    pub struct State {
+        ip: Ip,
+        fp: *mut u64,
+        memory: LinearMemory,
+    }
+
+    /// What a handler returns: the next state, or that execution has stopped.
+    pub type Done = ControlFlow<(), State>;
+
+    /// Continues with the instruction at `ip`.
+    #[inline(always)]
+    pub fn dispatch(ip: Ip, fp: *mut u64, memory: LinearMemory, _ctx: &mut Ctx<'_>) -> Done {
+        ControlFlow::Continue(State { ip, fp, memory })
+    }
+
+    /// Stops execution (the outermost function returned, or `ctx.trap` says why).
+    #[inline(always)]
+    pub fn exit() -> Done {
+        ControlFlow::Break(())
+    }
+
+    /// Runs from `ip` until the outermost function returns or a trap.
+    pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
+        let mut state = State { ip, fp, memory };
+        while let ControlFlow::Continue(next) =
+            handler(state.ip)(state.ip, state.fp, state.memory.base, state.memory.len, ctx)
+        {
+            state = next;
+        }
+    }
+}
+
+use dispatch::{Done, dispatch, exit};
+
+/// Runs the function `ctx.current` describes from `ip`, until it returns or traps (then
+/// `ctx.trap` says why).
+fn run(ctx: &mut Ctx<'_>, ip: Ip) {
+    let fp = ctx.fp();
+    let memory = ctx.current.memory();
+    dispatch::run(ctx, ip, fp, memory);
+}
+
+/// Records the trap that stops execution and stops it. (The code is passed by value, in a
+/// register, so that the handlers' trap paths need no stack frame.)
+#[cold]
+#[inline(never)]
+fn trap_code(ctx: &mut Ctx<'_>, code: TrapCode) -> Done {
+    ctx.trap = Some(Trap::Code(code));
+    exit()
+}
+
+/// Builds the handler table from the instruction lists: entry `n` is the handler of the
+/// variant with discriminant `n`, the handler functions being named after the variants.
+macro_rules! define_handler_table {
+    (
+        binary: [$($binary:ident)*],
+        unary: [$($unary:ident)*],
+        binary_imm: [$($binary_imm:ident)*],
+        branch_cmp: [$($branch_cmp:ident)*],
+        branch_cmp_imm: [$($branch_cmp_imm:ident)*],
+        other: {
+            $( $(#[$meta:meta])* $other:ident $({ $($field:ident : $fty:ty),* $(,)? })? ),* $(,)?
+        }
+    ) => {
+        /// The handler of each op code.
+        static HANDLERS: [Handler; Instr::COUNT] = [
+            $(handlers::$binary,)*
+            $(handlers::$unary,)*
+            $(handlers::$binary_imm,)*
+            $(handlers::$branch_cmp,)*
+            $(handlers::$branch_cmp_imm,)*
+            $(handlers::$other,)*
+        ];
+    };
+}
+
+for_each_numeric!(define_handler_table);
+
+/// Defines one handler function per instruction. Each reads its operands from the
+/// instruction at `ip`, runs its body with the hot state in mutable locals (`next` is where
+/// execution continues, initially the following instruction), and dispatches to `next`.
+///
+/// A `wrapped` body may use `?` and `return Err(..)` with a [`TrapCode`]; a `raw` body stops
+/// execution itself (`return trap_code(..)` or `return exit()`) and may dispatch itself
+/// (`jump!`). The state's names are passed in
+/// so that the bodies and the `prelude` (macros for them) can refer to them.
+macro_rules! handlers {
+    (@unbrace { $($tokens:tt)* }) => { $($tokens)* };
+    (
+        state($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $next:ident, $inner:ident);
+        prelude $prelude:tt
+        wrapped {
+            $( $name:ident $({ $($field:ident),* $(,)? })? => $body:expr ),* $(,)?
+        }
+        raw {
+            $( $raw_name:ident $({ $($raw_field:ident),* $(,)? })? => $raw_body:expr ),* $(,)?
+        }
+    ) => {
+        $(
+            #[allow(
+                non_snake_case,
+                unused_mut,
+                unused_variables,
+                unused_macros,
+                unused_assignments,
+                unreachable_code
+            )]
+            pub(super) fn $name(
+                $ip: Ip,
+                $fp: *mut u64,
+                mem_base: *mut u8,
+                mem_len: u64,
+                $ctx: &mut Ctx<'_>,
+            ) -> Done {
+                // SAFETY: `ip` points to an instruction of the running function (module
+                // documentation), and this handler is only reached through the table entry of
+                // its own variant's op code, so the instruction is this variant.
+                let &Instr::$name $({ $($field),* })? = (unsafe { &*$ip }) else {
+                    // SAFETY: as just said, the instruction is this variant.
+                    unsafe { std::hint::unreachable_unchecked() }
+                };
+                let mut $fp = $fp;
+                let mut $memory = LinearMemory { base: mem_base, len: mem_len };
+                // SAFETY: the code ends in a terminator, so either another instruction follows
+                // or this one never continues at `next`, which is then one past the end.
+                let mut $next = unsafe { $ip.add(1) };
+                // SAFETY: `ctx.inner` is valid (see `Ctx`); a wrapped body never calls the host.
+                let $inner: &mut StoreInner = unsafe { &mut *$ctx.inner };
+                handlers!(@unbrace $prelude);
+                // The closure lets the bodies use `?`; it is called once, and inlined.
+                #[allow(clippy::redundant_closure_call)]
+                let result: Result<(), TrapCode> = (|| {
+                    $body;
+                    Ok(())
+                })();
+                if let Err(code) = result {
+                    return trap_code($ctx, code);
+                }
+                dispatch($next, $fp, $memory, $ctx)
+            }
+        )*
+        $(
+            #[allow(
+                non_snake_case,
+                unused_mut,
+                unused_variables,
+                unused_macros,
+                unused_assignments,
+                unreachable_code
+            )]
+            pub(super) fn $raw_name(
+                $ip: Ip,
+                $fp: *mut u64,
+                mem_base: *mut u8,
+                mem_len: u64,
+                $ctx: &mut Ctx<'_>,
+            ) -> Done {
+                // SAFETY: as for wrapped handlers.
+                let &Instr::$raw_name $({ $($raw_field),* })? = (unsafe { &*$ip }) else {
+                    // SAFETY: as for wrapped handlers.
+                    unsafe { std::hint::unreachable_unchecked() }
+                };
+                let mut $fp = $fp;
+                let mut $memory = LinearMemory { base: mem_base, len: mem_len };
+                // SAFETY: as for wrapped handlers.
+                let mut $next = unsafe { $ip.add(1) };
+                handlers!(@unbrace $prelude);
+                $raw_body;
+                dispatch($next, $fp, $memory, $ctx)
+            }
+        )*
+    };
+}
+
+/// The instruction handlers, one per `Instr` variant and named after it.
+mod handlers {
+    use super::*;
+
+    handlers! {
+        state(ip, fp, memory, ctx, next, inner);
+        prelude {
+            // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see
+            // the module documentation.
+            macro_rules! reg {
+                ($slot:expr) => {
+                    unsafe { *fp.add($slot as usize) }
+                };
+            }
+            macro_rules! set {
+                ($slot:expr, $value:expr) => {{
+                    let value = $value;
+                    unsafe { *fp.add($slot as usize) = value }
+                }};
+            }
+            /// Continues at the instruction `$offset` instructions from this one, counting a
+            /// jump that is not forward as a loop iteration. (Only in `raw` handlers: it
+            /// dispatches itself, so that a taken branch has its own indirect jump.)
+            macro_rules! jump {
+                ($offset:expr) => {{
+                    let offset: i32 = $offset;
+                    // SAFETY: branch targets are inside the running function's code.
+                    let target = unsafe { ip.offset(offset as isize) };
+                    if offset <= 0 {
+                        ctx.back_edges = ctx.back_edges.wrapping_add(1);
+                    }
+                    return dispatch(target, fp, memory, ctx);
+                }};
+            }
+            /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the
+            /// low half, `i64`/`u64` from all of it).
+            macro_rules! br_if {
+                ($a:expr, $b:expr, $target:expr, $op:tt, u32) => {
+                    if (reg!($a) as u32) $op (reg!($b) as u32) {
+                        jump!($target);
+                    }
+                };
+                ($a:expr, $b:expr, $target:expr, $op:tt, i32) => {
+                    if (reg!($a) as u32 as i32) $op (reg!($b) as u32 as i32) {
+                        jump!($target);
+                    }
+                };
+                ($a:expr, $b:expr, $target:expr, $op:tt, $ty:ty) => {
+                    if (reg!($a) as $ty) $op (reg!($b) as $ty) {
+                        jump!($target);
+                    }
+                };
+            }
+            /// A fused `i32` compare-and-branch on a slot and a constant.
+            macro_rules! br_if_imm {
+                ($a:expr, $imm:expr, $target:expr, $op:tt, $ty:ty) => {
+                    if (reg!($a) as u32 as $ty) $op ($imm as u32 as $ty) {
+                        jump!($target);
+                    }
+                };
+            }
+            macro_rules! i32_bin {
+                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                    let $x = reg!($a) as u32 as i32;
+                    let $y = reg!($b) as u32 as i32;
+                    set!($dst, ($body) as u32 as u64);
+                }};
+            }
+            macro_rules! i64_bin {
+                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                    let $x = reg!($a) as i64;
+                    let $y = reg!($b) as i64;
+                    set!($dst, ($body) as u64);
+                }};
+            }
+            macro_rules! f32_bin {
+                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                    let $x = f32::from_bits(reg!($a) as u32);
+                    let $y = f32::from_bits(reg!($b) as u32);
+                    set!($dst, ($body).to_bits() as u64);
+                }};
+            }
+            macro_rules! f64_bin {
+                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                    let $x = f64::from_bits(reg!($a));
+                    let $y = f64::from_bits(reg!($b));
+                    set!($dst, ($body).to_bits());
+                }};
+            }
+            macro_rules! f32_cmp {
+                ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+                    let x = f32::from_bits(reg!($a) as u32);
+                    let y = f32::from_bits(reg!($b) as u32);
+                    set!($dst, (x $op y) as u64);
+                }};
+            }
+            macro_rules! f64_cmp {
+                ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+                    let x = f64::from_bits(reg!($a));
+                    let y = f64::from_bits(reg!($b));
+                    set!($dst, (x $op y) as u64);
+                }};
+            }
+            macro_rules! unary {
+                ($dst:expr, $a:expr, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
+                    let $x = from_slot!($from, reg!($a));
+                    let value: $to = $body;
+                    set!($dst, to_slot!($to, value));
+                }};
+            }
+            macro_rules! from_slot {
+                (i32, $v:expr) => {
+                    $v as u32 as i32
+                };
+                (u32, $v:expr) => {
+                    $v as u32
+                };
+                (i64, $v:expr) => {
+                    $v as i64
+                };
+                (u64, $v:expr) => {
+                    $v
+                };
+                (f32, $v:expr) => {
+                    f32::from_bits($v as u32)
+                };
+                (f64, $v:expr) => {
+                    f64::from_bits($v)
+                };
+            }
+            macro_rules! to_slot {
+                (i32, $v:expr) => {
+                    $v as u32 as u64
+                };
+                (u32, $v:expr) => {
+                    $v as u64
+                };
+                (i64, $v:expr) => {
+                    $v as u64
+                };
+                (u64, $v:expr) => {
+                    $v
+                };
+                (f32, $v:expr) => {
+                    $v.to_bits() as u64
+                };
+                (f64, $v:expr) => {
+                    $v.to_bits()
+                };
+            }
+            /// After a call or return: continue at `$ip` in the function `ctx.current`
+            /// describes, with its frame and memory (a callee may have grown the memory and
+            /// moved the value stack).
+            macro_rules! resume {
+                ($ip:expr) => {{
+                    next = $ip;
+                    fp = ctx.fp();
+                    memory = ctx.current.memory();
+                }};
+            }
+        }
+        wrapped {
+            I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I32DivS { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 if x == i32::MIN && y == -1 {
-                    return Err(TrapCode::IntegerOverflow.into());
+                    return Err(TrapCode::IntegerOverflow);
                 }
                 set!(dst, (x / y) as u32 as u64);
-            }
-            Instr::I32DivU { dst, a, b } => {
+            },
+            I32DivU { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32, reg!(b) as u32);
                 set!(
                     dst,
                     x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
                 );
-            }
-            Instr::I32RemS { dst, a, b } => {
+            },
+            I32RemS { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 set!(dst, x.wrapping_rem(y) as u32 as u64);
-            }
-            Instr::I32RemU { dst, a, b } => {
+            },
+            I32RemU { dst, a, b } => {
                 let (x, y) = (reg!(a) as u32, reg!(b) as u32);
                 set!(
                     dst,
                     x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
                 );
-            }
-            Instr::I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
-            Instr::I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
-            Instr::I32Xor { dst, a, b } => i32_bin!(dst, a, b, |x, y| x ^ y),
-            Instr::I32Shl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            Instr::I32ShrS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
-            Instr::I32ShrU { dst, a, b } => {
+            },
+            I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
+            I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
+            I32Xor { dst, a, b } => i32_bin!(dst, a, b, |x, y| x ^ y),
+            I32Shl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            I32ShrS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I32ShrU { dst, a, b } => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).wrapping_shr(y as u32))
-            }
-            Instr::I32Rotl { dst, a, b } => {
+            },
+            I32Rotl { dst, a, b } => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).rotate_left(y as u32 % 32))
-            }
-            Instr::I32Rotr { dst, a, b } => {
+            },
+            I32Rotr { dst, a, b } => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).rotate_right(y as u32 % 32))
-            }
-            Instr::I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
-            Instr::I32Ne { dst, a, b } => i32_bin!(dst, a, b, |x, y| x != y),
-            Instr::I32LtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x < y),
-            Instr::I32LtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32)),
-            Instr::I32GtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x > y),
-            Instr::I32GtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32)),
-            Instr::I32LeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x <= y),
-            Instr::I32LeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32)),
-            Instr::I32GeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x >= y),
-            Instr::I32GeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32)),
-            Instr::I64Add { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            Instr::I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            Instr::I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
-            Instr::I64DivS { dst, a, b } => {
+            },
+            I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
+            I32Ne { dst, a, b } => i32_bin!(dst, a, b, |x, y| x != y),
+            I32LtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x < y),
+            I32LtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32)),
+            I32GtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x > y),
+            I32GtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32)),
+            I32LeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x <= y),
+            I32LeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32)),
+            I32GeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x >= y),
+            I32GeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32)),
+            I64Add { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I64DivS { dst, a, b } => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 if x == i64::MIN && y == -1 {
-                    return Err(TrapCode::IntegerOverflow.into());
+                    return Err(TrapCode::IntegerOverflow);
                 }
                 set!(dst, (x / y) as u64);
-            }
-            Instr::I64DivU { dst, a, b } => {
+            },
+            I64DivU { dst, a, b } => {
                 set!(
                     dst,
                     reg!(a)
                         .checked_div(reg!(b))
                         .ok_or(TrapCode::IntegerDivisionByZero)?
                 );
-            }
-            Instr::I64RemS { dst, a, b } => {
+            },
+            I64RemS { dst, a, b } => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
-                    return Err(TrapCode::IntegerDivisionByZero.into());
+                    return Err(TrapCode::IntegerDivisionByZero);
                 }
                 set!(dst, x.wrapping_rem(y) as u64);
-            }
-            Instr::I64RemU { dst, a, b } => {
+            },
+            I64RemU { dst, a, b } => {
                 set!(
                     dst,
                     reg!(a)
                         .checked_rem(reg!(b))
                         .ok_or(TrapCode::IntegerDivisionByZero)?
                 );
-            }
-            Instr::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
-            Instr::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
-            Instr::I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
-            Instr::I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            Instr::I64ShrS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
-            Instr::I64ShrU { dst, a, b } => {
+            },
+            I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
+            I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
+            I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
+            I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            I64ShrS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I64ShrU { dst, a, b } => {
                 i64_bin!(dst, a, b, |x, y| (x as u64).wrapping_shr(y as u32))
-            }
-            Instr::I64Rotl { dst, a, b } => {
+            },
+            I64Rotl { dst, a, b } => {
                 i64_bin!(dst, a, b, |x, y| (x as u64)
                     .rotate_left((y as u64 % 64) as u32))
-            }
-            Instr::I64Rotr { dst, a, b } => {
+            },
+            I64Rotr { dst, a, b } => {
                 i64_bin!(dst, a, b, |x, y| (x as u64)
                     .rotate_right((y as u64 % 64) as u32))
-            }
-            Instr::I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
-            Instr::I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
-            Instr::I64LtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x < y),
-            Instr::I64LtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64)),
-            Instr::I64GtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x > y),
-            Instr::I64GtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64)),
-            Instr::I64LeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x <= y),
-            Instr::I64LeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64)),
-            Instr::I64GeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x >= y),
-            Instr::I64GeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64)),
-            Instr::F32Add { dst, a, b } => f32_bin!(dst, a, b, |x, y| x + y),
-            Instr::F32Sub { dst, a, b } => f32_bin!(dst, a, b, |x, y| x - y),
-            Instr::F32Mul { dst, a, b } => f32_bin!(dst, a, b, |x, y| x * y),
-            Instr::F32Div { dst, a, b } => f32_bin!(dst, a, b, |x, y| x / y),
-            Instr::F32Min { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::min32(x, y)),
-            Instr::F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
-            Instr::F32Copysign { dst, a, b } => {
+            },
+            I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
+            I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
+            I64LtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x < y),
+            I64LtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64)),
+            I64GtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x > y),
+            I64GtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64)),
+            I64LeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x <= y),
+            I64LeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64)),
+            I64GeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x >= y),
+            I64GeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64)),
+            F32Add { dst, a, b } => f32_bin!(dst, a, b, |x, y| x + y),
+            F32Sub { dst, a, b } => f32_bin!(dst, a, b, |x, y| x - y),
+            F32Mul { dst, a, b } => f32_bin!(dst, a, b, |x, y| x * y),
+            F32Div { dst, a, b } => f32_bin!(dst, a, b, |x, y| x / y),
+            F32Min { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::min32(x, y)),
+            F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
+            F32Copysign { dst, a, b } => {
                 let sign = 1u32 << 31;
                 set!(
                     dst,
                     ((reg!(a) as u32 & !sign) | (reg!(b) as u32 & sign)) as u64
                 );
-            }
-            Instr::F32Eq { dst, a, b } => f32_cmp!(dst, a, b, ==),
-            Instr::F32Ne { dst, a, b } => f32_cmp!(dst, a, b, !=),
-            Instr::F32Lt { dst, a, b } => f32_cmp!(dst, a, b, <),
-            Instr::F32Gt { dst, a, b } => f32_cmp!(dst, a, b, >),
-            Instr::F32Le { dst, a, b } => f32_cmp!(dst, a, b, <=),
-            Instr::F32Ge { dst, a, b } => f32_cmp!(dst, a, b, >=),
-            Instr::F64Add { dst, a, b } => f64_bin!(dst, a, b, |x, y| x + y),
-            Instr::F64Sub { dst, a, b } => f64_bin!(dst, a, b, |x, y| x - y),
-            Instr::F64Mul { dst, a, b } => f64_bin!(dst, a, b, |x, y| x * y),
-            Instr::F64Div { dst, a, b } => f64_bin!(dst, a, b, |x, y| x / y),
-            Instr::F64Min { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::min64(x, y)),
-            Instr::F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
-            Instr::F64Copysign { dst, a, b } => {
+            },
+            F32Eq { dst, a, b } => f32_cmp!(dst, a, b, ==),
+            F32Ne { dst, a, b } => f32_cmp!(dst, a, b, !=),
+            F32Lt { dst, a, b } => f32_cmp!(dst, a, b, <),
+            F32Gt { dst, a, b } => f32_cmp!(dst, a, b, >),
+            F32Le { dst, a, b } => f32_cmp!(dst, a, b, <=),
+            F32Ge { dst, a, b } => f32_cmp!(dst, a, b, >=),
+            F64Add { dst, a, b } => f64_bin!(dst, a, b, |x, y| x + y),
+            F64Sub { dst, a, b } => f64_bin!(dst, a, b, |x, y| x - y),
+            F64Mul { dst, a, b } => f64_bin!(dst, a, b, |x, y| x * y),
+            F64Div { dst, a, b } => f64_bin!(dst, a, b, |x, y| x / y),
+            F64Min { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::min64(x, y)),
+            F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
+            F64Copysign { dst, a, b } => {
                 let sign = 1u64 << 63;
                 set!(dst, (reg!(a) & !sign) | (reg!(b) & sign));
-            }
-            Instr::F64Eq { dst, a, b } => f64_cmp!(dst, a, b, ==),
-            Instr::F64Ne { dst, a, b } => f64_cmp!(dst, a, b, !=),
-            Instr::F64Lt { dst, a, b } => f64_cmp!(dst, a, b, <),
-            Instr::F64Gt { dst, a, b } => f64_cmp!(dst, a, b, >),
-            Instr::F64Le { dst, a, b } => f64_cmp!(dst, a, b, <=),
-            Instr::F64Ge { dst, a, b } => f64_cmp!(dst, a, b, >=),
+            },
+            F64Eq { dst, a, b } => f64_cmp!(dst, a, b, ==),
+            F64Ne { dst, a, b } => f64_cmp!(dst, a, b, !=),
+            F64Lt { dst, a, b } => f64_cmp!(dst, a, b, <),
+            F64Gt { dst, a, b } => f64_cmp!(dst, a, b, >),
+            F64Le { dst, a, b } => f64_cmp!(dst, a, b, <=),
+            F64Ge { dst, a, b } => f64_cmp!(dst, a, b, >=),
 
-            Instr::I32Clz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.leading_zeros()),
-            Instr::I32Ctz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.trailing_zeros()),
-            Instr::I32Popcnt { dst, a } => unary!(dst, a, |x: u32| -> u32 x.count_ones()),
-            Instr::I32Eqz { dst, a } => unary!(dst, a, |x: u32| -> u32 (x == 0) as u32),
-            Instr::I32Extend8S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i8 as i32),
-            Instr::I32Extend16S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i16 as i32),
-            Instr::I64Clz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64),
-            Instr::I64Ctz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64),
-            Instr::I64Popcnt { dst, a } => unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64),
-            Instr::I64Eqz { dst, a } => unary!(dst, a, |x: u64| -> u64 (x == 0) as u64),
-            Instr::I64Extend8S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
-            Instr::I64Extend16S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
-            Instr::I64Extend32S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
-            Instr::F32Abs { dst, a } => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
-            Instr::F32Neg { dst, a } => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
-            Instr::F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
-            Instr::F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
-            Instr::F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
-            Instr::F32Nearest { dst, a } => {
+            I32Clz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.leading_zeros()),
+            I32Ctz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.trailing_zeros()),
+            I32Popcnt { dst, a } => unary!(dst, a, |x: u32| -> u32 x.count_ones()),
+            I32Eqz { dst, a } => unary!(dst, a, |x: u32| -> u32 (x == 0) as u32),
+            I32Extend8S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i8 as i32),
+            I32Extend16S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i16 as i32),
+            I64Clz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64),
+            I64Ctz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64),
+            I64Popcnt { dst, a } => unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64),
+            I64Eqz { dst, a } => unary!(dst, a, |x: u64| -> u64 (x == 0) as u64),
+            I64Extend8S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
+            I64Extend16S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
+            I64Extend32S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
+            F32Abs { dst, a } => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
+            F32Neg { dst, a } => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
+            F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
+            F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
+            F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
+            F32Nearest { dst, a } => {
                 unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even()))
-            }
-            Instr::F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
-            Instr::F64Abs { dst, a } => set!(dst, reg!(a) & !(1 << 63)),
-            Instr::F64Neg { dst, a } => set!(dst, reg!(a) ^ (1 << 63)),
-            Instr::F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
-            Instr::F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
-            Instr::F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
-            Instr::F64Nearest { dst, a } => {
+            },
+            F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
+            F64Abs { dst, a } => set!(dst, reg!(a) & !(1 << 63)),
+            F64Neg { dst, a } => set!(dst, reg!(a) ^ (1 << 63)),
+            F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
+            F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
+            F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
+            F64Nearest { dst, a } => {
                 unary!(dst, a, |x: f64| -> f64 float::quiet64(x.round_ties_even()))
-            }
-            Instr::F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
-            Instr::I32TruncF32S { dst, a } => {
+            },
+            F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
+            I32TruncF32S { dst, a } => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 set!(
                     dst,
                     float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
                 );
-            }
-            Instr::I32TruncF32U { dst, a } => {
+            },
+            I32TruncF32U { dst, a } => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
-            }
-            Instr::I32TruncF64S { dst, a } => {
+            },
+            I32TruncF64S { dst, a } => {
                 let x = from_slot!(f64, reg!(a));
                 set!(
                     dst,
                     float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
                 );
-            }
-            Instr::I32TruncF64U { dst, a } => {
+            },
+            I32TruncF64U { dst, a } => {
                 let x = from_slot!(f64, reg!(a));
                 set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
-            }
-            Instr::I64TruncF32S { dst, a } => {
+            },
+            I64TruncF32S { dst, a } => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 let truncated = float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)?;
                 set!(dst, truncated as i64 as u64);
-            }
-            Instr::I64TruncF32U { dst, a } => {
+            },
+            I64TruncF32U { dst, a } => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
-            }
-            Instr::I64TruncF64S { dst, a } => {
+            },
+            I64TruncF64S { dst, a } => {
                 let x = from_slot!(f64, reg!(a));
                 let truncated = float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)?;
                 set!(dst, truncated as i64 as u64);
-            }
-            Instr::I64TruncF64U { dst, a } => {
+            },
+            I64TruncF64U { dst, a } => {
                 let x = from_slot!(f64, reg!(a));
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
-            }
+            },
             // Rust's float-to-int `as` saturates and maps NaN to 0: exactly `trunc_sat`.
-            Instr::I32TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i32 x as i32),
-            Instr::I32TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u32 x as u32),
-            Instr::I32TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i32 x as i32),
-            Instr::I32TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u32 x as u32),
-            Instr::I64TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i64 x as i64),
-            Instr::I64TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u64 x as u64),
-            Instr::I64TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i64 x as i64),
-            Instr::I64TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u64 x as u64),
-            Instr::I64ExtendI32S { dst, a } => unary!(dst, a, |x: i32| -> i64 x as i64),
-            Instr::I64ExtendI32U { dst, a } => unary!(dst, a, |x: u32| -> u64 x as u64),
-            Instr::F32ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f32 x as f32),
-            Instr::F32ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f32 x as f32),
-            Instr::F32ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f32 x as f32),
-            Instr::F32ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f32 x as f32),
-            Instr::F32DemoteF64 { dst, a } => unary!(dst, a, |x: f64| -> f32 x as f32),
-            Instr::F64ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f64 x as f64),
-            Instr::F64ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f64 x as f64),
-            Instr::F64ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f64 x as f64),
-            Instr::F64ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f64 x as f64),
-            Instr::F64PromoteF32 { dst, a } => unary!(dst, a, |x: f32| -> f64 x as f64),
+            I32TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i32 x as i32),
+            I32TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u32 x as u32),
+            I32TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i32 x as i32),
+            I32TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u32 x as u32),
+            I64TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i64 x as i64),
+            I64TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u64 x as u64),
+            I64TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i64 x as i64),
+            I64TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u64 x as u64),
+            I64ExtendI32S { dst, a } => unary!(dst, a, |x: i32| -> i64 x as i64),
+            I64ExtendI32U { dst, a } => unary!(dst, a, |x: u32| -> u64 x as u64),
+            F32ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f32 x as f32),
+            F32ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f32 x as f32),
+            F32ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f32 x as f32),
+            F32ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f32 x as f32),
+            F32DemoteF64 { dst, a } => unary!(dst, a, |x: f64| -> f32 x as f32),
+            F64ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f64 x as f64),
+            F64ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f64 x as f64),
+            F64ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f64 x as f64),
+            F64ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f64 x as f64),
+            F64PromoteF32 { dst, a } => unary!(dst, a, |x: f32| -> f64 x as f64),
 
-            Instr::I32AddImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm)),
-            Instr::I32MulImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm)),
-            Instr::I32AndImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x & imm),
-            Instr::I32OrImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x | imm),
-            Instr::I32XorImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x ^ imm),
-            Instr::I32ShlImm { dst, a, imm } => {
+            I32AddImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm)),
+            I32MulImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm)),
+            I32AndImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x & imm),
+            I32OrImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x | imm),
+            I32XorImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x ^ imm),
+            I32ShlImm { dst, a, imm } => {
                 i32_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
-            }
-            Instr::I32ShrSImm { dst, a, imm } => {
+            },
+            I32ShrSImm { dst, a, imm } => {
                 i32_bin!(dst, a, a, |x, _y| x.wrapping_shr(imm as u32))
-            }
-            Instr::I32ShrUImm { dst, a, imm } => {
+            },
+            I32ShrUImm { dst, a, imm } => {
                 i32_bin!(dst, a, a, |x, _y| (x as u32).wrapping_shr(imm as u32))
-            }
-            Instr::I64AddImm { dst, a, imm } => {
+            },
+            I64AddImm { dst, a, imm } => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_add(imm as i64))
-            }
-            Instr::I64AndImm { dst, a, imm } => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
-            Instr::I64ShlImm { dst, a, imm } => {
+            },
+            I64AndImm { dst, a, imm } => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
+            I64ShlImm { dst, a, imm } => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
-            }
-            Instr::I64ShrUImm { dst, a, imm } => {
+            },
+            I64ShrUImm { dst, a, imm } => {
                 i64_bin!(dst, a, a, |x, _y| (x as u64).wrapping_shr(imm as u32))
-            }
+            },
 
-            Instr::Unreachable => return Err(TrapCode::Unreachable.into()),
-            Instr::Br { target } => jump!(target),
-            Instr::BrIfNez { cond, target } => {
-                if reg!(cond) as u32 != 0 {
-                    jump!(target);
-                }
-            }
-            Instr::BrIfEqz { cond, target } => {
-                if reg!(cond) as u32 == 0 {
-                    jump!(target);
-                }
-            }
-            Instr::BrIfEq { a, b, target } => br_if!(a, b, target, ==, u32),
-            Instr::BrIfNe { a, b, target } => br_if!(a, b, target, !=, u32),
-            Instr::BrIfLtS { a, b, target } => br_if!(a, b, target, <, i32),
-            Instr::BrIfLtU { a, b, target } => br_if!(a, b, target, <, u32),
-            Instr::BrIfGtS { a, b, target } => br_if!(a, b, target, >, i32),
-            Instr::BrIfGtU { a, b, target } => br_if!(a, b, target, >, u32),
-            Instr::BrIfLeS { a, b, target } => br_if!(a, b, target, <=, i32),
-            Instr::BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
-            Instr::BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
-            Instr::BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
-            Instr::BrIfEq64 { a, b, target } => br_if!(a, b, target, ==, u64),
-            Instr::BrIfNe64 { a, b, target } => br_if!(a, b, target, !=, u64),
-            Instr::BrIfLtS64 { a, b, target } => br_if!(a, b, target, <, i64),
-            Instr::BrIfLtU64 { a, b, target } => br_if!(a, b, target, <, u64),
-            Instr::BrIfGtS64 { a, b, target } => br_if!(a, b, target, >, i64),
-            Instr::BrIfGtU64 { a, b, target } => br_if!(a, b, target, >, u64),
-            Instr::BrIfLeS64 { a, b, target } => br_if!(a, b, target, <=, i64),
-            Instr::BrIfLeU64 { a, b, target } => br_if!(a, b, target, <=, u64),
-            Instr::BrIfGeS64 { a, b, target } => br_if!(a, b, target, >=, i64),
-            Instr::BrIfGeU64 { a, b, target } => br_if!(a, b, target, >=, u64),
-            Instr::BrIfNez64 { cond, target } => {
-                if reg!(cond) != 0 {
-                    jump!(target);
-                }
-            }
-            Instr::BrIfEqz64 { cond, target } => {
-                if reg!(cond) == 0 {
-                    jump!(target);
-                }
-            }
-            Instr::BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
-            Instr::BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
-            Instr::BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),
-            Instr::BrIfLtUImm { a, imm, target } => br_if_imm!(a, imm, target, <, u32),
-            Instr::BrIfGtSImm { a, imm, target } => br_if_imm!(a, imm, target, >, i32),
-            Instr::BrIfGtUImm { a, imm, target } => br_if_imm!(a, imm, target, >, u32),
-            Instr::BrIfLeSImm { a, imm, target } => br_if_imm!(a, imm, target, <=, i32),
-            Instr::BrIfLeUImm { a, imm, target } => br_if_imm!(a, imm, target, <=, u32),
-            Instr::BrIfGeSImm { a, imm, target } => br_if_imm!(a, imm, target, >=, i32),
-            Instr::BrIfGeUImm { a, imm, target } => br_if_imm!(a, imm, target, >=, u32),
-            Instr::BrCopy {
-                dst,
-                src,
-                count,
-                target,
-            } => {
-                // SAFETY: the translator emits frame slots only (module documentation).
-                unsafe { copy_slots(fp, dst, src, count) };
-                jump!(target);
-            }
-            Instr::BrTable { index, len } => {
-                let arm = (reg!(index) as u32).min(len) as usize;
-                // SAFETY: `len + 1` branch instructions follow `BrTable`.
-                ip = unsafe { ip.add(arm) };
-            }
-            Instr::Return { src, count } => {
-                if count == 1 {
-                    set!(0, reg!(src));
-                } else {
-                    // SAFETY: the results and slot 0 onwards are inside the frame.
-                    unsafe { copy_slots(fp, 0, src, count) };
-                }
-                flush_back_edges(current, &mut back_edges);
-                store.inner.call_depth -= 1;
-                let Some(frame) = frames.pop() else {
-                    return Ok(());
-                };
-                if frame.instance != current.instance {
-                    current.vm = store.inner.instances[frame.instance as usize].vmctx.get();
-                }
-                current.instance = frame.instance;
-                current.func = frame.func;
-                current.slot = frame.slot;
-                current.code = frame.code;
-                current.base = frame.base;
-                resume!(frame.ip);
-            }
-            Instr::Call { func, base } => {
-                flush_back_edges(current, &mut back_edges);
-                let instance = &store.inner.instances[current.instance as usize];
-                let new_ip = if (func as usize) < instance.module.num_imported_funcs {
-                    let callee = instance.funcs[func as usize];
-                    call(store, values, frames, current, ip, callee, base)?
-                } else {
-                    let new_base = current.base + base as usize;
-                    let instance = current.instance;
-                    let (slot, code) = enter(&mut store.inner, values, instance, func, new_base)?;
-                    let entry = code.code.as_ptr();
-                    frames.push(current.save(ip));
-                    current.func = func;
-                    current.slot = slot;
-                    current.code = entry;
-                    current.base = new_base;
-                    entry
-                };
-                resume!(new_ip);
-            }
-            Instr::CallIndirect {
-                table,
-                type_index,
-                index,
-                base,
-            } => {
-                let entity = &store.inner.instances[current.instance as usize];
-                let expected = entity.module.signatures[type_index as usize];
-                let table = &store.inner.tables[entity.tables[table as usize] as usize];
-                let element = *table
-                    .elements
-                    .get(reg!(index) as u32 as usize)
-                    .ok_or(TrapCode::UndefinedElement)?;
-                let callee = element
-                    .checked_sub(1)
-                    .ok_or(TrapCode::UninitializedElement)? as u32;
-                if store.inner.funcs[callee as usize].signature != expected {
-                    return Err(TrapCode::BadSignature.into());
-                }
-                flush_back_edges(current, &mut back_edges);
-                let new_ip = call(store, values, frames, current, ip, callee, base)?;
-                resume!(new_ip);
-            }
-            Instr::Copy { dst, src } => set!(dst, reg!(src)),
-            Instr::Select { dst, cond, a, b } => {
+            Copy { dst, src } => set!(dst, reg!(src)),
+            Select { dst, cond, a, b } => {
                 set!(
                     dst,
                     if reg!(cond) as u32 != 0 {
@@ -888,101 +1044,101 @@ fn run<T>(
                         reg!(b)
                     }
                 );
-            }
-            Instr::GlobalGet { dst, global } => {
+            },
+            GlobalGet { dst, global } => {
                 // SAFETY: `Current::global` returns a pointer to a live global cell.
-                set!(dst, unsafe { *current.global(global) });
-            }
-            Instr::GlobalSet { src, global } => {
+                set!(dst, unsafe { *ctx.current.global(global) });
+            },
+            GlobalSet { src, global } => {
                 let value = reg!(src);
                 // SAFETY: as for `GlobalGet`; no reference to the cell is alive.
-                unsafe { *current.global(global) = value };
-            }
-            Instr::RefFunc { dst, func } => {
-                let instance = &store.inner.instances[current.instance as usize];
+                unsafe { *ctx.current.global(global) = value };
+            },
+            RefFunc { dst, func } => {
+                let instance = &inner.instances[ctx.current.instance as usize];
                 set!(dst, instance.func_refs[func as usize]);
-            }
-            Instr::Load8S { dst, addr, offset } => {
+            },
+            Load8S { dst, addr, offset } => {
                 set!(
                     dst,
                     i8::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
                 );
-            }
-            Instr::Load8U { dst, addr, offset } => {
+            },
+            Load8U { dst, addr, offset } => {
                 set!(
                     dst,
                     u8::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
                 );
-            }
-            Instr::Load16S { dst, addr, offset } => {
+            },
+            Load16S { dst, addr, offset } => {
                 set!(
                     dst,
                     i16::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
                 );
-            }
-            Instr::Load16U { dst, addr, offset } => {
+            },
+            Load16U { dst, addr, offset } => {
                 set!(
                     dst,
                     u16::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
                 );
-            }
-            Instr::Load32S { dst, addr, offset } => {
+            },
+            Load32S { dst, addr, offset } => {
                 set!(
                     dst,
                     i32::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
                 );
-            }
-            Instr::Load32U { dst, addr, offset } => {
+            },
+            Load32U { dst, addr, offset } => {
                 set!(
                     dst,
                     u32::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
                 );
-            }
-            Instr::Load64 { dst, addr, offset } => {
+            },
+            Load64 { dst, addr, offset } => {
                 set!(dst, u64::from_le_bytes(memory.load(reg!(addr), offset)?));
-            }
-            Instr::Store8 { addr, src, offset } => {
+            },
+            Store8 { addr, src, offset } => {
                 memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
-            }
-            Instr::Store16 { addr, src, offset } => {
+            },
+            Store16 { addr, src, offset } => {
                 memory.store(reg!(addr), offset, (reg!(src) as u16).to_le_bytes())?;
-            }
-            Instr::Store32 { addr, src, offset } => {
+            },
+            Store32 { addr, src, offset } => {
                 memory.store(reg!(addr), offset, (reg!(src) as u32).to_le_bytes())?;
-            }
-            Instr::Store64 { addr, src, offset } => {
+            },
+            Store64 { addr, src, offset } => {
                 memory.store(reg!(addr), offset, reg!(src).to_le_bytes())?;
-            }
-            Instr::MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),
-            Instr::MemoryGrow { dst, delta } => {
-                let index = store.inner.instances[current.instance as usize].memories[0];
-                let max_pages = store.inner.engine.config().max_memory_pages;
+            },
+            MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),
+            MemoryGrow { dst, delta } => {
+                let index = inner.instances[ctx.current.instance as usize].memories[0];
+                let max_pages = inner.engine.config().max_memory_pages;
                 let grown =
-                    store.inner.memories[index as usize].grow(reg!(delta) as u32, max_pages);
+                    inner.memories[index as usize].grow(reg!(delta) as u32, max_pages);
                 set!(dst, grown.unwrap_or(u32::MAX) as u64);
-                memory = current.memory();
-            }
-            Instr::MemoryFill { dst, value, len } => {
+                memory = ctx.current.memory();
+            },
+            MemoryFill { dst, value, len } => {
                 let len = reg!(len) as u32 as u64;
                 let ptr = memory.address(reg!(dst), 0, len)?;
                 let byte = reg!(value) as u8;
                 // SAFETY: `address` checked that `len` bytes at `ptr` are in the memory.
                 unsafe { std::ptr::write_bytes(ptr, byte, len as usize) };
-            }
-            Instr::MemoryCopy { dst, src, len } => {
+            },
+            MemoryCopy { dst, src, len } => {
                 let len = reg!(len) as u32 as u64;
                 let to = memory.address(reg!(dst), 0, len)?;
                 let from = memory.address(reg!(src), 0, len)?;
                 // SAFETY: both ranges were checked to lie in the memory; `copy` allows overlap.
                 unsafe { std::ptr::copy(from, to, len as usize) };
-            }
-            Instr::MemoryInit {
+            },
+            MemoryInit {
                 segment,
                 dst,
                 src,
                 len,
             } => {
-                let instance = &store.inner.instances[current.instance as usize];
+                let instance = &inner.instances[ctx.current.instance as usize];
                 let data = if instance.dropped_data[segment as usize] {
                     &[][..]
                 } else {
@@ -995,70 +1151,70 @@ fn run<T>(
                 // SAFETY: `to` has `len` bytes in the memory; `from` is a checked range of the
                 // module's bytes, which never alias a linear memory.
                 unsafe { std::ptr::copy_nonoverlapping(data[from].as_ptr(), to, len as usize) };
-            }
-            Instr::DataDrop { segment } => {
-                let instance = &mut store.inner.instances[current.instance as usize];
+            },
+            DataDrop { segment } => {
+                let instance = &mut inner.instances[ctx.current.instance as usize];
                 instance.dropped_data[segment as usize] = true;
-            }
-            Instr::TableGet { dst, table, index } => {
-                let table = table_index(&store.inner, current, table);
-                let element = store.inner.tables[table]
+            },
+            TableGet { dst, table, index } => {
+                let table = table_index(inner, &ctx.current, table);
+                let element = inner.tables[table]
                     .elements
                     .get(reg!(index) as u32 as usize)
                     .ok_or(TrapCode::TableOutOfBounds)?;
                 set!(dst, *element);
-            }
-            Instr::TableSet {
+            },
+            TableSet {
                 table,
                 index,
                 value,
             } => {
-                let table = table_index(&store.inner, current, table);
-                *store.inner.tables[table]
+                let table = table_index(inner, &ctx.current, table);
+                *inner.tables[table]
                     .elements
                     .get_mut(reg!(index) as u32 as usize)
                     .ok_or(TrapCode::TableOutOfBounds)? = reg!(value);
-            }
-            Instr::TableSize { dst, table } => {
-                let table = table_index(&store.inner, current, table);
-                set!(dst, store.inner.tables[table].elements.len() as u64);
-            }
-            Instr::TableGrow {
+            },
+            TableSize { dst, table } => {
+                let table = table_index(inner, &ctx.current, table);
+                set!(dst, inner.tables[table].elements.len() as u64);
+            },
+            TableGrow {
                 dst,
                 table,
                 init,
                 delta,
             } => {
-                let table = table_index(&store.inner, current, table);
-                let max_elements = store.inner.engine.config().max_table_elements;
+                let table = table_index(inner, &ctx.current, table);
+                let max_elements = inner.engine.config().max_table_elements;
                 let grown =
-                    store.inner.tables[table].grow(reg!(delta) as u32, reg!(init), max_elements);
+                    inner.tables[table].grow(reg!(delta) as u32, reg!(init), max_elements);
                 set!(dst, grown.unwrap_or(u32::MAX) as u64);
-            }
-            Instr::TableFill {
+            },
+            TableFill {
                 table,
                 dst,
                 value,
                 len,
             } => {
-                let table = table_index(&store.inner, current, table);
-                let elements = &mut store.inner.tables[table].elements;
+                let table = table_index(inner, &ctx.current, table);
+                let elements = &mut inner.tables[table].elements;
                 let range =
                     checked_range(reg!(dst) as u32, reg!(len) as u32 as usize, elements.len())
                         .ok_or(TrapCode::TableOutOfBounds)?;
                 elements[range].fill(reg!(value));
-            }
-            Instr::TableCopy {
+            },
+            TableCopy {
                 dst_table,
                 src_table,
                 dst,
                 src,
                 len,
             } => {
-                let to_table = table_index(&store.inner, current, dst_table);
-                let from_table = table_index(&store.inner, current, src_table);
+                let to_table = table_index(inner, &ctx.current, dst_table);
+                let from_table = table_index(inner, &ctx.current, src_table);
                 let len = reg!(len) as u32 as usize;
-                let tables = &mut store.inner.tables;
+                let tables = &mut inner.tables;
                 let from = checked_range(reg!(src) as u32, len, tables[from_table].elements.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
                 let to = checked_range(reg!(dst) as u32, len, tables[to_table].elements.len())
@@ -1069,39 +1225,145 @@ fn run<T>(
                     let items = tables[from_table].elements[from].to_vec();
                     tables[to_table].elements[to].copy_from_slice(&items);
                 }
-            }
-            Instr::TableInit {
+            },
+            TableInit {
                 table,
                 segment,
                 dst,
                 src,
                 len,
             } => {
-                let table = table_index(&store.inner, current, table);
-                let instance = &store.inner.instances[current.instance as usize];
+                let table = table_index(inner, &ctx.current, table);
+                let instance = &inner.instances[ctx.current.instance as usize];
                 let items = &instance.element_segments[segment as usize];
                 let len = reg!(len) as u32 as usize;
                 let from = checked_range(reg!(src) as u32, len, items.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
-                let elements = &store.inner.tables[table].elements;
+                let elements = &inner.tables[table].elements;
                 let to = checked_range(reg!(dst) as u32, len, elements.len())
                     .ok_or(TrapCode::TableOutOfBounds)?;
                 let items = items[from].to_vec();
-                store.inner.tables[table].elements[to].copy_from_slice(&items);
-            }
-            Instr::ElemDrop { segment } => {
-                let instance = &mut store.inner.instances[current.instance as usize];
+                inner.tables[table].elements[to].copy_from_slice(&items);
+            },
+            ElemDrop { segment } => {
+                let instance = &mut inner.instances[ctx.current.instance as usize];
                 instance.element_segments[segment as usize] = Box::default();
-            }
+            },
+            BrTable { index, len } => {
+                let arm = (reg!(index) as u32).min(len) as usize;
+                // SAFETY: `len + 1` branch instructions follow `BrTable`.
+                next = unsafe { ip.add(1 + arm) };
+            },
+        }
+        raw {
+            Br { target } => jump!(target),
+            BrIfNez { cond, target } => {
+                if reg!(cond) as u32 != 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEqz { cond, target } => {
+                if reg!(cond) as u32 == 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEq { a, b, target } => br_if!(a, b, target, ==, u32),
+            BrIfNe { a, b, target } => br_if!(a, b, target, !=, u32),
+            BrIfLtS { a, b, target } => br_if!(a, b, target, <, i32),
+            BrIfLtU { a, b, target } => br_if!(a, b, target, <, u32),
+            BrIfGtS { a, b, target } => br_if!(a, b, target, >, i32),
+            BrIfGtU { a, b, target } => br_if!(a, b, target, >, u32),
+            BrIfLeS { a, b, target } => br_if!(a, b, target, <=, i32),
+            BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
+            BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
+            BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
+            BrIfEq64 { a, b, target } => br_if!(a, b, target, ==, u64),
+            BrIfNe64 { a, b, target } => br_if!(a, b, target, !=, u64),
+            BrIfLtS64 { a, b, target } => br_if!(a, b, target, <, i64),
+            BrIfLtU64 { a, b, target } => br_if!(a, b, target, <, u64),
+            BrIfGtS64 { a, b, target } => br_if!(a, b, target, >, i64),
+            BrIfGtU64 { a, b, target } => br_if!(a, b, target, >, u64),
+            BrIfLeS64 { a, b, target } => br_if!(a, b, target, <=, i64),
+            BrIfLeU64 { a, b, target } => br_if!(a, b, target, <=, u64),
+            BrIfGeS64 { a, b, target } => br_if!(a, b, target, >=, i64),
+            BrIfGeU64 { a, b, target } => br_if!(a, b, target, >=, u64),
+            BrIfNez64 { cond, target } => {
+                if reg!(cond) != 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEqz64 { cond, target } => {
+                if reg!(cond) == 0 {
+                    jump!(target);
+                }
+            },
+            BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
+            BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
+            BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),
+            BrIfLtUImm { a, imm, target } => br_if_imm!(a, imm, target, <, u32),
+            BrIfGtSImm { a, imm, target } => br_if_imm!(a, imm, target, >, i32),
+            BrIfGtUImm { a, imm, target } => br_if_imm!(a, imm, target, >, u32),
+            BrIfLeSImm { a, imm, target } => br_if_imm!(a, imm, target, <=, i32),
+            BrIfLeUImm { a, imm, target } => br_if_imm!(a, imm, target, <=, u32),
+            BrIfGeSImm { a, imm, target } => br_if_imm!(a, imm, target, >=, i32),
+            BrIfGeUImm { a, imm, target } => br_if_imm!(a, imm, target, >=, u32),
+            BrCopy {
+                dst,
+                src,
+                count,
+                target,
+            } => {
+                // SAFETY: the translator emits frame slots only (module documentation).
+                unsafe { copy_slots(fp, dst, src, count) };
+                jump!(target);
+            },
+            Unreachable => return trap_code(ctx, TrapCode::Unreachable),
+            Return { src, count } => {
+                if count == 1 {
+                    set!(0, reg!(src));
+                } else {
+                    // SAFETY: the results and slot 0 onwards are inside the frame.
+                    unsafe { copy_slots(fp, 0, src, count) };
+                }
+                flush_back_edges(ctx);
+                let caller = return_to_caller(ctx);
+                if caller.is_null() {
+                    return exit();
+                }
+                resume!(caller);
+            },
+            Call { func, base } => {
+                flush_back_edges(ctx);
+                let entry = call_func(ctx, next, func, base);
+                if entry.is_null() {
+                    return exit();
+                }
+                resume!(entry);
+            },
+            CallIndirect {
+                table,
+                type_index,
+                index,
+                base,
+            } => {
+                flush_back_edges(ctx);
+                let entry = call_indirect(ctx, next, table, type_index, reg!(index), base);
+                if entry.is_null() {
+                    return exit();
+                }
+                resume!(entry);
+            },
         }
     }
 }
 
 /// Adds the loop iterations counted since the last flush to the running function's hotness.
 #[inline(always)]
-fn flush_back_edges(current: &Current, back_edges: &mut u32) {
-    if *back_edges != 0 {
-        current.slot().add_hotness(std::mem::take(back_edges));
+fn flush_back_edges(ctx: &mut Ctx<'_>) {
+    if ctx.back_edges != 0 {
+        ctx.current
+            .slot()
+            .add_hotness(std::mem::take(&mut ctx.back_edges));
     }
 }
 
@@ -1110,44 +1372,148 @@ fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
     inner.instances[current.instance as usize].tables[table as usize] as usize
 }
 
+/// After `Return`: pops the caller's frame into `ctx.current` and returns where it continues,
+/// or null when the returning function was the activation's outermost one.
+#[inline(always)]
+fn return_to_caller(ctx: &mut Ctx<'_>) -> Ip {
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &mut *ctx.inner };
+    inner.call_depth -= 1;
+    let Some(frame) = ctx.frames.pop() else {
+        return std::ptr::null();
+    };
+    let current = &mut ctx.current;
+    if frame.instance != current.instance {
+        current.vm = inner.instances[frame.instance as usize].vmctx.get();
+    }
+    current.instance = frame.instance;
+    current.func = frame.func;
+    current.slot = frame.slot;
+    current.base = frame.base;
+    frame.ip
+}
+
+/// Turns the outcome of a call into where execution continues, or null after a trap (which
+/// is then in `ctx.trap`).
+#[inline(always)]
+fn continue_at(ctx: &mut Ctx<'_>, outcome: Result<Ip, Trap>) -> Ip {
+    match outcome {
+        Ok(ip) => ip,
+        Err(error) => {
+            ctx.trap = Some(error);
+            std::ptr::null()
+        }
+    }
+}
+
+/// `Call`: calls function `func` of the running instance with its frame at slot `base`, the
+/// caller continuing at `ip`. Returns where execution continues, or null after a trap.
+#[inline(never)]
+fn call_func(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Ip {
+    let outcome = call_func_inner(ctx, ip, func, base);
+    continue_at(ctx, outcome)
+}
+
+fn call_func_inner(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Result<Ip, Trap> {
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &mut *ctx.inner };
+    let instance = &inner.instances[ctx.current.instance as usize];
+    if (func as usize) < instance.module.num_imported_funcs {
+        let callee = instance.funcs[func as usize];
+        return call(ctx, ip, callee, base);
+    }
+    let new_base = ctx.current.base + base as usize;
+    let (slot, code) = enter(inner, ctx.values, ctx.current.instance, func, new_base)?;
+    let entry = code.code.as_ptr();
+    ctx.frames.push(ctx.current.save(ip));
+    ctx.current.func = func;
+    ctx.current.slot = slot;
+    ctx.current.base = new_base;
+    Ok(entry)
+}
+
+/// `CallIndirect`: calls the function at `index` of table `table`, checking its type against
+/// the module's type `type_index`. Returns where execution continues, or null after a trap.
+#[inline(never)]
+fn call_indirect(
+    ctx: &mut Ctx<'_>,
+    ip: Ip,
+    table: u32,
+    type_index: u32,
+    index: u64,
+    base: Slot,
+) -> Ip {
+    let outcome = call_indirect_inner(ctx, ip, table, type_index, index, base);
+    continue_at(ctx, outcome)
+}
+
+fn call_indirect_inner(
+    ctx: &mut Ctx<'_>,
+    ip: Ip,
+    table: u32,
+    type_index: u32,
+    index: u64,
+    base: Slot,
+) -> Result<Ip, Trap> {
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &*ctx.inner };
+    let entity = &inner.instances[ctx.current.instance as usize];
+    let expected = entity.module.signatures[type_index as usize];
+    let table = &inner.tables[entity.tables[table as usize] as usize];
+    let element = *table
+        .elements
+        .get(index as u32 as usize)
+        .ok_or(TrapCode::UndefinedElement)?;
+    let callee = element
+        .checked_sub(1)
+        .ok_or(TrapCode::UninitializedElement)? as u32;
+    if inner.funcs[callee as usize].signature != expected {
+        return Err(TrapCode::BadSignature.into());
+    }
+    call(ctx, ip, callee, base)
+}
+
 /// Calls store function `callee` with its frame at slot `base` of the running frame, the
 /// caller continuing at `ip` afterwards. A Wasm callee gets a new frame (switching instance if
 /// need be) and the returned pointer is its first instruction; a host function runs in place
 /// and the returned pointer is `ip`.
-fn call<T>(
-    store: &mut Store<T>,
-    values: &mut Vec<u64>,
-    frames: &mut Vec<Frame>,
-    current: &mut Current,
-    ip: *const Instr,
-    callee: u32,
-    base: Slot,
-) -> Result<*const Instr, Trap> {
-    let new_base = current.base + base as usize;
-    match store.inner.funcs[callee as usize].kind {
+fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> {
+    let new_base = ctx.current.base + base as usize;
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live;
+    // `inner` is not used after the host call below.
+    let inner = unsafe { &mut *ctx.inner };
+    match inner.funcs[callee as usize].kind {
         FuncKind::Wasm { instance, index } => {
-            let (slot, code) = enter(&mut store.inner, values, instance, index, new_base)?;
+            let (slot, code) = enter(inner, ctx.values, instance, index, new_base)?;
             let (slot, entry): (*const CodeSlot, _) = (slot, code.code.as_ptr());
-            frames.push(current.save(ip));
+            ctx.frames.push(ctx.current.save(ip));
+            let current = &mut ctx.current;
             if instance != current.instance {
-                current.vm = store.inner.instances[instance as usize].vmctx.get();
+                current.vm = inner.instances[instance as usize].vmctx.get();
                 current.instance = instance;
             }
             current.func = index;
             current.slot = slot;
-            current.code = entry;
             current.base = new_base;
             Ok(entry)
         }
         FuncKind::Host { .. } => {
-            let ty = &store.inner.funcs[callee as usize].ty;
+            let ty = &inner.funcs[callee as usize].ty;
             let width = ty.params().len().max(ty.results().len());
+            let values = &mut *ctx.values;
             if values.len() < new_base + width {
                 values.resize(new_base + width, 0);
             }
             let mut slots = values[new_base..new_base + width].to_vec();
-            call_host(store, callee, Some(current.instance), &mut slots).map_err(Trap::Error)?;
-            values[new_base..new_base + width].copy_from_slice(&slots);
+            let caller = ctx.current.instance;
+            // SAFETY: `host` is the store of this activation, valid while it runs; no
+            // reference made from `ctx.inner` is used from here on (the host function gets the
+            // whole store, and may grow memories or re-enter).
+            let result = unsafe { (*ctx.host).call_host(callee, Some(caller), &mut slots) };
+            // SAFETY: as above; `inner` is derived again now that the host is done.
+            ctx.inner = unsafe { (*ctx.host).inner_ptr() };
+            result.map_err(Trap::Error)?;
+            ctx.values[new_base..new_base + width].copy_from_slice(&slots);
             Ok(ip)
         }
     }
@@ -1208,6 +1574,7 @@ mod float {
 
     /// The trapping float-to-int conversion: `x` truncated, when it lies strictly between
     /// `below` and `above` (the first values out of the target's range on either side).
+    #[inline(always)]
     pub fn trunc(x: f64, below: f64, above: f64) -> Result<f64, TrapCode> {
         if x.is_nan() {
             return Err(TrapCode::BadConversionToInteger);
@@ -1216,5 +1583,49 @@ mod float {
             return Err(TrapCode::IntegerOverflow);
         }
         Ok(x.trunc())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::{Engine, Instance, Module, Store};
+
+    /// The hotness counter counts every entry and every loop iteration (taken backward
+    /// branch), flushed when the function calls or returns.
+    #[test]
+    fn hotness_counts_entries_and_loop_iterations() {
+        let engine = Engine::default();
+        let mut store = Store::new(&engine, ());
+        let wasm = wat::parse_str(
+            r#"(module
+             (func $leaf)
+             (func (export "count") (param $n i32) (result i32)
+               (local $i i32)
+               (loop $again
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+               (call $leaf)
+               (local.get $i)))"#,
+        )
+        .unwrap();
+        let module = Module::new(&engine, wasm).unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let count = instance
+            .get_typed_func::<i32, i32>(&mut store, "count")
+            .unwrap();
+        assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
+        assert_eq!(count.call(&mut store, 10).unwrap(), 10);
+        let hotness = |func| {
+            module
+                .inner()
+                .code_slot(func)
+                .hotness
+                .load(Ordering::Relaxed)
+        };
+        // Two entries, 999 + 9 backward branches.
+        assert_eq!(hotness(1), 2 + 999 + 9);
+        assert_eq!(hotness(0), 2);
     }
 }

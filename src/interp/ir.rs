@@ -7,8 +7,9 @@
 /// A frame slot index.
 pub(crate) type Slot = u32;
 
-/// An index into the function's instruction array.
-pub(crate) type Target = u32;
+/// A branch target: the offset in instructions from the branch instruction itself (so the
+/// executor needs no register for the start of the code).
+pub(crate) type Target = i32;
 
 /// The integer comparisons fused into conditional branches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +104,14 @@ macro_rules! define_instr {
         binary_imm: [$($binary_imm:ident)*],
         branch_cmp: [$($branch_cmp:ident)*],
         branch_cmp_imm: [$($branch_cmp_imm:ident)*],
-        other: { $($other:tt)* }
+        other: {
+            $( $(#[$meta:meta])* $other:ident $({ $($field:ident : $fty:ty),* $(,)? })? ),* $(,)?
+        }
     ) => {
-        /// One interpreter instruction.
+        /// One interpreter instruction. The discriminant is the op code: the executor reads it
+        /// as the first byte (`repr(u8)`) and indexes its handler table with it.
         #[derive(Debug, Clone, Copy)]
+        #[repr(u8)]
         pub(crate) enum Instr {
             $(
                 #[doc = concat!("`", stringify!($binary), "`: `dst = a op b`.")]
@@ -128,10 +133,17 @@ macro_rules! define_instr {
                 #[doc = concat!("`", stringify!($branch_cmp_imm), "`: jump when the `i32` comparison of `a` and `imm` holds.")]
                 $branch_cmp_imm { a: Slot, imm: i32, target: Target },
             )*
-            $($other)*
+            $( $(#[$meta])* $other $({ $($field: $fty),* })?, )*
         }
 
         impl Instr {
+            /// The number of variants, which is the number of op codes.
+            pub const COUNT: usize = [
+                $(stringify!($binary),)* $(stringify!($unary),)* $(stringify!($binary_imm),)*
+                $(stringify!($branch_cmp),)* $(stringify!($branch_cmp_imm),)*
+                $(stringify!($other),)*
+            ].len();
+
             /// The branch target, for the instructions that have one.
             fn target_mut(&mut self) -> Option<&mut Target> {
                 match self {
@@ -279,6 +291,9 @@ macro_rules! for_each_numeric {
 pub(crate) use for_each_numeric;
 
 for_each_numeric!(define_instr);
+
+// The op code is a `u8`: every variant must have one.
+const _: () = assert!(Instr::COUNT <= 256);
 
 impl Instr {
     /// Whether execution never continues with the next instruction.

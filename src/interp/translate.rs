@@ -134,7 +134,7 @@ struct Translator<'m> {
     stack: Vec<Entry>,
     controls: Vec<Control>,
     /// Bound position of each label.
-    labels: Vec<Option<Target>>,
+    labels: Vec<Option<u32>>,
     /// Branch instructions waiting for their label to be bound.
     fixups: Vec<(usize, Label)>,
     consts: Vec<u64>,
@@ -183,7 +183,7 @@ impl<'m> Translator<'m> {
         for (at, label) in std::mem::take(&mut self.fixups) {
             let target = self.labels[label.0].expect("every used label is bound");
             debug_assert!((target as usize) < self.code.len());
-            self.code[at].set_target(target);
+            self.code[at].set_target(relative(at, target));
         }
         debug_assert!(self.code.last().is_some_and(Instr::is_terminator));
         CompiledFunc {
@@ -300,14 +300,14 @@ impl<'m> Translator<'m> {
     }
 
     fn bind(&mut self, label: Label) {
-        self.labels[label.0] = Some(self.code.len() as Target);
+        self.labels[label.0] = Some(self.code.len() as u32);
     }
 
     /// Emits a branch instruction whose target is `label`.
     fn emit_branch(&mut self, instr: Instr, label: Label) {
         let mut instr = instr;
         match self.labels[label.0] {
-            Some(target) => instr.set_target(target),
+            Some(target) => instr.set_target(relative(self.code.len(), target)),
             None => self.fixups.push((self.code.len(), label)),
         }
         self.emit(instr);
@@ -1024,4 +1024,9 @@ fn const_bits(op: &Operator<'_>) -> Option<u64> {
         Operator::RefNull { .. } => 0,
         _ => return None,
     })
+}
+
+/// The branch offset from the instruction at index `at` to the instruction at index `target`.
+fn relative(at: usize, target: u32) -> Target {
+    i32::try_from(target as i64 - at as i64).expect("functions have fewer than 2^31 instructions")
 }
