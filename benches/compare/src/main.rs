@@ -12,13 +12,10 @@
 //! median call time per engine, the ratio and the geometric mean of the ratios. Every call's
 //! checksum must be the same on both engines, or the program fails.
 //!
-//! Translation: `big.wasm` (generated C, a few thousand functions) is rewritten so that every
-//! function starts with `global.get $guard; if; unreachable; end` (the guard is a mutable
-//! global set to 1, so no translator can drop the rest as dead code). Calling every export
-//! then translates each function's whole body and traps at once. tierwasm has no public way
-//! to translate a function without calling it, so this is how every function gets translated;
-//! its `Engine::stats` reports the time spent in translation alone. wasmi translates
-//! everything in `Module::new` with `CompilationMode::Eager`.
+//! Translation: `big.wasm` (generated C, a few thousand functions) is compiled and every
+//! function translated: with `Module::new` + `Module::translate_all` on tierwasm, with
+//! `CompilationMode::Eager` on wasmi; tierwasm's `Engine::stats` gives the size of the
+//! interpreter code it produced.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -460,91 +457,6 @@ fn run_workloads(options: &Options) -> Result<()> {
 // Translation cost
 // ---------------------------------------------------------------------------------------
 
-/// Rewrites a module so that every defined function begins with
-/// `global.get $guard; if; unreachable; end`, `$guard` being a new mutable i32 global set to
-/// 1. Returns the new module's bytes.
-fn add_entry_guards(bytes: &[u8]) -> Result<Vec<u8>> {
-    use wasm_encoder::reencode::{Error as ReencodeError, Reencode, utils};
-    use wasmparser::{Parser, Payload};
-
-    let mut defined_globals = None;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload? {
-            Payload::ImportSection(section) => {
-                // No imports, so that both engines instantiate it without host functions,
-                // and so that the new global's index is the number of defined globals.
-                if let Some(import) = section.into_imports().next() {
-                    let import = import?;
-                    bail!(
-                        "the translation module must have no imports (found {}::{})",
-                        import.module,
-                        import.name
-                    );
-                }
-            }
-            Payload::GlobalSection(section) => defined_globals = Some(section.count()),
-            Payload::StartSection { .. } => bail!("the translation module must have no start"),
-            _ => {}
-        }
-    }
-    let Some(defined_globals) = defined_globals else {
-        bail!("the translation module needs a global section to extend");
-    };
-
-    struct Guards {
-        guard: u32,
-    }
-    impl Reencode for Guards {
-        type Error = std::convert::Infallible;
-
-        fn parse_global_section(
-            &mut self,
-            globals: &mut wasm_encoder::GlobalSection,
-            section: wasmparser::GlobalSectionReader<'_>,
-        ) -> Result<(), ReencodeError<Self::Error>> {
-            utils::parse_global_section(self, globals, section)?;
-            globals.global(
-                wasm_encoder::GlobalType {
-                    val_type: wasm_encoder::ValType::I32,
-                    mutable: true,
-                    shared: false,
-                },
-                &wasm_encoder::ConstExpr::i32_const(1),
-            );
-            Ok(())
-        }
-
-        fn parse_function_body(
-            &mut self,
-            code: &mut wasm_encoder::CodeSection,
-            body: wasmparser::FunctionBody<'_>,
-        ) -> Result<(), ReencodeError<Self::Error>> {
-            let mut function = self.new_function_with_parsed_locals(&body)?;
-            function
-                .instructions()
-                .global_get(self.guard)
-                .if_(wasm_encoder::BlockType::Empty)
-                .unreachable()
-                .end();
-            let mut reader = body.get_operators_reader()?;
-            while !reader.eof() {
-                function.instruction(&self.parse_instruction(&mut reader)?);
-            }
-            code.function(&function);
-            Ok(())
-        }
-    }
-
-    let mut guards = Guards {
-        guard: defined_globals,
-    };
-    let mut module = wasm_encoder::Module::new();
-    guards
-        .parse_core_module(&mut module, Parser::new(0), bytes)
-        .map_err(|error| anyhow::anyhow!("rewriting the module: {error:?}"))?;
-    Ok(module.finish())
-}
-
 /// The size of the code section and the number of function bodies.
 fn code_section_size(bytes: &[u8]) -> Result<(usize, usize)> {
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
@@ -555,46 +467,25 @@ fn code_section_size(bytes: &[u8]) -> Result<(usize, usize)> {
     bail!("no code section")
 }
 
+/// What translating every function of a module cost tierwasm.
 struct TierwasmTranslation {
     module_new: Duration,
-    translation: Duration,
-    first_calls: Duration,
-    translated: u64,
+    translate_all: Duration,
+    stats: tierwasm::EngineStats,
 }
 
 fn tierwasm_translate_all(bytes: &[u8]) -> Result<TierwasmTranslation> {
-    use tierwasm::{Config, Engine, ExternType, Instance, Module, Store, Val};
-    let engine = Engine::new(&Config::new());
+    let engine = tierwasm::Engine::default();
     let start = Instant::now();
-    let module = Module::new(&engine, bytes)?;
+    let module = tierwasm::Module::new(&engine, bytes)?;
     let module_new = start.elapsed();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[])?;
-    // Argument and result buffers, prepared before the clock starts.
-    let mut calls = Vec::new();
-    for export in module.exports() {
-        if let ExternType::Func(ty) = export.ty() {
-            let func = instance.get_func(&store, export.name()).expect("exported");
-            let params: Vec<Val> = ty.params().iter().map(|&t| Val::default_for(t)).collect();
-            let results: Vec<Val> = ty.results().iter().map(|&t| Val::default_for(t)).collect();
-            calls.push((func, params, results));
-        }
-    }
-    let before = engine.stats();
     let start = Instant::now();
-    for (func, params, results) in &mut calls {
-        // Every call translates the function, then traps on the entry guard.
-        if func.call(&mut store, params, results).is_ok() {
-            bail!("a guarded function returned instead of trapping");
-        }
-    }
-    let first_calls = start.elapsed();
-    let after = engine.stats();
+    module.translate_all();
+    let translate_all = start.elapsed();
     Ok(TierwasmTranslation {
         module_new,
-        translation: after.translation_time - before.translation_time,
-        first_calls,
-        translated: after.functions_translated - before.functions_translated,
+        translate_all,
+        stats: engine.stats(),
     })
 }
 
@@ -614,13 +505,12 @@ fn ns_per_byte(duration: Duration, bytes: usize) -> f64 {
 }
 
 fn run_translation(runs: usize) -> Result<()> {
-    let original = read_workload(BIG_MODULE)?;
-    let bytes = add_entry_guards(&original)?;
+    let bytes = read_workload(BIG_MODULE)?;
     let (code_bytes, bodies) = code_section_size(&bytes)?;
     println!();
     println!(
-        "Translation cost: {BIG_MODULE} with an entry guard in every function: {} bytes, code \
-         section {code_bytes} bytes, {bodies} function bodies (all exported).",
+        "Translation cost: {BIG_MODULE}: {} bytes, code section {code_bytes} bytes, {bodies} \
+         function bodies.",
         bytes.len()
     );
     println!(
@@ -630,79 +520,62 @@ fn run_translation(runs: usize) -> Result<()> {
 
     let mut t_new = Vec::new();
     let mut t_translate = Vec::new();
-    let mut t_calls = Vec::new();
+    let mut t_stats = None;
     let mut w_eager = Vec::new();
     let mut w_lazy_translation = Vec::new();
-    let mut w_lazy = Vec::new();
     for _ in 0..runs {
         let t = tierwasm_translate_all(&bytes).context("tierwasm translation")?;
-        if t.translated as usize != bodies {
+        if t.stats.functions_translated as usize != bodies {
             bail!(
                 "tierwasm translated {} functions, the module has {bodies}",
-                t.translated
+                t.stats.functions_translated
             );
         }
         t_new.push(t.module_new);
-        t_translate.push(t.translation);
-        t_calls.push(t.first_calls);
+        t_translate.push(t.translate_all);
+        t_stats = Some(t.stats);
         w_eager.push(wasmi_compile(&bytes, wasmi::CompilationMode::Eager)?);
         w_lazy_translation.push(wasmi_compile(
             &bytes,
             wasmi::CompilationMode::LazyTranslation,
         )?);
-        w_lazy.push(wasmi_compile(&bytes, wasmi::CompilationMode::Lazy)?);
     }
+    let stats = t_stats.context("at least one run")?;
     let t_new = median(&mut t_new);
     let t_translate = median(&mut t_translate);
-    let t_calls = median(&mut t_calls);
     let w_eager = median(&mut w_eager);
     let w_lazy_translation = median(&mut w_lazy_translation);
-    let w_lazy = median(&mut w_lazy);
 
     let line = |label: &str, duration: Duration| {
         println!(
-            "  {label:<76} {:>8.2} ms {:>6.1} ns/B",
+            "  {label:<60} {:>8.2} ms {:>6.1} ns/B",
             ms(duration),
             ns_per_byte(duration, code_bytes)
         );
     };
-    println!("tierwasm (Module::new decodes and validates; translation happens at first call):");
+    println!("tierwasm:");
     line("Module::new (decode + validate every body)", t_new);
-    line(
-        "translation of every function (Engine::stats().translation_time)",
-        t_translate,
-    );
-    line("Module::new + translation", t_new + t_translate);
-    line(
-        "first call of every export, wall clock (translate + trap + call overhead)",
-        t_calls,
-    );
-    line(
-        "Module::new + first call of every export, wall clock",
-        t_new + t_calls,
-    );
+    line("Module::translate_all (every function)", t_translate);
+    line("both: validate + translate everything", t_new + t_translate);
     println!("wasmi:");
+    line(
+        "Module::new, CompilationMode::LazyTranslation (validate)",
+        w_lazy_translation,
+    );
     line(
         "Module::new, CompilationMode::Eager (validate + translate)",
         w_eager,
     );
-    line(
-        "Module::new, CompilationMode::LazyTranslation (validate only)",
-        w_lazy_translation,
-    );
-    line("Module::new, CompilationMode::Lazy (neither)", w_lazy);
-    line(
-        "translation alone, estimated as Eager - LazyTranslation",
-        w_eager.saturating_sub(w_lazy_translation),
+    println!(
+        "ratio tierwasm/wasmi, validate + translate everything: {:.3}",
+        (t_new + t_translate).as_secs_f64() / w_eager.as_secs_f64()
     );
     println!(
-        "ratio tierwasm/wasmi: validate + translate everything {:.3}; translation alone {:.3}",
-        (t_new + t_translate).as_secs_f64() / w_eager.as_secs_f64(),
-        t_translate.as_secs_f64() / w_eager.saturating_sub(w_lazy_translation).as_secs_f64()
-    );
-    println!(
-        "Interpreter code bytes per byte of Wasm: not reported (neither tierwasm's nor \
-         wasmi's public API exposes the size of translated code)."
+        "tierwasm interpreter code: {} bytes for {} bytes of function bodies, {:.2} bytes per \
+         byte of Wasm (wasmi does not expose its code size)",
+        stats.code_bytes,
+        stats.wasm_bytes_translated,
+        stats.code_bytes as f64 / stats.wasm_bytes_translated as f64
     );
     Ok(())
 }
