@@ -618,6 +618,13 @@ mod handlers {
                     unsafe { *fp.add($slot as usize) = value }
                 }};
             }
+            /// A load of a `$ty` from memory 0, sign- or zero-extended through `$wide`.
+            macro_rules! load {
+                ($dst:expr, $addr:expr, $offset:expr, $ty:ident as $wide:ident) => {{
+                    let value = <$ty>::from_le_bytes(memory.load(reg!($addr), $offset)?);
+                    set!($dst, value as $wide as u64);
+                }};
+            }
             /// Continues at the instruction `$offset` instructions from this one, counting a
             /// jump that is not forward as a loop iteration. (Only in `raw` handlers: it
             /// dispatches itself, so that a taken branch has its own indirect jump.)
@@ -1058,45 +1065,13 @@ mod handlers {
                 let instance = &inner.instances[ctx.current.instance as usize];
                 set!(dst, instance.func_refs[func as usize]);
             },
-            Load8S { dst, addr, offset } => {
-                set!(
-                    dst,
-                    i8::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
-                );
-            },
-            Load8U { dst, addr, offset } => {
-                set!(
-                    dst,
-                    u8::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
-                );
-            },
-            Load16S { dst, addr, offset } => {
-                set!(
-                    dst,
-                    i16::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
-                );
-            },
-            Load16U { dst, addr, offset } => {
-                set!(
-                    dst,
-                    u16::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
-                );
-            },
-            Load32S { dst, addr, offset } => {
-                set!(
-                    dst,
-                    i32::from_le_bytes(memory.load(reg!(addr), offset)?) as i64 as u64
-                );
-            },
-            Load32U { dst, addr, offset } => {
-                set!(
-                    dst,
-                    u32::from_le_bytes(memory.load(reg!(addr), offset)?) as u64
-                );
-            },
-            Load64 { dst, addr, offset } => {
-                set!(dst, u64::from_le_bytes(memory.load(reg!(addr), offset)?));
-            },
+            Load8S { dst, addr, offset } => load!(dst, addr, offset, i8 as i64),
+            Load8U { dst, addr, offset } => load!(dst, addr, offset, u8 as u64),
+            Load16S { dst, addr, offset } => load!(dst, addr, offset, i16 as i64),
+            Load16U { dst, addr, offset } => load!(dst, addr, offset, u16 as u64),
+            Load32S { dst, addr, offset } => load!(dst, addr, offset, i32 as i64),
+            Load32U { dst, addr, offset } => load!(dst, addr, offset, u32 as u64),
+            Load64 { dst, addr, offset } => load!(dst, addr, offset, u64 as u64),
             Store8 { addr, src, offset } => {
                 memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
             },
