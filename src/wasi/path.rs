@@ -113,6 +113,20 @@ pub(crate) fn path_open(
     mem.write_u32(opened, new_fd)
 }
 
+/// Resolves `path` beneath directory `fd`, which must have `right`, and applies `operation`.
+fn on_path(
+    ctx: &mut WasiCtx,
+    mem: &GuestMemory<'_>,
+    fd: u32,
+    right: u64,
+    (path, path_len): (u32, u32),
+    operation: impl FnOnce(&cap_std::fs::Dir, &str) -> std::io::Result<()>,
+) -> Result<(), Errno> {
+    let dir = &ctx.fds.dir(fd, right)?.dir;
+    operation(dir, mem.str(path, path_len)?)?;
+    Ok(())
+}
+
 /// `path_create_directory`.
 pub(crate) fn path_create_directory(
     ctx: &mut WasiCtx,
@@ -121,9 +135,14 @@ pub(crate) fn path_create_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = &ctx.fds.dir(fd, rights::PATH_CREATE_DIRECTORY)?.dir;
-    dir.create_dir(mem.str(path, path_len)?)?;
-    Ok(())
+    on_path(
+        ctx,
+        &mem,
+        fd,
+        rights::PATH_CREATE_DIRECTORY,
+        (path, path_len),
+        |dir, path| dir.create_dir(path),
+    )
 }
 
 /// `path_remove_directory`: removes an empty directory.
@@ -134,9 +153,14 @@ pub(crate) fn path_remove_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = &ctx.fds.dir(fd, rights::PATH_REMOVE_DIRECTORY)?.dir;
-    dir.remove_dir(mem.str(path, path_len)?)?;
-    Ok(())
+    on_path(
+        ctx,
+        &mem,
+        fd,
+        rights::PATH_REMOVE_DIRECTORY,
+        (path, path_len),
+        |dir, path| dir.remove_dir(path),
+    )
 }
 
 /// `path_unlink_file`: removes a file or symlink (a directory is `EISDIR`, or `EPERM` on
@@ -148,9 +172,14 @@ pub(crate) fn path_unlink_file(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = &ctx.fds.dir(fd, rights::PATH_UNLINK_FILE)?.dir;
-    dir.remove_file_or_symlink(mem.str(path, path_len)?)?;
-    Ok(())
+    on_path(
+        ctx,
+        &mem,
+        fd,
+        rights::PATH_UNLINK_FILE,
+        (path, path_len),
+        |dir, path| cap_fs_ext::DirExt::remove_file_or_symlink(dir, path),
+    )
 }
 
 /// `path_rename`: renames beneath one directory descriptor to beneath another.
