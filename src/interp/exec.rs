@@ -49,7 +49,6 @@ unsafe impl Send for Stack {}
 /// A caller's frame, saved while its callee runs.
 struct Frame {
     instance: u32,
-    func: u32,
     slot: *const CodeSlot,
     /// Where the caller continues.
     ip: *const Instr,
@@ -59,14 +58,28 @@ struct Frame {
 /// The function running now, apart from the hot state kept in the handlers' arguments.
 struct Current {
     instance: u32,
-    func: u32,
+    /// The running function's code slot.
     slot: *const CodeSlot,
     /// Index in `values` of the frame's first slot.
     base: usize,
     vm: *const VmContext,
+    /// The code slots of the running instance's module, indexed by defined-function number.
+    module_code: *const CodeSlot,
 }
 
 impl Current {
+    /// The state for running a function of `instance` of the store.
+    fn new(inner: &StoreInner, instance: u32, slot: &CodeSlot, base: usize) -> Self {
+        let entity = &inner.instances[instance as usize];
+        Current {
+            instance,
+            slot,
+            base,
+            vm: entity.vmctx.get(),
+            module_code: entity.module.code.as_ptr(),
+        }
+    }
+
     fn slot(&self) -> &CodeSlot {
         // SAFETY: `slot` points into the boxed slice of code slots of a module that an
         // instance of the store keeps alive; instances are never removed from a store.
@@ -77,10 +90,19 @@ impl Current {
     fn save(&self, ip: *const Instr) -> Frame {
         Frame {
             instance: self.instance,
-            func: self.func,
             slot: self.slot,
             ip,
             base: self.base,
+        }
+    }
+
+    /// Switches to running a function of `instance`.
+    fn switch_instance(&mut self, inner: &StoreInner, instance: u32) {
+        if instance != self.instance {
+            let entity = &inner.instances[instance as usize];
+            self.instance = instance;
+            self.vm = entity.vmctx.get();
+            self.module_code = entity.module.code.as_ptr();
         }
     }
 
@@ -227,48 +249,74 @@ fn call_host<T>(
     Ok(())
 }
 
-/// Makes room for the frame of `func` at `base`, zeroes its locals and copies its constants;
-/// translates the function on its first call. Returns its code slot and code.
-#[inline]
+/// Makes room for the frame of the function in code slot `slot` (of `instance`'s module)
+/// at `values[base]`, and initialises its locals and constants; translates the function on
+/// its first call. Returns its code.
+#[inline(always)]
 fn enter<'m>(
-    inner: &'m mut StoreInner,
+    inner: &mut StoreInner,
     values: &mut Vec<u64>,
     instance: u32,
-    func: u32,
+    slot: &'m CodeSlot,
     base: usize,
-) -> Result<(&'m CodeSlot, &'m CompiledFunc), TrapCode> {
+) -> Result<&'m CompiledFunc, TrapCode> {
     if inner.call_depth >= inner.max_call_depth {
         return Err(TrapCode::StackOverflow);
     }
     inner.call_depth += 1;
-    let module = &inner.instances[instance as usize].module;
-    let slot = module.code_slot(func);
-    let code = compiled(module, func);
+    let code = match slot.translated.get() {
+        Some(code) => code,
+        None => translate_on_first_call(inner, instance, slot),
+    };
     slot.add_hotness(1);
     let end = base + code.frame_size as usize;
     if values.len() < end {
-        values.resize(end, 0);
+        grow_values(values, end);
     }
-    let locals = base + code.num_params as usize..base + code.num_locals as usize;
-    values[locals].fill(0);
-    let consts = base + code.num_locals as usize;
-    values[consts..consts + code.consts.len()].copy_from_slice(&code.consts);
-    Ok((slot, code))
+    let init = base + code.num_params as usize;
+    let init = &mut values[init..init + code.frame_init.len()];
+    if init.len() <= 4 {
+        // Most frames are small: a few moves beat a call to `memcpy`.
+        for (slot, value) in init.iter_mut().zip(&code.frame_init) {
+            *slot = *value;
+        }
+    } else {
+        init.copy_from_slice(&code.frame_init);
+    }
+    Ok(code)
+}
+
+#[cold]
+#[inline(never)]
+fn grow_values(values: &mut Vec<u64>, len: usize) {
+    values.resize(len.max(2 * values.len()), 0);
+}
+
+#[cold]
+#[inline(never)]
+fn translate_on_first_call<'m>(
+    inner: &StoreInner,
+    instance: u32,
+    slot: &'m CodeSlot,
+) -> &'m CompiledFunc {
+    let module = &inner.instances[instance as usize].module;
+    compiled(module, module.func_index(slot));
+    slot.translated.get().expect("just translated")
 }
 
 /// Runs defined function `func` of `instance`, whose arguments are at the start of
 /// `stack.values`, until it returns.
 fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32) -> Result<()> {
-    let (slot, code) =
-        enter(&mut store.inner, &mut stack.values, instance, func, 0).map_err(Error::trap)?;
+    let slot: *const CodeSlot = store.inner.instances[instance as usize]
+        .module
+        .code_slot(func);
+    // SAFETY: the slot belongs to the module of an instance of the store, which keeps it
+    // alive; instances are never removed from a store.
+    let slot = unsafe { &*slot };
+    let code =
+        enter(&mut store.inner, &mut stack.values, instance, slot, 0).map_err(Error::trap)?;
     let ip = code.code.as_ptr();
-    let current = Current {
-        instance,
-        func,
-        slot,
-        base: 0,
-        vm: store.inner.instances[instance as usize].vmctx.get(),
-    };
+    let current = Current::new(&store.inner, instance, slot, 0);
     let (outcome, current) = {
         let host: *mut (dyn HostStore + '_) = store as &mut dyn HostStore;
         // SAFETY: `host` was just made from a unique reference to the store.
@@ -298,16 +346,18 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
 }
 
 fn backtrace(inner: &StoreInner, stack: &Stack, current: &Current) -> WasmBacktrace {
-    let frame = |instance: u32, func: u32| {
+    let frame = |instance: u32, slot: *const CodeSlot| {
         let module = &inner.instances[instance as usize].module;
+        // SAFETY: frames hold code slots of live modules (see `Current::slot`).
+        let func = module.func_index(unsafe { &*slot });
         FrameInfo {
             func_index: func,
             func_name: module.func_names.get(&func).cloned(),
             module_name: module.name.clone(),
         }
     };
-    let mut frames = vec![frame(current.instance, current.func)];
-    frames.extend(stack.frames.iter().rev().map(|f| frame(f.instance, f.func)));
+    let mut frames = vec![frame(current.instance, current.slot)];
+    frames.extend(stack.frames.iter().rev().map(|f| frame(f.instance, f.slot)));
     WasmBacktrace::new(frames)
 }
 
@@ -1307,9 +1357,19 @@ mod handlers {
                 }
                 resume!(caller);
             },
-            Call { func, base } => {
+            Call { index, base } => {
                 flush_back_edges(ctx);
-                let entry = call_func(ctx, next, func, base);
+                // SAFETY: the translator emits `Call` with the number of a defined function
+                // of the running module, whose code slots `module_code` points to.
+                let slot = unsafe { &*ctx.current.module_code.add(index as usize) };
+                match call_wasm(ctx, next, ctx.current.instance, slot, base) {
+                    Ok(entry) => resume!(entry),
+                    Err(code) => return trap_code(ctx, code),
+                }
+            },
+            CallImported { func, base } => {
+                flush_back_edges(ctx);
+                let entry = call_imported(ctx, next, func, base);
                 if entry.is_null() {
                     return exit();
                 }
@@ -1358,11 +1418,7 @@ fn return_to_caller(ctx: &mut Ctx<'_>) -> Ip {
         return std::ptr::null();
     };
     let current = &mut ctx.current;
-    if frame.instance != current.instance {
-        current.vm = inner.instances[frame.instance as usize].vmctx.get();
-    }
-    current.instance = frame.instance;
-    current.func = frame.func;
+    current.switch_instance(inner, frame.instance);
     current.slot = frame.slot;
     current.base = frame.base;
     frame.ip
@@ -1381,30 +1437,37 @@ fn continue_at(ctx: &mut Ctx<'_>, outcome: Result<Ip, Trap>) -> Ip {
     }
 }
 
-/// `Call`: calls function `func` of the running instance with its frame at slot `base`, the
-/// caller continuing at `ip`. Returns where execution continues, or null after a trap.
-#[inline(never)]
-fn call_func(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Ip {
-    let outcome = call_func_inner(ctx, ip, func, base);
-    continue_at(ctx, outcome)
-}
-
-fn call_func_inner(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Result<Ip, Trap> {
+/// Calls the function in code slot `slot` of `instance` with its frame at slot `base` of the
+/// running frame, the caller continuing at `ip`. Returns the callee's first instruction.
+#[inline(always)]
+fn call_wasm(
+    ctx: &mut Ctx<'_>,
+    ip: Ip,
+    instance: u32,
+    slot: &CodeSlot,
+    base: Slot,
+) -> Result<Ip, TrapCode> {
+    let new_base = ctx.current.base + base as usize;
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
     let inner = unsafe { &mut *ctx.inner };
-    let instance = &inner.instances[ctx.current.instance as usize];
-    if (func as usize) < instance.module.num_imported_funcs {
-        let callee = instance.funcs[func as usize];
-        return call(ctx, ip, callee, base);
-    }
-    let new_base = ctx.current.base + base as usize;
-    let (slot, code) = enter(inner, ctx.values, ctx.current.instance, func, new_base)?;
-    let entry = code.code.as_ptr();
+    let code = enter(inner, ctx.values, instance, slot, new_base)?;
     ctx.frames.push(ctx.current.save(ip));
-    ctx.current.func = func;
-    ctx.current.slot = slot;
-    ctx.current.base = new_base;
-    Ok(entry)
+    let current = &mut ctx.current;
+    current.switch_instance(inner, instance);
+    current.slot = slot;
+    current.base = new_base;
+    Ok(code.code.as_ptr())
+}
+
+/// `CallImported`: calls imported function `func` of the running instance with its frame at
+/// slot `base`. Returns where execution continues, or null after a trap.
+#[inline(never)]
+fn call_imported(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Ip {
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &*ctx.inner };
+    let callee = inner.instances[ctx.current.instance as usize].funcs[func as usize];
+    let outcome = call(ctx, ip, callee, base);
+    continue_at(ctx, outcome)
 }
 
 /// `CallIndirect`: calls the function at `index` of table `table`, checking its type against
@@ -1453,26 +1516,19 @@ fn call_indirect_inner(
 /// need be) and the returned pointer is its first instruction; a host function runs in place
 /// and the returned pointer is `ip`.
 fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> {
-    let new_base = ctx.current.base + base as usize;
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live;
     // `inner` is not used after the host call below.
     let inner = unsafe { &mut *ctx.inner };
     match inner.funcs[callee as usize].kind {
         FuncKind::Wasm { instance, index } => {
-            let (slot, code) = enter(inner, ctx.values, instance, index, new_base)?;
-            let (slot, entry): (*const CodeSlot, _) = (slot, code.code.as_ptr());
-            ctx.frames.push(ctx.current.save(ip));
-            let current = &mut ctx.current;
-            if instance != current.instance {
-                current.vm = inner.instances[instance as usize].vmctx.get();
-                current.instance = instance;
-            }
-            current.func = index;
-            current.slot = slot;
-            current.base = new_base;
-            Ok(entry)
+            let slot: *const CodeSlot = inner.instances[instance as usize]
+                .module
+                .code_slot(index);
+            // SAFETY: the module of an instance of the store keeps its code slots alive.
+            Ok(call_wasm(ctx, ip, instance, unsafe { &*slot }, base)?)
         }
         FuncKind::Host { .. } => {
+            let new_base = ctx.current.base + base as usize;
             let ty = &inner.funcs[callee as usize].ty;
             let width = ty.params().len().max(ty.results().len());
             let values = &mut *ctx.values;

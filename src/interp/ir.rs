@@ -226,9 +226,12 @@ macro_rules! for_each_numeric {
                 BrTable { index: Slot, len: u32 },
                 /// Copy `count` results from `src` to slot 0 and return to the caller.
                 Return { src: Slot, count: u32 },
-                /// Call function `func` of the module; its frame starts at slot `base`, where
-                /// the arguments are and where the results will be.
-                Call { func: u32, base: Slot },
+                /// Call the module's defined function number `index` (counted from the first
+                /// defined function); its frame starts at slot `base`, where the arguments are
+                /// and where the results will be.
+                Call { index: u32, base: Slot },
+                /// Call the module's imported function `func`, with its frame at slot `base`.
+                CallImported { func: u32, base: Slot },
                 /// Call through table `table` at the index in slot `index`, checking that the
                 /// callee has the module's type `type_index`.
                 CallIndirect { table: u32, type_index: u32, index: Slot, base: Slot },
@@ -318,17 +321,16 @@ impl Instr {
 pub(crate) struct CompiledFunc {
     pub code: Box<[Instr]>,
     pub num_params: u32,
-    /// Parameters plus declared locals.
-    pub num_locals: u32,
-    /// Constants, copied into the slots after the locals at every entry.
-    pub consts: Box<[u64]>,
+    /// What the slots after the parameters start as at every entry: zeros for the declared
+    /// locals, then the constant pool.
+    pub frame_init: Box<[u64]>,
     /// Slots a frame of this function needs.
     pub frame_size: u32,
 }
 
 impl CompiledFunc {
-    /// Bytes of instructions and constants.
+    /// Bytes of instructions and frame template.
     pub fn size_in_bytes(&self) -> usize {
-        std::mem::size_of_val(&*self.code) + std::mem::size_of_val(&*self.consts)
+        std::mem::size_of_val(&*self.code) + std::mem::size_of_val(&*self.frame_init)
     }
 }

@@ -186,11 +186,13 @@ impl<'m> Translator<'m> {
             self.code[at].set_target(relative(at, target));
         }
         debug_assert!(self.code.last().is_some_and(Instr::is_terminator));
+        let declared_locals = (self.num_locals - num_params) as usize;
+        let mut frame_init = vec![0; declared_locals];
+        frame_init.extend_from_slice(&self.consts);
         CompiledFunc {
             code: self.code.into_boxed_slice(),
             num_params,
-            num_locals: self.num_locals,
-            consts: self.consts.into_boxed_slice(),
+            frame_init: frame_init.into_boxed_slice(),
             frame_size: self.temp_base + self.max_height as u32,
         }
     }
@@ -799,9 +801,13 @@ impl<'m> Translator<'m> {
             }
             Operator::Call { function_index } => {
                 let type_index = self.module.funcs[function_index as usize];
-                self.call(type_index, |base| Instr::Call {
-                    func: function_index,
-                    base,
+                let imported = self.module.num_imported_funcs as u32;
+                self.call(type_index, |base| match function_index.checked_sub(imported) {
+                    Some(index) => Instr::Call { index, base },
+                    None => Instr::CallImported {
+                        func: function_index,
+                        base,
+                    },
                 });
             }
             Operator::CallIndirect {

@@ -144,6 +144,17 @@ impl ModuleInner {
     pub fn code_slot(&self, func: u32) -> &CodeSlot {
         &self.code[func as usize - self.num_imported_funcs]
     }
+
+    /// The function index (module index space) of one of this module's code slots.
+    pub fn func_index(&self, slot: &CodeSlot) -> u32 {
+        let bytes = (slot as *const CodeSlot as usize).wrapping_sub(self.code.as_ptr() as usize);
+        let index = bytes / std::mem::size_of::<CodeSlot>();
+        assert!(
+            index < self.code.len() && std::ptr::eq(&self.code[index], slot),
+            "the code slot belongs to this module"
+        );
+        (self.num_imported_funcs + index) as u32
+    }
 }
 
 /// An import of a module: where from, and of what type.
