@@ -1382,11 +1382,13 @@ mod handlers {
                 base,
             } => {
                 flush_back_edges(ctx);
-                let entry = call_indirect(ctx, next, table, type_index, reg!(index), base);
-                if entry.is_null() {
-                    return exit();
+                match call_indirect(ctx, next, table, type_index, reg!(index), base) {
+                    Ok(entry) => resume!(entry),
+                    Err(error) => {
+                        ctx.trap = Some(error);
+                        return exit();
+                    }
                 }
-                resume!(entry);
             },
         }
     }
@@ -1471,8 +1473,9 @@ fn call_imported(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Ip {
 }
 
 /// `CallIndirect`: calls the function at `index` of table `table`, checking its type against
-/// the module's type `type_index`. Returns where execution continues, or null after a trap.
-#[inline(never)]
+/// the module's type `type_index`, with its frame at slot `base`; the caller continues at `ip`.
+/// Returns the callee's first instruction (or `ip` for a host function).
+#[inline(always)]
 fn call_indirect(
     ctx: &mut Ctx<'_>,
     ip: Ip,
@@ -1480,35 +1483,39 @@ fn call_indirect(
     type_index: u32,
     index: u64,
     base: Slot,
-) -> Ip {
-    let outcome = call_indirect_inner(ctx, ip, table, type_index, index, base);
-    continue_at(ctx, outcome)
-}
-
-fn call_indirect_inner(
-    ctx: &mut Ctx<'_>,
-    ip: Ip,
-    table: u32,
-    type_index: u32,
-    index: u64,
-    base: Slot,
 ) -> Result<Ip, Trap> {
-    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
-    let inner = unsafe { &*ctx.inner };
-    let entity = &inner.instances[ctx.current.instance as usize];
-    let expected = entity.module.signatures[type_index as usize];
-    let table = &inner.tables[entity.tables[table as usize] as usize];
-    let element = *table
-        .elements
-        .get(index as u32 as usize)
-        .ok_or(TrapCode::UndefinedElement)?;
+    let vm = ctx.current.vm();
+    // SAFETY: the validator checked `table` and `type_index` against the module, and the VM
+    // context has a table pointer per table and a signature per type.
+    let (table, expected) = unsafe {
+        (
+            &**vm.tables.add(table as usize),
+            *vm.signatures.add(type_index as usize),
+        )
+    };
+    let index = index as u32 as u64;
+    if index >= table.len {
+        return Err(TrapCode::UndefinedElement.into());
+    }
+    // SAFETY: `index` is below the table's length, the number of elements at `base`.
+    let element = unsafe { *table.base.add(index as usize) };
     let callee = element
         .checked_sub(1)
         .ok_or(TrapCode::UninitializedElement)? as u32;
-    if inner.funcs[callee as usize].signature != expected {
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &*ctx.inner };
+    let entity = &inner.funcs[callee as usize];
+    if entity.signature != expected {
         return Err(TrapCode::BadSignature.into());
     }
-    call(ctx, ip, callee, base)
+    match entity.kind {
+        FuncKind::Wasm { instance, index } => {
+            let slot: *const CodeSlot = inner.instances[instance as usize].module.code_slot(index);
+            // SAFETY: the module of an instance of the store keeps its code slots alive.
+            Ok(call_wasm(ctx, ip, instance, unsafe { &*slot }, base)?)
+        }
+        FuncKind::Host { .. } => call(ctx, ip, callee, base),
+    }
 }
 
 /// Calls store function `callee` with its frame at slot `base` of the running frame, the
@@ -1521,9 +1528,7 @@ fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> 
     let inner = unsafe { &mut *ctx.inner };
     match inner.funcs[callee as usize].kind {
         FuncKind::Wasm { instance, index } => {
-            let slot: *const CodeSlot = inner.instances[instance as usize]
-                .module
-                .code_slot(index);
+            let slot: *const CodeSlot = inner.instances[instance as usize].module.code_slot(index);
             // SAFETY: the module of an instance of the store keeps its code slots alive.
             Ok(call_wasm(ctx, ip, instance, unsafe { &*slot }, base)?)
         }

@@ -802,12 +802,14 @@ impl<'m> Translator<'m> {
             Operator::Call { function_index } => {
                 let type_index = self.module.funcs[function_index as usize];
                 let imported = self.module.num_imported_funcs as u32;
-                self.call(type_index, |base| match function_index.checked_sub(imported) {
-                    Some(index) => Instr::Call { index, base },
-                    None => Instr::CallImported {
-                        func: function_index,
-                        base,
-                    },
+                self.call(type_index, |base| {
+                    match function_index.checked_sub(imported) {
+                        Some(index) => Instr::Call { index, base },
+                        None => Instr::CallImported {
+                            func: function_index,
+                            base,
+                        },
+                    }
                 });
             }
             Operator::CallIndirect {

@@ -425,6 +425,7 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
         globals: global_pointers.as_ptr(),
         tables: table_pointers.as_ptr(),
         funcs: func_refs.as_ptr(),
+        signatures: module.signatures.as_ptr(),
         trap_code: 0,
     });
     let element_segments = module

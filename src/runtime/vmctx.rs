@@ -6,6 +6,8 @@
 
 use std::ptr::NonNull;
 
+use crate::engine::SignatureId;
+
 /// A linear memory as the tiers see it: where its bytes are and how many there are.
 #[repr(C)]
 pub(crate) struct VmMemory {
@@ -31,6 +33,8 @@ pub(crate) struct VmContext {
     pub tables: *const *mut VmTable,
     /// The encoded `funcref` of every function in the module's index space.
     pub funcs: *const u64,
+    /// The engine-wide signature id of each of the module's types, for `call_indirect`.
+    pub signatures: *const SignatureId,
     /// Where a native frame stores its trap code before returning a failure status.
     pub trap_code: u32,
 }
