@@ -1,7 +1,7 @@
 //! The interpreter's executor: threaded dispatch over register-machine code, with frames on
 //! an explicit stack (no host recursion for Wasm calls).
 //!
-//! Every instruction has a handler function; the op code (`Instr`'s `repr(u8)` discriminant)
+//! Every instruction has a handler function; the op code (`Instr`'s `repr(u16)` discriminant)
 //! indexes [`HANDLERS`]. In optimised builds (cfg `tierwasm_use_tail_calls`, set by `build.rs`
 //! from the optimisation level) each handler ends by calling the next instruction's handler
 //! in tail position, which LLVM compiles to an indirect jump (sibling-call optimisation), so
@@ -9,9 +9,10 @@
 //! have a driver loop instead: each handler returns the next state.
 //!
 //! The hot state is passed from handler to handler in arguments, so it stays in machine
-//! registers: the instruction pointer, the frame pointer, memory 0's base and length, and a
-//! pointer to the cold state ([`Ctx`]: the store, the saved frames, which instance and
-//! function is running, and the loop iterations not yet added to the hotness counter).
+//! registers: the instruction pointer, the frame pointer, memory 0's base and length, the
+//! accumulator (the last result written, see `ir`), and a pointer to the cold state ([`Ctx`]:
+//! the store, the saved frames, which instance and function is running, and the loop
+//! iterations not yet added to the hotness counter).
 //! Handlers are not generic over the store's host data: they reach the store through a raw
 //! `StoreInner` pointer and a [`HostStore`] trait object for host calls, so one handler table
 //! serves every store.
@@ -422,17 +423,18 @@ impl Ctx<'_> {
 type Ip = *const Instr;
 
 /// An instruction handler. The hot state is in its arguments, which stay in registers
-/// (five integer arguments, all passed in registers on x86-64 SysV and AArch64, leaving
-/// the sixth argument register free as a scratch register): the instruction, the frame
-/// pointer, memory 0's base and length, and the cold state.
-type Handler = fn(ip: Ip, fp: *mut u64, mem_base: *mut u8, mem_len: u64, ctx: &mut Ctx<'_>) -> Done;
+/// (six integer arguments, all passed in registers on x86-64 SysV and AArch64): the
+/// instruction, the frame pointer, memory 0's base and length, the cold state and the
+/// accumulator.
+type Handler =
+    fn(ip: Ip, fp: *mut u64, mem_base: *mut u8, mem_len: u64, ctx: &mut Ctx<'_>, acc: u64) -> Done;
 
 /// The handler of the instruction at `ip`.
 #[inline(always)]
 fn handler(ip: Ip) -> Handler {
     // SAFETY: `ip` points to an instruction of the running function (module documentation),
-    // and `Instr` is `repr(u8)`: its first byte is the discriminant, the op code.
-    let op = unsafe { *ip.cast::<u8>() };
+    // and `Instr` is `repr(u16)`: its first two bytes are the discriminant, the op code.
+    let op = unsafe { *ip.cast::<u16>() };
     // SAFETY: the table has one entry per variant (its length is `Instr::COUNT`, and it is
     // built from the same macro lists as the enum), so every op code indexes it.
     unsafe { *HANDLERS.get_unchecked(op as usize) }
@@ -449,8 +451,14 @@ mod dispatch {
 
     /// Continues with the instruction at `ip`.
     #[inline(always)]
-    pub fn dispatch(ip: Ip, fp: *mut u64, memory: LinearMemory, ctx: &mut Ctx<'_>) -> Done {
-        handler(ip)(ip, fp, memory.base, memory.len, ctx)
+    pub fn dispatch(
+        ip: Ip,
+        fp: *mut u64,
+        memory: LinearMemory,
+        ctx: &mut Ctx<'_>,
+        acc: u64,
+    ) -> Done {
+        handler(ip)(ip, fp, memory.base, memory.len, ctx, acc)
     }
 
     /// Stops execution (the outermost function returned, or `ctx.trap` says why).
@@ -461,7 +469,7 @@ mod dispatch {
 
     /// Runs from `ip` until the outermost function returns or a trap.
     pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
-        dispatch(ip, fp, memory, ctx);
+        dispatch(ip, fp, memory, ctx, 0);
     }
 }
 
@@ -478,6 +486,7 @@ mod dispatch {
         ip: Ip,
         fp: *mut u64,
         memory: LinearMemory,
+        acc: u64,
     }
 
     /// What a handler returns: the next state, or that execution has stopped.
@@ -485,8 +494,19 @@ mod dispatch {
 
     /// Continues with the instruction at `ip`.
     #[inline(always)]
-    pub fn dispatch(ip: Ip, fp: *mut u64, memory: LinearMemory, _ctx: &mut Ctx<'_>) -> Done {
-        ControlFlow::Continue(State { ip, fp, memory })
+    pub fn dispatch(
+        ip: Ip,
+        fp: *mut u64,
+        memory: LinearMemory,
+        _ctx: &mut Ctx<'_>,
+        acc: u64,
+    ) -> Done {
+        ControlFlow::Continue(State {
+            ip,
+            fp,
+            memory,
+            acc,
+        })
     }
 
     /// Stops execution (the outermost function returned, or `ctx.trap` says why).
@@ -497,10 +517,20 @@ mod dispatch {
 
     /// Runs from `ip` until the outermost function returns or a trap.
     pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
-        let mut state = State { ip, fp, memory };
-        while let ControlFlow::Continue(next) =
-            handler(state.ip)(state.ip, state.fp, state.memory.base, state.memory.len, ctx)
-        {
+        let mut state = State {
+            ip,
+            fp,
+            memory,
+            acc: 0,
+        };
+        while let ControlFlow::Continue(next) = handler(state.ip)(
+            state.ip,
+            state.fp,
+            state.memory.base,
+            state.memory.len,
+            ctx,
+            state.acc,
+        ) {
             state = next;
         }
     }
@@ -529,22 +559,22 @@ fn trap_code(ctx: &mut Ctx<'_>, code: TrapCode) -> Done {
 /// variant with discriminant `n`, the handler functions being named after the variants.
 macro_rules! define_handler_table {
     (
-        binary: [$($binary:ident)*],
-        unary: [$($unary:ident)*],
-        binary_imm: [$($binary_imm:ident)*],
-        branch_cmp: [$($branch_cmp:ident)*],
-        branch_cmp_imm: [$($branch_cmp_imm:ident)*],
+        binary: [$($binary:ident($binary_a:ident, $binary_b:ident))*],
+        unary: [$($unary:ident($unary_a:ident))*],
+        binary_imm: [$($binary_imm:ident($binary_imm_a:ident))*],
+        branch_cmp: [$($branch_cmp:ident($branch_cmp_a:ident, $branch_cmp_b:ident))*],
+        branch_cmp_imm: [$($branch_cmp_imm:ident($branch_cmp_imm_a:ident))*],
         other: {
             $( $(#[$meta:meta])* $other:ident $({ $($field:ident : $fty:ty),* $(,)? })? ),* $(,)?
         }
     ) => {
         /// The handler of each op code.
         static HANDLERS: [Handler; Instr::COUNT] = [
-            $(handlers::$binary,)*
-            $(handlers::$unary,)*
-            $(handlers::$binary_imm,)*
-            $(handlers::$branch_cmp,)*
-            $(handlers::$branch_cmp_imm,)*
+            $(handlers::$binary, handlers::$binary_a, handlers::$binary_b,)*
+            $(handlers::$unary, handlers::$unary_a,)*
+            $(handlers::$binary_imm, handlers::$binary_imm_a,)*
+            $(handlers::$branch_cmp, handlers::$branch_cmp_a, handlers::$branch_cmp_b,)*
+            $(handlers::$branch_cmp_imm, handlers::$branch_cmp_imm_a,)*
             $(handlers::$other,)*
         ];
     };
@@ -562,88 +592,133 @@ for_each_numeric!(define_handler_table);
 /// so that the bodies and the `prelude` (macros for them) can refer to them.
 macro_rules! handlers {
     (@unbrace { $($tokens:tt)* }) => { $($tokens)* };
+    // `reg!(operand)`: an operand's value. It is read from the frame slot the operand names,
+    // except for `$acc_operand` (if any), which the accumulator holds.
+    (@reg $d:tt $fp:ident $acc:ident [$($acc_operand:ident)?]) => {
+        macro_rules! reg {
+            $(
+                ($acc_operand) => {
+                    $acc
+                };
+            )?
+            // SAFETY: slot operands are inside the frame at `fp`, see the module documentation.
+            ($d slot:tt) => {
+                unsafe { *$fp.add($d slot as usize) }
+            };
+        }
+    };
+    (@wrapped $d:tt ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
+        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr) => {
+        #[allow(
+            non_snake_case,
+            unused_mut,
+            unused_variables,
+            unused_macros,
+            unused_assignments,
+            unreachable_code
+        )]
+        pub(super) fn $name(
+            $ip: Ip,
+            $fp: *mut u64,
+            mem_base: *mut u8,
+            mem_len: u64,
+            $ctx: &mut Ctx<'_>,
+            $acc: u64,
+        ) -> Done {
+            // SAFETY: `ip` points to an instruction of the running function (module
+            // documentation), and this handler is only reached through the table entry of
+            // its own variant's op code, so the instruction is this variant.
+            let &Instr::$name $fields = (unsafe { &*$ip }) else {
+                // SAFETY: as just said, the instruction is this variant.
+                unsafe { std::hint::unreachable_unchecked() }
+            };
+            let mut $fp = $fp;
+            let mut $acc = $acc;
+            let mut $memory = LinearMemory { base: mem_base, len: mem_len };
+            // SAFETY: the code ends in a terminator, so either another instruction follows
+            // or this one never continues at `next`, which is then one past the end.
+            let mut $next = unsafe { $ip.add(1) };
+            // SAFETY: `ctx.inner` is valid (see `Ctx`); a wrapped body never calls the host.
+            let $inner: &mut StoreInner = unsafe { &mut *$ctx.inner };
+            handlers!(@reg $d $fp $acc $acc_operand);
+            handlers!(@unbrace $prelude);
+            // The closure lets the bodies use `?`; it is called once, and inlined.
+            #[allow(clippy::redundant_closure_call)]
+            let result: Result<(), TrapCode> = (|| {
+                $body;
+                Ok(())
+            })();
+            if let Err(code) = result {
+                return trap_code($ctx, code);
+            }
+            dispatch($next, $fp, $memory, $ctx, $acc)
+        }
+    };
+    (@raw $d:tt ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
+        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr) => {
+        #[allow(
+            non_snake_case,
+            unused_mut,
+            unused_variables,
+            unused_macros,
+            unused_assignments,
+            unreachable_code
+        )]
+        pub(super) fn $name(
+            $ip: Ip,
+            $fp: *mut u64,
+            mem_base: *mut u8,
+            mem_len: u64,
+            $ctx: &mut Ctx<'_>,
+            $acc: u64,
+        ) -> Done {
+            // SAFETY: as for wrapped handlers.
+            let &Instr::$name $fields = (unsafe { &*$ip }) else {
+                // SAFETY: as for wrapped handlers.
+                unsafe { std::hint::unreachable_unchecked() }
+            };
+            let mut $fp = $fp;
+            let mut $acc = $acc;
+            let mut $memory = LinearMemory { base: mem_base, len: mem_len };
+            // SAFETY: as for wrapped handlers.
+            let mut $next = unsafe { $ip.add(1) };
+            handlers!(@reg $d $fp $acc $acc_operand);
+            handlers!(@unbrace $prelude);
+            $body;
+            dispatch($next, $fp, $memory, $ctx, $acc)
+        }
+    };
     (
-        state($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $next:ident, $inner:ident);
+        $d:tt;
+        state $state:tt;
         prelude $prelude:tt
         wrapped {
-            $( $name:ident $({ $($field:ident),* $(,)? })? => $body:expr ),* $(,)?
+            $(
+                $name:ident $fields:tt $(acc($($acc_operand:ident => $acc_name:ident),* $(,)?))?
+                    => $body:expr
+            ),* $(,)?
         }
         raw {
-            $( $raw_name:ident $({ $($raw_field:ident),* $(,)? })? => $raw_body:expr ),* $(,)?
+            $(
+                $raw_name:ident $raw_fields:tt
+                    $(acc($($raw_acc_operand:ident => $raw_acc_name:ident),* $(,)?))?
+                    => $raw_body:expr
+            ),* $(,)?
         }
     ) => {
         $(
-            #[allow(
-                non_snake_case,
-                unused_mut,
-                unused_variables,
-                unused_macros,
-                unused_assignments,
-                unreachable_code
-            )]
-            pub(super) fn $name(
-                $ip: Ip,
-                $fp: *mut u64,
-                mem_base: *mut u8,
-                mem_len: u64,
-                $ctx: &mut Ctx<'_>,
-            ) -> Done {
-                // SAFETY: `ip` points to an instruction of the running function (module
-                // documentation), and this handler is only reached through the table entry of
-                // its own variant's op code, so the instruction is this variant.
-                let &Instr::$name $({ $($field),* })? = (unsafe { &*$ip }) else {
-                    // SAFETY: as just said, the instruction is this variant.
-                    unsafe { std::hint::unreachable_unchecked() }
-                };
-                let mut $fp = $fp;
-                let mut $memory = LinearMemory { base: mem_base, len: mem_len };
-                // SAFETY: the code ends in a terminator, so either another instruction follows
-                // or this one never continues at `next`, which is then one past the end.
-                let mut $next = unsafe { $ip.add(1) };
-                // SAFETY: `ctx.inner` is valid (see `Ctx`); a wrapped body never calls the host.
-                let $inner: &mut StoreInner = unsafe { &mut *$ctx.inner };
-                handlers!(@unbrace $prelude);
-                // The closure lets the bodies use `?`; it is called once, and inlined.
-                #[allow(clippy::redundant_closure_call)]
-                let result: Result<(), TrapCode> = (|| {
-                    $body;
-                    Ok(())
-                })();
-                if let Err(code) = result {
-                    return trap_code($ctx, code);
-                }
-                dispatch($next, $fp, $memory, $ctx)
-            }
+            handlers!(@wrapped $d $state $prelude $name $fields [] $body);
+            $($(
+                handlers!(@wrapped $d $state $prelude $acc_name $fields [$acc_operand] $body);
+            )*)?
         )*
         $(
-            #[allow(
-                non_snake_case,
-                unused_mut,
-                unused_variables,
-                unused_macros,
-                unused_assignments,
-                unreachable_code
-            )]
-            pub(super) fn $raw_name(
-                $ip: Ip,
-                $fp: *mut u64,
-                mem_base: *mut u8,
-                mem_len: u64,
-                $ctx: &mut Ctx<'_>,
-            ) -> Done {
-                // SAFETY: as for wrapped handlers.
-                let &Instr::$raw_name $({ $($raw_field),* })? = (unsafe { &*$ip }) else {
-                    // SAFETY: as for wrapped handlers.
-                    unsafe { std::hint::unreachable_unchecked() }
-                };
-                let mut $fp = $fp;
-                let mut $memory = LinearMemory { base: mem_base, len: mem_len };
-                // SAFETY: as for wrapped handlers.
-                let mut $next = unsafe { $ip.add(1) };
-                handlers!(@unbrace $prelude);
-                $raw_body;
-                dispatch($next, $fp, $memory, $ctx)
-            }
+            handlers!(@raw $d $state $prelude $raw_name $raw_fields [] $raw_body);
+            $($(
+                handlers!(
+                    @raw $d $state $prelude $raw_acc_name $raw_fields [$raw_acc_operand] $raw_body
+                );
+            )*)?
         )*
     };
 }
@@ -653,24 +728,21 @@ mod handlers {
     use super::*;
 
     handlers! {
-        state(ip, fp, memory, ctx, next, inner);
+        $;
+        state(ip, fp, memory, ctx, acc, next, inner);
         prelude {
-            // SAFETY (for `reg!` and `set!`): slot operands are inside the frame at `fp`, see
-            // the module documentation.
-            macro_rules! reg {
-                ($slot:expr) => {
-                    unsafe { *fp.add($slot as usize) }
-                };
-            }
+            /// Writes a result slot and leaves the value in the accumulator.
+            // SAFETY: slot operands are inside the frame at `fp`, see the module documentation.
             macro_rules! set {
-                ($slot:expr, $value:expr) => {{
-                    let value = $value;
+                ($slot:tt, $value:expr) => {{
+                    let value: u64 = $value;
+                    acc = value;
                     unsafe { *fp.add($slot as usize) = value }
                 }};
             }
             /// A load of a `$ty` from memory 0, sign- or zero-extended through `$wide`.
             macro_rules! load {
-                ($dst:expr, $addr:expr, $offset:expr, $ty:ident as $wide:ident) => {{
+                ($dst:tt, $addr:tt, $offset:expr, $ty:ident as $wide:ident) => {{
                     let value = <$ty>::from_le_bytes(memory.load(reg!($addr), $offset)?);
                     set!($dst, value as $wide as u64);
                 }};
@@ -686,23 +758,23 @@ mod handlers {
                     if offset <= 0 {
                         ctx.back_edges = ctx.back_edges.wrapping_add(1);
                     }
-                    return dispatch(target, fp, memory, ctx);
+                    return dispatch(target, fp, memory, ctx, acc);
                 }};
             }
             /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the
             /// low half, `i64`/`u64` from all of it).
             macro_rules! br_if {
-                ($a:expr, $b:expr, $target:expr, $op:tt, u32) => {
+                ($a:tt, $b:tt, $target:tt, $op:tt, u32) => {
                     if (reg!($a) as u32) $op (reg!($b) as u32) {
                         jump!($target);
                     }
                 };
-                ($a:expr, $b:expr, $target:expr, $op:tt, i32) => {
+                ($a:tt, $b:tt, $target:tt, $op:tt, i32) => {
                     if (reg!($a) as u32 as i32) $op (reg!($b) as u32 as i32) {
                         jump!($target);
                     }
                 };
-                ($a:expr, $b:expr, $target:expr, $op:tt, $ty:ty) => {
+                ($a:tt, $b:tt, $target:tt, $op:tt, $ty:ty) => {
                     if (reg!($a) as $ty) $op (reg!($b) as $ty) {
                         jump!($target);
                     }
@@ -710,56 +782,56 @@ mod handlers {
             }
             /// A fused `i32` compare-and-branch on a slot and a constant.
             macro_rules! br_if_imm {
-                ($a:expr, $imm:expr, $target:expr, $op:tt, $ty:ty) => {
+                ($a:tt, $imm:expr, $target:tt, $op:tt, $ty:ty) => {
                     if (reg!($a) as u32 as $ty) $op ($imm as u32 as $ty) {
                         jump!($target);
                     }
                 };
             }
             macro_rules! i32_bin {
-                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                ($dst:tt, $a:tt, $b:tt, |$x:ident, $y:ident| $body:expr) => {{
                     let $x = reg!($a) as u32 as i32;
                     let $y = reg!($b) as u32 as i32;
                     set!($dst, ($body) as u32 as u64);
                 }};
             }
             macro_rules! i64_bin {
-                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                ($dst:tt, $a:tt, $b:tt, |$x:ident, $y:ident| $body:expr) => {{
                     let $x = reg!($a) as i64;
                     let $y = reg!($b) as i64;
                     set!($dst, ($body) as u64);
                 }};
             }
             macro_rules! f32_bin {
-                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                ($dst:tt, $a:tt, $b:tt, |$x:ident, $y:ident| $body:expr) => {{
                     let $x = f32::from_bits(reg!($a) as u32);
                     let $y = f32::from_bits(reg!($b) as u32);
                     set!($dst, ($body).to_bits() as u64);
                 }};
             }
             macro_rules! f64_bin {
-                ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+                ($dst:tt, $a:tt, $b:tt, |$x:ident, $y:ident| $body:expr) => {{
                     let $x = f64::from_bits(reg!($a));
                     let $y = f64::from_bits(reg!($b));
                     set!($dst, ($body).to_bits());
                 }};
             }
             macro_rules! f32_cmp {
-                ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+                ($dst:tt, $a:tt, $b:tt, $op:tt) => {{
                     let x = f32::from_bits(reg!($a) as u32);
                     let y = f32::from_bits(reg!($b) as u32);
                     set!($dst, (x $op y) as u64);
                 }};
             }
             macro_rules! f64_cmp {
-                ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+                ($dst:tt, $a:tt, $b:tt, $op:tt) => {{
                     let x = f64::from_bits(reg!($a));
                     let y = f64::from_bits(reg!($b));
                     set!($dst, (x $op y) as u64);
                 }};
             }
             macro_rules! unary {
-                ($dst:expr, $a:expr, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
+                ($dst:tt, $a:tt, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
                     let $x = from_slot!($from, reg!($a));
                     let value: $to = $body;
                     set!($dst, to_slot!($to, value));
@@ -817,10 +889,10 @@ mod handlers {
             }
         }
         wrapped {
-            I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
-            I32DivS { dst, a, b } => {
+            I32Add { dst, a, b } acc(a => I32AddA, b => I32AddB) => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            I32Sub { dst, a, b } acc(a => I32SubA, b => I32SubB) => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            I32Mul { dst, a, b } acc(a => I32MulA, b => I32MulB) => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I32DivS { dst, a, b } acc(a => I32DivSA, b => I32DivSB) => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero);
@@ -830,55 +902,55 @@ mod handlers {
                 }
                 set!(dst, (x / y) as u32 as u64);
             },
-            I32DivU { dst, a, b } => {
+            I32DivU { dst, a, b } acc(a => I32DivUA, b => I32DivUB) => {
                 let (x, y) = (reg!(a) as u32, reg!(b) as u32);
                 set!(
                     dst,
                     x.checked_div(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
                 );
             },
-            I32RemS { dst, a, b } => {
+            I32RemS { dst, a, b } acc(a => I32RemSA, b => I32RemSB) => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero);
                 }
                 set!(dst, x.wrapping_rem(y) as u32 as u64);
             },
-            I32RemU { dst, a, b } => {
+            I32RemU { dst, a, b } acc(a => I32RemUA, b => I32RemUB) => {
                 let (x, y) = (reg!(a) as u32, reg!(b) as u32);
                 set!(
                     dst,
                     x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
                 );
             },
-            I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
-            I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
-            I32Xor { dst, a, b } => i32_bin!(dst, a, b, |x, y| x ^ y),
-            I32Shl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            I32ShrS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
-            I32ShrU { dst, a, b } => {
+            I32And { dst, a, b } acc(a => I32AndA, b => I32AndB) => i32_bin!(dst, a, b, |x, y| x & y),
+            I32Or { dst, a, b } acc(a => I32OrA, b => I32OrB) => i32_bin!(dst, a, b, |x, y| x | y),
+            I32Xor { dst, a, b } acc(a => I32XorA, b => I32XorB) => i32_bin!(dst, a, b, |x, y| x ^ y),
+            I32Shl { dst, a, b } acc(a => I32ShlA, b => I32ShlB) => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            I32ShrS { dst, a, b } acc(a => I32ShrSA, b => I32ShrSB) => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I32ShrU { dst, a, b } acc(a => I32ShrUA, b => I32ShrUB) => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).wrapping_shr(y as u32))
             },
-            I32Rotl { dst, a, b } => {
+            I32Rotl { dst, a, b } acc(a => I32RotlA, b => I32RotlB) => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).rotate_left(y as u32 % 32))
             },
-            I32Rotr { dst, a, b } => {
+            I32Rotr { dst, a, b } acc(a => I32RotrA, b => I32RotrB) => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).rotate_right(y as u32 % 32))
             },
-            I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
-            I32Ne { dst, a, b } => i32_bin!(dst, a, b, |x, y| x != y),
-            I32LtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x < y),
-            I32LtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32)),
-            I32GtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x > y),
-            I32GtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32)),
-            I32LeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x <= y),
-            I32LeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32)),
-            I32GeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| x >= y),
-            I32GeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32)),
-            I64Add { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
-            I64DivS { dst, a, b } => {
+            I32Eq { dst, a, b } acc(a => I32EqA, b => I32EqB) => i32_bin!(dst, a, b, |x, y| x == y),
+            I32Ne { dst, a, b } acc(a => I32NeA, b => I32NeB) => i32_bin!(dst, a, b, |x, y| x != y),
+            I32LtS { dst, a, b } acc(a => I32LtSA, b => I32LtSB) => i32_bin!(dst, a, b, |x, y| x < y),
+            I32LtU { dst, a, b } acc(a => I32LtUA, b => I32LtUB) => i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32)),
+            I32GtS { dst, a, b } acc(a => I32GtSA, b => I32GtSB) => i32_bin!(dst, a, b, |x, y| x > y),
+            I32GtU { dst, a, b } acc(a => I32GtUA, b => I32GtUB) => i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32)),
+            I32LeS { dst, a, b } acc(a => I32LeSA, b => I32LeSB) => i32_bin!(dst, a, b, |x, y| x <= y),
+            I32LeU { dst, a, b } acc(a => I32LeUA, b => I32LeUB) => i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32)),
+            I32GeS { dst, a, b } acc(a => I32GeSA, b => I32GeSB) => i32_bin!(dst, a, b, |x, y| x >= y),
+            I32GeU { dst, a, b } acc(a => I32GeUA, b => I32GeUB) => i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32)),
+            I64Add { dst, a, b } acc(a => I64AddA, b => I64AddB) => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            I64Sub { dst, a, b } acc(a => I64SubA, b => I64SubB) => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            I64Mul { dst, a, b } acc(a => I64MulA, b => I64MulB) => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I64DivS { dst, a, b } acc(a => I64DivSA, b => I64DivSB) => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero);
@@ -888,7 +960,7 @@ mod handlers {
                 }
                 set!(dst, (x / y) as u64);
             },
-            I64DivU { dst, a, b } => {
+            I64DivU { dst, a, b } acc(a => I64DivUA, b => I64DivUB) => {
                 set!(
                     dst,
                     reg!(a)
@@ -896,14 +968,14 @@ mod handlers {
                         .ok_or(TrapCode::IntegerDivisionByZero)?
                 );
             },
-            I64RemS { dst, a, b } => {
+            I64RemS { dst, a, b } acc(a => I64RemSA, b => I64RemSB) => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
                     return Err(TrapCode::IntegerDivisionByZero);
                 }
                 set!(dst, x.wrapping_rem(y) as u64);
             },
-            I64RemU { dst, a, b } => {
+            I64RemU { dst, a, b } acc(a => I64RemUA, b => I64RemUB) => {
                 set!(
                     dst,
                     reg!(a)
@@ -911,195 +983,195 @@ mod handlers {
                         .ok_or(TrapCode::IntegerDivisionByZero)?
                 );
             },
-            I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
-            I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
-            I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
-            I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            I64ShrS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
-            I64ShrU { dst, a, b } => {
+            I64And { dst, a, b } acc(a => I64AndA, b => I64AndB) => i64_bin!(dst, a, b, |x, y| x & y),
+            I64Or { dst, a, b } acc(a => I64OrA, b => I64OrB) => i64_bin!(dst, a, b, |x, y| x | y),
+            I64Xor { dst, a, b } acc(a => I64XorA, b => I64XorB) => i64_bin!(dst, a, b, |x, y| x ^ y),
+            I64Shl { dst, a, b } acc(a => I64ShlA, b => I64ShlB) => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            I64ShrS { dst, a, b } acc(a => I64ShrSA, b => I64ShrSB) => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I64ShrU { dst, a, b } acc(a => I64ShrUA, b => I64ShrUB) => {
                 i64_bin!(dst, a, b, |x, y| (x as u64).wrapping_shr(y as u32))
             },
-            I64Rotl { dst, a, b } => {
+            I64Rotl { dst, a, b } acc(a => I64RotlA, b => I64RotlB) => {
                 i64_bin!(dst, a, b, |x, y| (x as u64)
                     .rotate_left((y as u64 % 64) as u32))
             },
-            I64Rotr { dst, a, b } => {
+            I64Rotr { dst, a, b } acc(a => I64RotrA, b => I64RotrB) => {
                 i64_bin!(dst, a, b, |x, y| (x as u64)
                     .rotate_right((y as u64 % 64) as u32))
             },
-            I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
-            I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
-            I64LtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x < y),
-            I64LtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64)),
-            I64GtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x > y),
-            I64GtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64)),
-            I64LeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x <= y),
-            I64LeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64)),
-            I64GeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| x >= y),
-            I64GeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64)),
-            F32Add { dst, a, b } => f32_bin!(dst, a, b, |x, y| x + y),
-            F32Sub { dst, a, b } => f32_bin!(dst, a, b, |x, y| x - y),
-            F32Mul { dst, a, b } => f32_bin!(dst, a, b, |x, y| x * y),
-            F32Div { dst, a, b } => f32_bin!(dst, a, b, |x, y| x / y),
-            F32Min { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::min32(x, y)),
-            F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
-            F32Copysign { dst, a, b } => {
+            I64Eq { dst, a, b } acc(a => I64EqA, b => I64EqB) => i64_bin!(dst, a, b, |x, y| x == y),
+            I64Ne { dst, a, b } acc(a => I64NeA, b => I64NeB) => i64_bin!(dst, a, b, |x, y| x != y),
+            I64LtS { dst, a, b } acc(a => I64LtSA, b => I64LtSB) => i64_bin!(dst, a, b, |x, y| x < y),
+            I64LtU { dst, a, b } acc(a => I64LtUA, b => I64LtUB) => i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64)),
+            I64GtS { dst, a, b } acc(a => I64GtSA, b => I64GtSB) => i64_bin!(dst, a, b, |x, y| x > y),
+            I64GtU { dst, a, b } acc(a => I64GtUA, b => I64GtUB) => i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64)),
+            I64LeS { dst, a, b } acc(a => I64LeSA, b => I64LeSB) => i64_bin!(dst, a, b, |x, y| x <= y),
+            I64LeU { dst, a, b } acc(a => I64LeUA, b => I64LeUB) => i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64)),
+            I64GeS { dst, a, b } acc(a => I64GeSA, b => I64GeSB) => i64_bin!(dst, a, b, |x, y| x >= y),
+            I64GeU { dst, a, b } acc(a => I64GeUA, b => I64GeUB) => i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64)),
+            F32Add { dst, a, b } acc(a => F32AddA, b => F32AddB) => f32_bin!(dst, a, b, |x, y| x + y),
+            F32Sub { dst, a, b } acc(a => F32SubA, b => F32SubB) => f32_bin!(dst, a, b, |x, y| x - y),
+            F32Mul { dst, a, b } acc(a => F32MulA, b => F32MulB) => f32_bin!(dst, a, b, |x, y| x * y),
+            F32Div { dst, a, b } acc(a => F32DivA, b => F32DivB) => f32_bin!(dst, a, b, |x, y| x / y),
+            F32Min { dst, a, b } acc(a => F32MinA, b => F32MinB) => f32_bin!(dst, a, b, |x, y| float::min32(x, y)),
+            F32Max { dst, a, b } acc(a => F32MaxA, b => F32MaxB) => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
+            F32Copysign { dst, a, b } acc(a => F32CopysignA, b => F32CopysignB) => {
                 let sign = 1u32 << 31;
                 set!(
                     dst,
                     ((reg!(a) as u32 & !sign) | (reg!(b) as u32 & sign)) as u64
                 );
             },
-            F32Eq { dst, a, b } => f32_cmp!(dst, a, b, ==),
-            F32Ne { dst, a, b } => f32_cmp!(dst, a, b, !=),
-            F32Lt { dst, a, b } => f32_cmp!(dst, a, b, <),
-            F32Gt { dst, a, b } => f32_cmp!(dst, a, b, >),
-            F32Le { dst, a, b } => f32_cmp!(dst, a, b, <=),
-            F32Ge { dst, a, b } => f32_cmp!(dst, a, b, >=),
-            F64Add { dst, a, b } => f64_bin!(dst, a, b, |x, y| x + y),
-            F64Sub { dst, a, b } => f64_bin!(dst, a, b, |x, y| x - y),
-            F64Mul { dst, a, b } => f64_bin!(dst, a, b, |x, y| x * y),
-            F64Div { dst, a, b } => f64_bin!(dst, a, b, |x, y| x / y),
-            F64Min { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::min64(x, y)),
-            F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
-            F64Copysign { dst, a, b } => {
+            F32Eq { dst, a, b } acc(a => F32EqA, b => F32EqB) => f32_cmp!(dst, a, b, ==),
+            F32Ne { dst, a, b } acc(a => F32NeA, b => F32NeB) => f32_cmp!(dst, a, b, !=),
+            F32Lt { dst, a, b } acc(a => F32LtA, b => F32LtB) => f32_cmp!(dst, a, b, <),
+            F32Gt { dst, a, b } acc(a => F32GtA, b => F32GtB) => f32_cmp!(dst, a, b, >),
+            F32Le { dst, a, b } acc(a => F32LeA, b => F32LeB) => f32_cmp!(dst, a, b, <=),
+            F32Ge { dst, a, b } acc(a => F32GeA, b => F32GeB) => f32_cmp!(dst, a, b, >=),
+            F64Add { dst, a, b } acc(a => F64AddA, b => F64AddB) => f64_bin!(dst, a, b, |x, y| x + y),
+            F64Sub { dst, a, b } acc(a => F64SubA, b => F64SubB) => f64_bin!(dst, a, b, |x, y| x - y),
+            F64Mul { dst, a, b } acc(a => F64MulA, b => F64MulB) => f64_bin!(dst, a, b, |x, y| x * y),
+            F64Div { dst, a, b } acc(a => F64DivA, b => F64DivB) => f64_bin!(dst, a, b, |x, y| x / y),
+            F64Min { dst, a, b } acc(a => F64MinA, b => F64MinB) => f64_bin!(dst, a, b, |x, y| float::min64(x, y)),
+            F64Max { dst, a, b } acc(a => F64MaxA, b => F64MaxB) => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
+            F64Copysign { dst, a, b } acc(a => F64CopysignA, b => F64CopysignB) => {
                 let sign = 1u64 << 63;
                 set!(dst, (reg!(a) & !sign) | (reg!(b) & sign));
             },
-            F64Eq { dst, a, b } => f64_cmp!(dst, a, b, ==),
-            F64Ne { dst, a, b } => f64_cmp!(dst, a, b, !=),
-            F64Lt { dst, a, b } => f64_cmp!(dst, a, b, <),
-            F64Gt { dst, a, b } => f64_cmp!(dst, a, b, >),
-            F64Le { dst, a, b } => f64_cmp!(dst, a, b, <=),
-            F64Ge { dst, a, b } => f64_cmp!(dst, a, b, >=),
+            F64Eq { dst, a, b } acc(a => F64EqA, b => F64EqB) => f64_cmp!(dst, a, b, ==),
+            F64Ne { dst, a, b } acc(a => F64NeA, b => F64NeB) => f64_cmp!(dst, a, b, !=),
+            F64Lt { dst, a, b } acc(a => F64LtA, b => F64LtB) => f64_cmp!(dst, a, b, <),
+            F64Gt { dst, a, b } acc(a => F64GtA, b => F64GtB) => f64_cmp!(dst, a, b, >),
+            F64Le { dst, a, b } acc(a => F64LeA, b => F64LeB) => f64_cmp!(dst, a, b, <=),
+            F64Ge { dst, a, b } acc(a => F64GeA, b => F64GeB) => f64_cmp!(dst, a, b, >=),
 
-            I32Clz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.leading_zeros()),
-            I32Ctz { dst, a } => unary!(dst, a, |x: u32| -> u32 x.trailing_zeros()),
-            I32Popcnt { dst, a } => unary!(dst, a, |x: u32| -> u32 x.count_ones()),
-            I32Eqz { dst, a } => unary!(dst, a, |x: u32| -> u32 (x == 0) as u32),
-            I32Extend8S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i8 as i32),
-            I32Extend16S { dst, a } => unary!(dst, a, |x: i32| -> i32 x as i16 as i32),
-            I64Clz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64),
-            I64Ctz { dst, a } => unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64),
-            I64Popcnt { dst, a } => unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64),
-            I64Eqz { dst, a } => unary!(dst, a, |x: u64| -> u64 (x == 0) as u64),
-            I64Extend8S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
-            I64Extend16S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
-            I64Extend32S { dst, a } => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
-            F32Abs { dst, a } => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
-            F32Neg { dst, a } => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
-            F32Ceil { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
-            F32Floor { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
-            F32Trunc { dst, a } => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
-            F32Nearest { dst, a } => {
+            I32Clz { dst, a } acc(a => I32ClzA) => unary!(dst, a, |x: u32| -> u32 x.leading_zeros()),
+            I32Ctz { dst, a } acc(a => I32CtzA) => unary!(dst, a, |x: u32| -> u32 x.trailing_zeros()),
+            I32Popcnt { dst, a } acc(a => I32PopcntA) => unary!(dst, a, |x: u32| -> u32 x.count_ones()),
+            I32Eqz { dst, a } acc(a => I32EqzA) => unary!(dst, a, |x: u32| -> u32 (x == 0) as u32),
+            I32Extend8S { dst, a } acc(a => I32Extend8SA) => unary!(dst, a, |x: i32| -> i32 x as i8 as i32),
+            I32Extend16S { dst, a } acc(a => I32Extend16SA) => unary!(dst, a, |x: i32| -> i32 x as i16 as i32),
+            I64Clz { dst, a } acc(a => I64ClzA) => unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64),
+            I64Ctz { dst, a } acc(a => I64CtzA) => unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64),
+            I64Popcnt { dst, a } acc(a => I64PopcntA) => unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64),
+            I64Eqz { dst, a } acc(a => I64EqzA) => unary!(dst, a, |x: u64| -> u64 (x == 0) as u64),
+            I64Extend8S { dst, a } acc(a => I64Extend8SA) => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
+            I64Extend16S { dst, a } acc(a => I64Extend16SA) => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
+            I64Extend32S { dst, a } acc(a => I64Extend32SA) => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
+            F32Abs { dst, a } acc(a => F32AbsA) => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
+            F32Neg { dst, a } acc(a => F32NegA) => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
+            F32Ceil { dst, a } acc(a => F32CeilA) => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
+            F32Floor { dst, a } acc(a => F32FloorA) => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
+            F32Trunc { dst, a } acc(a => F32TruncA) => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
+            F32Nearest { dst, a } acc(a => F32NearestA) => {
                 unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even()))
             },
-            F32Sqrt { dst, a } => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
-            F64Abs { dst, a } => set!(dst, reg!(a) & !(1 << 63)),
-            F64Neg { dst, a } => set!(dst, reg!(a) ^ (1 << 63)),
-            F64Ceil { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
-            F64Floor { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
-            F64Trunc { dst, a } => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
-            F64Nearest { dst, a } => {
+            F32Sqrt { dst, a } acc(a => F32SqrtA) => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
+            F64Abs { dst, a } acc(a => F64AbsA) => set!(dst, reg!(a) & !(1 << 63)),
+            F64Neg { dst, a } acc(a => F64NegA) => set!(dst, reg!(a) ^ (1 << 63)),
+            F64Ceil { dst, a } acc(a => F64CeilA) => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
+            F64Floor { dst, a } acc(a => F64FloorA) => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
+            F64Trunc { dst, a } acc(a => F64TruncA) => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
+            F64Nearest { dst, a } acc(a => F64NearestA) => {
                 unary!(dst, a, |x: f64| -> f64 float::quiet64(x.round_ties_even()))
             },
-            F64Sqrt { dst, a } => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
-            I32TruncF32S { dst, a } => {
+            F64Sqrt { dst, a } acc(a => F64SqrtA) => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
+            I32TruncF32S { dst, a } acc(a => I32TruncF32SA) => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 set!(
                     dst,
                     float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
                 );
             },
-            I32TruncF32U { dst, a } => {
+            I32TruncF32U { dst, a } acc(a => I32TruncF32UA) => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
             },
-            I32TruncF64S { dst, a } => {
+            I32TruncF64S { dst, a } acc(a => I32TruncF64SA) => {
                 let x = from_slot!(f64, reg!(a));
                 set!(
                     dst,
                     float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
                 );
             },
-            I32TruncF64U { dst, a } => {
+            I32TruncF64U { dst, a } acc(a => I32TruncF64UA) => {
                 let x = from_slot!(f64, reg!(a));
                 set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
             },
-            I64TruncF32S { dst, a } => {
+            I64TruncF32S { dst, a } acc(a => I64TruncF32SA) => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 let truncated = float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)?;
                 set!(dst, truncated as i64 as u64);
             },
-            I64TruncF32U { dst, a } => {
+            I64TruncF32U { dst, a } acc(a => I64TruncF32UA) => {
                 let x = from_slot!(f32, reg!(a)) as f64;
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             },
-            I64TruncF64S { dst, a } => {
+            I64TruncF64S { dst, a } acc(a => I64TruncF64SA) => {
                 let x = from_slot!(f64, reg!(a));
                 let truncated = float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)?;
                 set!(dst, truncated as i64 as u64);
             },
-            I64TruncF64U { dst, a } => {
+            I64TruncF64U { dst, a } acc(a => I64TruncF64UA) => {
                 let x = from_slot!(f64, reg!(a));
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             },
             // Rust's float-to-int `as` saturates and maps NaN to 0: exactly `trunc_sat`.
-            I32TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i32 x as i32),
-            I32TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u32 x as u32),
-            I32TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i32 x as i32),
-            I32TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u32 x as u32),
-            I64TruncSatF32S { dst, a } => unary!(dst, a, |x: f32| -> i64 x as i64),
-            I64TruncSatF32U { dst, a } => unary!(dst, a, |x: f32| -> u64 x as u64),
-            I64TruncSatF64S { dst, a } => unary!(dst, a, |x: f64| -> i64 x as i64),
-            I64TruncSatF64U { dst, a } => unary!(dst, a, |x: f64| -> u64 x as u64),
-            I64ExtendI32S { dst, a } => unary!(dst, a, |x: i32| -> i64 x as i64),
-            I64ExtendI32U { dst, a } => unary!(dst, a, |x: u32| -> u64 x as u64),
-            F32ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f32 x as f32),
-            F32ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f32 x as f32),
-            F32ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f32 x as f32),
-            F32ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f32 x as f32),
-            F32DemoteF64 { dst, a } => unary!(dst, a, |x: f64| -> f32 x as f32),
-            F64ConvertI32S { dst, a } => unary!(dst, a, |x: i32| -> f64 x as f64),
-            F64ConvertI32U { dst, a } => unary!(dst, a, |x: u32| -> f64 x as f64),
-            F64ConvertI64S { dst, a } => unary!(dst, a, |x: i64| -> f64 x as f64),
-            F64ConvertI64U { dst, a } => unary!(dst, a, |x: u64| -> f64 x as f64),
-            F64PromoteF32 { dst, a } => unary!(dst, a, |x: f32| -> f64 x as f64),
+            I32TruncSatF32S { dst, a } acc(a => I32TruncSatF32SA) => unary!(dst, a, |x: f32| -> i32 x as i32),
+            I32TruncSatF32U { dst, a } acc(a => I32TruncSatF32UA) => unary!(dst, a, |x: f32| -> u32 x as u32),
+            I32TruncSatF64S { dst, a } acc(a => I32TruncSatF64SA) => unary!(dst, a, |x: f64| -> i32 x as i32),
+            I32TruncSatF64U { dst, a } acc(a => I32TruncSatF64UA) => unary!(dst, a, |x: f64| -> u32 x as u32),
+            I64TruncSatF32S { dst, a } acc(a => I64TruncSatF32SA) => unary!(dst, a, |x: f32| -> i64 x as i64),
+            I64TruncSatF32U { dst, a } acc(a => I64TruncSatF32UA) => unary!(dst, a, |x: f32| -> u64 x as u64),
+            I64TruncSatF64S { dst, a } acc(a => I64TruncSatF64SA) => unary!(dst, a, |x: f64| -> i64 x as i64),
+            I64TruncSatF64U { dst, a } acc(a => I64TruncSatF64UA) => unary!(dst, a, |x: f64| -> u64 x as u64),
+            I64ExtendI32S { dst, a } acc(a => I64ExtendI32SA) => unary!(dst, a, |x: i32| -> i64 x as i64),
+            I64ExtendI32U { dst, a } acc(a => I64ExtendI32UA) => unary!(dst, a, |x: u32| -> u64 x as u64),
+            F32ConvertI32S { dst, a } acc(a => F32ConvertI32SA) => unary!(dst, a, |x: i32| -> f32 x as f32),
+            F32ConvertI32U { dst, a } acc(a => F32ConvertI32UA) => unary!(dst, a, |x: u32| -> f32 x as f32),
+            F32ConvertI64S { dst, a } acc(a => F32ConvertI64SA) => unary!(dst, a, |x: i64| -> f32 x as f32),
+            F32ConvertI64U { dst, a } acc(a => F32ConvertI64UA) => unary!(dst, a, |x: u64| -> f32 x as f32),
+            F32DemoteF64 { dst, a } acc(a => F32DemoteF64A) => unary!(dst, a, |x: f64| -> f32 x as f32),
+            F64ConvertI32S { dst, a } acc(a => F64ConvertI32SA) => unary!(dst, a, |x: i32| -> f64 x as f64),
+            F64ConvertI32U { dst, a } acc(a => F64ConvertI32UA) => unary!(dst, a, |x: u32| -> f64 x as f64),
+            F64ConvertI64S { dst, a } acc(a => F64ConvertI64SA) => unary!(dst, a, |x: i64| -> f64 x as f64),
+            F64ConvertI64U { dst, a } acc(a => F64ConvertI64UA) => unary!(dst, a, |x: u64| -> f64 x as f64),
+            F64PromoteF32 { dst, a } acc(a => F64PromoteF32A) => unary!(dst, a, |x: f32| -> f64 x as f64),
 
-            I32AddImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm)),
-            I32MulImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm)),
-            I32AndImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x & imm),
-            I32OrImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x | imm),
-            I32XorImm { dst, a, imm } => i32_bin!(dst, a, a, |x, _y| x ^ imm),
-            I32ShlImm { dst, a, imm } => {
+            I32AddImm { dst, a, imm } acc(a => I32AddImmA) => i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm)),
+            I32MulImm { dst, a, imm } acc(a => I32MulImmA) => i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm)),
+            I32AndImm { dst, a, imm } acc(a => I32AndImmA) => i32_bin!(dst, a, a, |x, _y| x & imm),
+            I32OrImm { dst, a, imm } acc(a => I32OrImmA) => i32_bin!(dst, a, a, |x, _y| x | imm),
+            I32XorImm { dst, a, imm } acc(a => I32XorImmA) => i32_bin!(dst, a, a, |x, _y| x ^ imm),
+            I32ShlImm { dst, a, imm } acc(a => I32ShlImmA) => {
                 i32_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
             },
-            I32ShrSImm { dst, a, imm } => {
+            I32ShrSImm { dst, a, imm } acc(a => I32ShrSImmA) => {
                 i32_bin!(dst, a, a, |x, _y| x.wrapping_shr(imm as u32))
             },
-            I32ShrUImm { dst, a, imm } => {
+            I32ShrUImm { dst, a, imm } acc(a => I32ShrUImmA) => {
                 i32_bin!(dst, a, a, |x, _y| (x as u32).wrapping_shr(imm as u32))
             },
-            I64AddImm { dst, a, imm } => {
+            I64AddImm { dst, a, imm } acc(a => I64AddImmA) => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_add(imm as i64))
             },
-            I64AndImm { dst, a, imm } => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
-            I64ShlImm { dst, a, imm } => {
+            I64AndImm { dst, a, imm } acc(a => I64AndImmA) => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
+            I64ShlImm { dst, a, imm } acc(a => I64ShlImmA) => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
             },
-            I64ShrUImm { dst, a, imm } => {
+            I64ShrUImm { dst, a, imm } acc(a => I64ShrUImmA) => {
                 i64_bin!(dst, a, a, |x, _y| (x as u64).wrapping_shr(imm as u32))
             },
 
             Copy { dst, src } => set!(dst, reg!(src)),
-            Select { dst, cond, a, b } => {
+            Select { dst, cond, a, b } acc(cond => SelectA) => {
+                // Both operands are read before the condition is known (a conditional move):
+                // a condition that depends on the data would mispredict a branch, and picking
+                // the slot first would put a second load on the path from the condition.
+                let (x, y) = (reg!(a), reg!(b));
                 set!(
                     dst,
-                    if reg!(cond) as u32 != 0 {
-                        reg!(a)
-                    } else {
-                        reg!(b)
-                    }
+                    std::hint::select_unpredictable(reg!(cond) as u32 != 0, x, y)
                 );
             },
             GlobalGet { dst, global } => {
@@ -1115,23 +1187,23 @@ mod handlers {
                 let instance = &inner.instances[ctx.current.instance as usize];
                 set!(dst, instance.func_refs[func as usize]);
             },
-            Load8S { dst, addr, offset } => load!(dst, addr, offset, i8 as i64),
-            Load8U { dst, addr, offset } => load!(dst, addr, offset, u8 as u64),
-            Load16S { dst, addr, offset } => load!(dst, addr, offset, i16 as i64),
-            Load16U { dst, addr, offset } => load!(dst, addr, offset, u16 as u64),
-            Load32S { dst, addr, offset } => load!(dst, addr, offset, i32 as i64),
-            Load32U { dst, addr, offset } => load!(dst, addr, offset, u32 as u64),
-            Load64 { dst, addr, offset } => load!(dst, addr, offset, u64 as u64),
-            Store8 { addr, src, offset } => {
+            Load8S { dst, addr, offset } acc(addr => Load8SA) => load!(dst, addr, offset, i8 as i64),
+            Load8U { dst, addr, offset } acc(addr => Load8UA) => load!(dst, addr, offset, u8 as u64),
+            Load16S { dst, addr, offset } acc(addr => Load16SA) => load!(dst, addr, offset, i16 as i64),
+            Load16U { dst, addr, offset } acc(addr => Load16UA) => load!(dst, addr, offset, u16 as u64),
+            Load32S { dst, addr, offset } acc(addr => Load32SA) => load!(dst, addr, offset, i32 as i64),
+            Load32U { dst, addr, offset } acc(addr => Load32UA) => load!(dst, addr, offset, u32 as u64),
+            Load64 { dst, addr, offset } acc(addr => Load64A) => load!(dst, addr, offset, u64 as u64),
+            Store8 { addr, src, offset } acc(addr => Store8A, src => Store8B) => {
                 memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
             },
-            Store16 { addr, src, offset } => {
+            Store16 { addr, src, offset } acc(addr => Store16A, src => Store16B) => {
                 memory.store(reg!(addr), offset, (reg!(src) as u16).to_le_bytes())?;
             },
-            Store32 { addr, src, offset } => {
+            Store32 { addr, src, offset } acc(addr => Store32A, src => Store32B) => {
                 memory.store(reg!(addr), offset, (reg!(src) as u32).to_le_bytes())?;
             },
-            Store64 { addr, src, offset } => {
+            Store64 { addr, src, offset } acc(addr => Store64A, src => Store64B) => {
                 memory.store(reg!(addr), offset, reg!(src).to_le_bytes())?;
             },
             MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),
@@ -1274,7 +1346,7 @@ mod handlers {
                 let instance = &mut inner.instances[ctx.current.instance as usize];
                 instance.element_segments[segment as usize] = Box::default();
             },
-            BrTable { index, len } => {
+            BrTable { index, len } acc(index => BrTableA) => {
                 let arm = (reg!(index) as u32).min(len) as usize;
                 // SAFETY: `len + 1` branch instructions follow `BrTable`.
                 next = unsafe { ip.add(1 + arm) };
@@ -1282,56 +1354,56 @@ mod handlers {
         }
         raw {
             Br { target } => jump!(target),
-            BrIfNez { cond, target } => {
+            BrIfNez { cond, target } acc(cond => BrIfNezA) => {
                 if reg!(cond) as u32 != 0 {
                     jump!(target);
                 }
             },
-            BrIfEqz { cond, target } => {
+            BrIfEqz { cond, target } acc(cond => BrIfEqzA) => {
                 if reg!(cond) as u32 == 0 {
                     jump!(target);
                 }
             },
-            BrIfEq { a, b, target } => br_if!(a, b, target, ==, u32),
-            BrIfNe { a, b, target } => br_if!(a, b, target, !=, u32),
-            BrIfLtS { a, b, target } => br_if!(a, b, target, <, i32),
-            BrIfLtU { a, b, target } => br_if!(a, b, target, <, u32),
-            BrIfGtS { a, b, target } => br_if!(a, b, target, >, i32),
-            BrIfGtU { a, b, target } => br_if!(a, b, target, >, u32),
-            BrIfLeS { a, b, target } => br_if!(a, b, target, <=, i32),
-            BrIfLeU { a, b, target } => br_if!(a, b, target, <=, u32),
-            BrIfGeS { a, b, target } => br_if!(a, b, target, >=, i32),
-            BrIfGeU { a, b, target } => br_if!(a, b, target, >=, u32),
-            BrIfEq64 { a, b, target } => br_if!(a, b, target, ==, u64),
-            BrIfNe64 { a, b, target } => br_if!(a, b, target, !=, u64),
-            BrIfLtS64 { a, b, target } => br_if!(a, b, target, <, i64),
-            BrIfLtU64 { a, b, target } => br_if!(a, b, target, <, u64),
-            BrIfGtS64 { a, b, target } => br_if!(a, b, target, >, i64),
-            BrIfGtU64 { a, b, target } => br_if!(a, b, target, >, u64),
-            BrIfLeS64 { a, b, target } => br_if!(a, b, target, <=, i64),
-            BrIfLeU64 { a, b, target } => br_if!(a, b, target, <=, u64),
-            BrIfGeS64 { a, b, target } => br_if!(a, b, target, >=, i64),
-            BrIfGeU64 { a, b, target } => br_if!(a, b, target, >=, u64),
-            BrIfNez64 { cond, target } => {
+            BrIfEq { a, b, target } acc(a => BrIfEqA, b => BrIfEqB) => br_if!(a, b, target, ==, u32),
+            BrIfNe { a, b, target } acc(a => BrIfNeA, b => BrIfNeB) => br_if!(a, b, target, !=, u32),
+            BrIfLtS { a, b, target } acc(a => BrIfLtSA, b => BrIfLtSB) => br_if!(a, b, target, <, i32),
+            BrIfLtU { a, b, target } acc(a => BrIfLtUA, b => BrIfLtUB) => br_if!(a, b, target, <, u32),
+            BrIfGtS { a, b, target } acc(a => BrIfGtSA, b => BrIfGtSB) => br_if!(a, b, target, >, i32),
+            BrIfGtU { a, b, target } acc(a => BrIfGtUA, b => BrIfGtUB) => br_if!(a, b, target, >, u32),
+            BrIfLeS { a, b, target } acc(a => BrIfLeSA, b => BrIfLeSB) => br_if!(a, b, target, <=, i32),
+            BrIfLeU { a, b, target } acc(a => BrIfLeUA, b => BrIfLeUB) => br_if!(a, b, target, <=, u32),
+            BrIfGeS { a, b, target } acc(a => BrIfGeSA, b => BrIfGeSB) => br_if!(a, b, target, >=, i32),
+            BrIfGeU { a, b, target } acc(a => BrIfGeUA, b => BrIfGeUB) => br_if!(a, b, target, >=, u32),
+            BrIfEq64 { a, b, target } acc(a => BrIfEq64A, b => BrIfEq64B) => br_if!(a, b, target, ==, u64),
+            BrIfNe64 { a, b, target } acc(a => BrIfNe64A, b => BrIfNe64B) => br_if!(a, b, target, !=, u64),
+            BrIfLtS64 { a, b, target } acc(a => BrIfLtS64A, b => BrIfLtS64B) => br_if!(a, b, target, <, i64),
+            BrIfLtU64 { a, b, target } acc(a => BrIfLtU64A, b => BrIfLtU64B) => br_if!(a, b, target, <, u64),
+            BrIfGtS64 { a, b, target } acc(a => BrIfGtS64A, b => BrIfGtS64B) => br_if!(a, b, target, >, i64),
+            BrIfGtU64 { a, b, target } acc(a => BrIfGtU64A, b => BrIfGtU64B) => br_if!(a, b, target, >, u64),
+            BrIfLeS64 { a, b, target } acc(a => BrIfLeS64A, b => BrIfLeS64B) => br_if!(a, b, target, <=, i64),
+            BrIfLeU64 { a, b, target } acc(a => BrIfLeU64A, b => BrIfLeU64B) => br_if!(a, b, target, <=, u64),
+            BrIfGeS64 { a, b, target } acc(a => BrIfGeS64A, b => BrIfGeS64B) => br_if!(a, b, target, >=, i64),
+            BrIfGeU64 { a, b, target } acc(a => BrIfGeU64A, b => BrIfGeU64B) => br_if!(a, b, target, >=, u64),
+            BrIfNez64 { cond, target } acc(cond => BrIfNez64A) => {
                 if reg!(cond) != 0 {
                     jump!(target);
                 }
             },
-            BrIfEqz64 { cond, target } => {
+            BrIfEqz64 { cond, target } acc(cond => BrIfEqz64A) => {
                 if reg!(cond) == 0 {
                     jump!(target);
                 }
             },
-            BrIfEqImm { a, imm, target } => br_if_imm!(a, imm, target, ==, u32),
-            BrIfNeImm { a, imm, target } => br_if_imm!(a, imm, target, !=, u32),
-            BrIfLtSImm { a, imm, target } => br_if_imm!(a, imm, target, <, i32),
-            BrIfLtUImm { a, imm, target } => br_if_imm!(a, imm, target, <, u32),
-            BrIfGtSImm { a, imm, target } => br_if_imm!(a, imm, target, >, i32),
-            BrIfGtUImm { a, imm, target } => br_if_imm!(a, imm, target, >, u32),
-            BrIfLeSImm { a, imm, target } => br_if_imm!(a, imm, target, <=, i32),
-            BrIfLeUImm { a, imm, target } => br_if_imm!(a, imm, target, <=, u32),
-            BrIfGeSImm { a, imm, target } => br_if_imm!(a, imm, target, >=, i32),
-            BrIfGeUImm { a, imm, target } => br_if_imm!(a, imm, target, >=, u32),
+            BrIfEqImm { a, imm, target } acc(a => BrIfEqImmA) => br_if_imm!(a, imm, target, ==, u32),
+            BrIfNeImm { a, imm, target } acc(a => BrIfNeImmA) => br_if_imm!(a, imm, target, !=, u32),
+            BrIfLtSImm { a, imm, target } acc(a => BrIfLtSImmA) => br_if_imm!(a, imm, target, <, i32),
+            BrIfLtUImm { a, imm, target } acc(a => BrIfLtUImmA) => br_if_imm!(a, imm, target, <, u32),
+            BrIfGtSImm { a, imm, target } acc(a => BrIfGtSImmA) => br_if_imm!(a, imm, target, >, i32),
+            BrIfGtUImm { a, imm, target } acc(a => BrIfGtUImmA) => br_if_imm!(a, imm, target, >, u32),
+            BrIfLeSImm { a, imm, target } acc(a => BrIfLeSImmA) => br_if_imm!(a, imm, target, <=, i32),
+            BrIfLeUImm { a, imm, target } acc(a => BrIfLeUImmA) => br_if_imm!(a, imm, target, <=, u32),
+            BrIfGeSImm { a, imm, target } acc(a => BrIfGeSImmA) => br_if_imm!(a, imm, target, >=, i32),
+            BrIfGeUImm { a, imm, target } acc(a => BrIfGeUImmA) => br_if_imm!(a, imm, target, >=, u32),
             BrCopy {
                 dst,
                 src,
@@ -1342,7 +1414,7 @@ mod handlers {
                 unsafe { copy_slots(fp, dst, src, count) };
                 jump!(target);
             },
-            Unreachable => return trap_code(ctx, TrapCode::Unreachable),
+            Unreachable {} => return trap_code(ctx, TrapCode::Unreachable),
             Return { src, count } => {
                 if count == 1 {
                     set!(0, reg!(src));

@@ -3,6 +3,13 @@
 //! A frame is a window of 64-bit slots: parameters, declared locals, the function's constant
 //! pool, then temporaries (one per operand-stack depth). Every operand names a slot, so
 //! `local.get` and constants cost nothing and a result can be written straight into a local.
+//!
+//! The accumulator: every instruction that writes a result slot also leaves the value in a
+//! machine register, the accumulator, which the executor passes from handler to handler.
+//! An operand that the instruction just before produced can then be read from the register
+//! instead of the frame (saving a load and the latency of forwarding a store to it), when
+//! nothing else can jump in between. Such instructions have `A` (first operand) and `B`
+//! (second operand) variants, with the same fields: the operand's slot is kept but not read.
 
 /// A frame slot index.
 pub(crate) type Slot = u32;
@@ -99,39 +106,53 @@ impl Cmp {
 
 macro_rules! define_instr {
     (
-        binary: [$($binary:ident)*],
-        unary: [$($unary:ident)*],
-        binary_imm: [$($binary_imm:ident)*],
-        branch_cmp: [$($branch_cmp:ident)*],
-        branch_cmp_imm: [$($branch_cmp_imm:ident)*],
+        binary: [$($binary:ident($binary_a:ident, $binary_b:ident))*],
+        unary: [$($unary:ident($unary_a:ident))*],
+        binary_imm: [$($binary_imm:ident($binary_imm_a:ident))*],
+        branch_cmp: [$($branch_cmp:ident($branch_cmp_a:ident, $branch_cmp_b:ident))*],
+        branch_cmp_imm: [$($branch_cmp_imm:ident($branch_cmp_imm_a:ident))*],
         other: {
             $( $(#[$meta:meta])* $other:ident $({ $($field:ident : $fty:ty),* $(,)? })? ),* $(,)?
         }
     ) => {
         /// One interpreter instruction. The discriminant is the op code: the executor reads it
-        /// as the first byte (`repr(u8)`) and indexes its handler table with it.
+        /// as the first two bytes (`repr(u16)`) and indexes its handler table with it.
         #[derive(Debug, Clone, Copy)]
-        #[repr(u8)]
+        #[repr(u16)]
         pub(crate) enum Instr {
             $(
                 #[doc = concat!("`", stringify!($binary), "`: `dst = a op b`.")]
                 $binary { dst: Slot, a: Slot, b: Slot },
+                #[doc = concat!("`", stringify!($binary), "` with `a` from the accumulator.")]
+                $binary_a { dst: Slot, a: Slot, b: Slot },
+                #[doc = concat!("`", stringify!($binary), "` with `b` from the accumulator.")]
+                $binary_b { dst: Slot, a: Slot, b: Slot },
             )*
             $(
                 #[doc = concat!("`", stringify!($unary), "`: `dst = op a`.")]
                 $unary { dst: Slot, a: Slot },
+                #[doc = concat!("`", stringify!($unary), "` with `a` from the accumulator.")]
+                $unary_a { dst: Slot, a: Slot },
             )*
             $(
                 #[doc = concat!("`", stringify!($binary_imm), "`: `dst = a op imm`.")]
                 $binary_imm { dst: Slot, a: Slot, imm: i32 },
+                #[doc = concat!("`", stringify!($binary_imm), "` with `a` from the accumulator.")]
+                $binary_imm_a { dst: Slot, a: Slot, imm: i32 },
             )*
             $(
-                #[doc = concat!("`", stringify!($branch_cmp), "`: jump when the `i32` comparison of `a` and `b` holds.")]
+                #[doc = concat!("`", stringify!($branch_cmp), "`: jump when the comparison of `a` and `b` holds.")]
                 $branch_cmp { a: Slot, b: Slot, target: Target },
+                #[doc = concat!("`", stringify!($branch_cmp), "` with `a` from the accumulator.")]
+                $branch_cmp_a { a: Slot, b: Slot, target: Target },
+                #[doc = concat!("`", stringify!($branch_cmp), "` with `b` from the accumulator.")]
+                $branch_cmp_b { a: Slot, b: Slot, target: Target },
             )*
             $(
                 #[doc = concat!("`", stringify!($branch_cmp_imm), "`: jump when the `i32` comparison of `a` and `imm` holds.")]
                 $branch_cmp_imm { a: Slot, imm: i32, target: Target },
+                #[doc = concat!("`", stringify!($branch_cmp_imm), "` with `a` from the accumulator.")]
+                $branch_cmp_imm_a { a: Slot, imm: i32, target: Target },
             )*
             $( $(#[$meta])* $other $({ $($field: $fty),* })?, )*
         }
@@ -139,22 +160,85 @@ macro_rules! define_instr {
         impl Instr {
             /// The number of variants, which is the number of op codes.
             pub const COUNT: usize = [
-                $(stringify!($binary),)* $(stringify!($unary),)* $(stringify!($binary_imm),)*
-                $(stringify!($branch_cmp),)* $(stringify!($branch_cmp_imm),)*
+                $(stringify!($binary), stringify!($binary_a), stringify!($binary_b),)*
+                $(stringify!($unary), stringify!($unary_a),)*
+                $(stringify!($binary_imm), stringify!($binary_imm_a),)*
+                $(stringify!($branch_cmp), stringify!($branch_cmp_a), stringify!($branch_cmp_b),)*
+                $(stringify!($branch_cmp_imm), stringify!($branch_cmp_imm_a),)*
                 $(stringify!($other),)*
             ].len();
 
             /// The branch target, for the instructions that have one.
             fn target_mut(&mut self) -> Option<&mut Target> {
                 match self {
-                    $(Instr::$branch_cmp { target, .. })|*
-                    | $(Instr::$branch_cmp_imm { target, .. })|*
-                    | Instr::Br { target }
+                    $(
+                        Instr::$branch_cmp { target, .. }
+                        | Instr::$branch_cmp_a { target, .. }
+                        | Instr::$branch_cmp_b { target, .. } => Some(target),
+                    )*
+                    $(
+                        Instr::$branch_cmp_imm { target, .. }
+                        | Instr::$branch_cmp_imm_a { target, .. } => Some(target),
+                    )*
+                    Instr::Br { target }
                     | Instr::BrIfNez { target, .. }
+                    | Instr::BrIfNezA { target, .. }
                     | Instr::BrIfEqz { target, .. }
+                    | Instr::BrIfEqzA { target, .. }
                     | Instr::BrIfNez64 { target, .. }
+                    | Instr::BrIfNez64A { target, .. }
                     | Instr::BrIfEqz64 { target, .. }
+                    | Instr::BrIfEqz64A { target, .. }
                     | Instr::BrCopy { target, .. } => Some(target),
+                    _ => None,
+                }
+            }
+
+            /// The numeric instructions' accumulator variants: reading `acc`, which holds
+            /// the value of slot `acc` (see the module documentation).
+            fn numeric_with_acc(self, acc: Slot) -> Self {
+                match self {
+                    $(
+                        Instr::$binary { dst, a, b } if a == acc => Instr::$binary_a { dst, a, b },
+                        Instr::$binary { dst, a, b } if b == acc => Instr::$binary_b { dst, a, b },
+                    )*
+                    $(Instr::$unary { dst, a } if a == acc => Instr::$unary_a { dst, a },)*
+                    $(
+                        Instr::$binary_imm { dst, a, imm } if a == acc => {
+                            Instr::$binary_imm_a { dst, a, imm }
+                        }
+                    )*
+                    $(
+                        Instr::$branch_cmp { a, b, target } if a == acc => {
+                            Instr::$branch_cmp_a { a, b, target }
+                        }
+                        Instr::$branch_cmp { a, b, target } if b == acc => {
+                            Instr::$branch_cmp_b { a, b, target }
+                        }
+                    )*
+                    $(
+                        Instr::$branch_cmp_imm { a, imm, target } if a == acc => {
+                            Instr::$branch_cmp_imm_a { a, imm, target }
+                        }
+                    )*
+                    other => other,
+                }
+            }
+
+            /// The numeric instructions' result slot (each also leaves it in the accumulator).
+            fn numeric_result(&self) -> Option<Slot> {
+                match *self {
+                    $(
+                        Instr::$binary { dst, .. }
+                        | Instr::$binary_a { dst, .. }
+                        | Instr::$binary_b { dst, .. } => Some(dst),
+                    )*
+                    $(Instr::$unary { dst, .. } | Instr::$unary_a { dst, .. } => Some(dst),)*
+                    $(
+                        Instr::$binary_imm { dst, .. } | Instr::$binary_imm_a { dst, .. } => {
+                            Some(dst)
+                        }
+                    )*
                     _ => None,
                 }
             }
@@ -169,42 +253,42 @@ macro_rules! for_each_numeric {
     ($m:ident) => {
         $m! {
             binary: [
-                I32Add I32Sub I32Mul I32DivS I32DivU I32RemS I32RemU I32And I32Or I32Xor
-                I32Shl I32ShrS I32ShrU I32Rotl I32Rotr
-                I32Eq I32Ne I32LtS I32LtU I32GtS I32GtU I32LeS I32LeU I32GeS I32GeU
-                I64Add I64Sub I64Mul I64DivS I64DivU I64RemS I64RemU I64And I64Or I64Xor
-                I64Shl I64ShrS I64ShrU I64Rotl I64Rotr
-                I64Eq I64Ne I64LtS I64LtU I64GtS I64GtU I64LeS I64LeU I64GeS I64GeU
-                F32Add F32Sub F32Mul F32Div F32Min F32Max F32Copysign
-                F32Eq F32Ne F32Lt F32Gt F32Le F32Ge
-                F64Add F64Sub F64Mul F64Div F64Min F64Max F64Copysign
-                F64Eq F64Ne F64Lt F64Gt F64Le F64Ge
+                I32Add(I32AddA, I32AddB) I32Sub(I32SubA, I32SubB) I32Mul(I32MulA, I32MulB) I32DivS(I32DivSA, I32DivSB) I32DivU(I32DivUA, I32DivUB) I32RemS(I32RemSA, I32RemSB) I32RemU(I32RemUA, I32RemUB) I32And(I32AndA, I32AndB) I32Or(I32OrA, I32OrB) I32Xor(I32XorA, I32XorB)
+                I32Shl(I32ShlA, I32ShlB) I32ShrS(I32ShrSA, I32ShrSB) I32ShrU(I32ShrUA, I32ShrUB) I32Rotl(I32RotlA, I32RotlB) I32Rotr(I32RotrA, I32RotrB)
+                I32Eq(I32EqA, I32EqB) I32Ne(I32NeA, I32NeB) I32LtS(I32LtSA, I32LtSB) I32LtU(I32LtUA, I32LtUB) I32GtS(I32GtSA, I32GtSB) I32GtU(I32GtUA, I32GtUB) I32LeS(I32LeSA, I32LeSB) I32LeU(I32LeUA, I32LeUB) I32GeS(I32GeSA, I32GeSB) I32GeU(I32GeUA, I32GeUB)
+                I64Add(I64AddA, I64AddB) I64Sub(I64SubA, I64SubB) I64Mul(I64MulA, I64MulB) I64DivS(I64DivSA, I64DivSB) I64DivU(I64DivUA, I64DivUB) I64RemS(I64RemSA, I64RemSB) I64RemU(I64RemUA, I64RemUB) I64And(I64AndA, I64AndB) I64Or(I64OrA, I64OrB) I64Xor(I64XorA, I64XorB)
+                I64Shl(I64ShlA, I64ShlB) I64ShrS(I64ShrSA, I64ShrSB) I64ShrU(I64ShrUA, I64ShrUB) I64Rotl(I64RotlA, I64RotlB) I64Rotr(I64RotrA, I64RotrB)
+                I64Eq(I64EqA, I64EqB) I64Ne(I64NeA, I64NeB) I64LtS(I64LtSA, I64LtSB) I64LtU(I64LtUA, I64LtUB) I64GtS(I64GtSA, I64GtSB) I64GtU(I64GtUA, I64GtUB) I64LeS(I64LeSA, I64LeSB) I64LeU(I64LeUA, I64LeUB) I64GeS(I64GeSA, I64GeSB) I64GeU(I64GeUA, I64GeUB)
+                F32Add(F32AddA, F32AddB) F32Sub(F32SubA, F32SubB) F32Mul(F32MulA, F32MulB) F32Div(F32DivA, F32DivB) F32Min(F32MinA, F32MinB) F32Max(F32MaxA, F32MaxB) F32Copysign(F32CopysignA, F32CopysignB)
+                F32Eq(F32EqA, F32EqB) F32Ne(F32NeA, F32NeB) F32Lt(F32LtA, F32LtB) F32Gt(F32GtA, F32GtB) F32Le(F32LeA, F32LeB) F32Ge(F32GeA, F32GeB)
+                F64Add(F64AddA, F64AddB) F64Sub(F64SubA, F64SubB) F64Mul(F64MulA, F64MulB) F64Div(F64DivA, F64DivB) F64Min(F64MinA, F64MinB) F64Max(F64MaxA, F64MaxB) F64Copysign(F64CopysignA, F64CopysignB)
+                F64Eq(F64EqA, F64EqB) F64Ne(F64NeA, F64NeB) F64Lt(F64LtA, F64LtB) F64Gt(F64GtA, F64GtB) F64Le(F64LeA, F64LeB) F64Ge(F64GeA, F64GeB)
             ],
             unary: [
-                I32Clz I32Ctz I32Popcnt I32Eqz I32Extend8S I32Extend16S
-                I64Clz I64Ctz I64Popcnt I64Eqz I64Extend8S I64Extend16S I64Extend32S
-                F32Abs F32Neg F32Ceil F32Floor F32Trunc F32Nearest F32Sqrt
-                F64Abs F64Neg F64Ceil F64Floor F64Trunc F64Nearest F64Sqrt
-                I32TruncF32S I32TruncF32U I32TruncF64S I32TruncF64U
-                I64TruncF32S I64TruncF32U I64TruncF64S I64TruncF64U
-                I32TruncSatF32S I32TruncSatF32U I32TruncSatF64S I32TruncSatF64U
-                I64TruncSatF32S I64TruncSatF32U I64TruncSatF64S I64TruncSatF64U
-                I64ExtendI32S I64ExtendI32U
-                F32ConvertI32S F32ConvertI32U F32ConvertI64S F32ConvertI64U F32DemoteF64
-                F64ConvertI32S F64ConvertI32U F64ConvertI64S F64ConvertI64U F64PromoteF32
+                I32Clz(I32ClzA) I32Ctz(I32CtzA) I32Popcnt(I32PopcntA) I32Eqz(I32EqzA) I32Extend8S(I32Extend8SA) I32Extend16S(I32Extend16SA)
+                I64Clz(I64ClzA) I64Ctz(I64CtzA) I64Popcnt(I64PopcntA) I64Eqz(I64EqzA) I64Extend8S(I64Extend8SA) I64Extend16S(I64Extend16SA) I64Extend32S(I64Extend32SA)
+                F32Abs(F32AbsA) F32Neg(F32NegA) F32Ceil(F32CeilA) F32Floor(F32FloorA) F32Trunc(F32TruncA) F32Nearest(F32NearestA) F32Sqrt(F32SqrtA)
+                F64Abs(F64AbsA) F64Neg(F64NegA) F64Ceil(F64CeilA) F64Floor(F64FloorA) F64Trunc(F64TruncA) F64Nearest(F64NearestA) F64Sqrt(F64SqrtA)
+                I32TruncF32S(I32TruncF32SA) I32TruncF32U(I32TruncF32UA) I32TruncF64S(I32TruncF64SA) I32TruncF64U(I32TruncF64UA)
+                I64TruncF32S(I64TruncF32SA) I64TruncF32U(I64TruncF32UA) I64TruncF64S(I64TruncF64SA) I64TruncF64U(I64TruncF64UA)
+                I32TruncSatF32S(I32TruncSatF32SA) I32TruncSatF32U(I32TruncSatF32UA) I32TruncSatF64S(I32TruncSatF64SA) I32TruncSatF64U(I32TruncSatF64UA)
+                I64TruncSatF32S(I64TruncSatF32SA) I64TruncSatF32U(I64TruncSatF32UA) I64TruncSatF64S(I64TruncSatF64SA) I64TruncSatF64U(I64TruncSatF64UA)
+                I64ExtendI32S(I64ExtendI32SA) I64ExtendI32U(I64ExtendI32UA)
+                F32ConvertI32S(F32ConvertI32SA) F32ConvertI32U(F32ConvertI32UA) F32ConvertI64S(F32ConvertI64SA) F32ConvertI64U(F32ConvertI64UA) F32DemoteF64(F32DemoteF64A)
+                F64ConvertI32S(F64ConvertI32SA) F64ConvertI32U(F64ConvertI32UA) F64ConvertI64S(F64ConvertI64SA) F64ConvertI64U(F64ConvertI64UA) F64PromoteF32(F64PromoteF32A)
             ],
             binary_imm: [
-                I32AddImm I32MulImm I32AndImm I32OrImm I32XorImm I32ShlImm I32ShrSImm I32ShrUImm
-                I64AddImm I64AndImm I64ShlImm I64ShrUImm
+                I32AddImm(I32AddImmA) I32MulImm(I32MulImmA) I32AndImm(I32AndImmA) I32OrImm(I32OrImmA) I32XorImm(I32XorImmA) I32ShlImm(I32ShlImmA) I32ShrSImm(I32ShrSImmA) I32ShrUImm(I32ShrUImmA)
+                I64AddImm(I64AddImmA) I64AndImm(I64AndImmA) I64ShlImm(I64ShlImmA) I64ShrUImm(I64ShrUImmA)
             ],
             branch_cmp: [
-                BrIfEq BrIfNe BrIfLtS BrIfLtU BrIfGtS BrIfGtU BrIfLeS BrIfLeU BrIfGeS BrIfGeU
-                BrIfEq64 BrIfNe64 BrIfLtS64 BrIfLtU64 BrIfGtS64 BrIfGtU64
-                BrIfLeS64 BrIfLeU64 BrIfGeS64 BrIfGeU64
+                BrIfEq(BrIfEqA, BrIfEqB) BrIfNe(BrIfNeA, BrIfNeB) BrIfLtS(BrIfLtSA, BrIfLtSB) BrIfLtU(BrIfLtUA, BrIfLtUB) BrIfGtS(BrIfGtSA, BrIfGtSB) BrIfGtU(BrIfGtUA, BrIfGtUB) BrIfLeS(BrIfLeSA, BrIfLeSB) BrIfLeU(BrIfLeUA, BrIfLeUB) BrIfGeS(BrIfGeSA, BrIfGeSB) BrIfGeU(BrIfGeUA, BrIfGeUB)
+                BrIfEq64(BrIfEq64A, BrIfEq64B) BrIfNe64(BrIfNe64A, BrIfNe64B) BrIfLtS64(BrIfLtS64A, BrIfLtS64B) BrIfLtU64(BrIfLtU64A, BrIfLtU64B) BrIfGtS64(BrIfGtS64A, BrIfGtS64B) BrIfGtU64(BrIfGtU64A, BrIfGtU64B)
+                BrIfLeS64(BrIfLeS64A, BrIfLeS64B) BrIfLeU64(BrIfLeU64A, BrIfLeU64B) BrIfGeS64(BrIfGeS64A, BrIfGeS64B) BrIfGeU64(BrIfGeU64A, BrIfGeU64B)
             ],
             branch_cmp_imm: [
-                BrIfEqImm BrIfNeImm BrIfLtSImm BrIfLtUImm BrIfGtSImm BrIfGtUImm
-                BrIfLeSImm BrIfLeUImm BrIfGeSImm BrIfGeUImm
+                BrIfEqImm(BrIfEqImmA) BrIfNeImm(BrIfNeImmA) BrIfLtSImm(BrIfLtSImmA) BrIfLtUImm(BrIfLtUImmA) BrIfGtSImm(BrIfGtSImmA) BrIfGtUImm(BrIfGtUImmA)
+                BrIfLeSImm(BrIfLeSImmA) BrIfLeUImm(BrIfLeUImmA) BrIfGeSImm(BrIfGeSImmA) BrIfGeUImm(BrIfGeUImmA)
             ],
             other: {
                 /// Trap with [`TrapCode::Unreachable`](crate::TrapCode::Unreachable).
@@ -213,17 +297,27 @@ macro_rules! for_each_numeric {
                 Br { target: Target },
                 /// Jump when `cond` (an `i32`) is not zero.
                 BrIfNez { cond: Slot, target: Target },
+                /// `BrIfNez` with `cond` from the accumulator.
+                BrIfNezA { cond: Slot, target: Target },
                 /// Jump when `cond` (an `i32`) is zero.
                 BrIfEqz { cond: Slot, target: Target },
+                /// `BrIfEqz` with `cond` from the accumulator.
+                BrIfEqzA { cond: Slot, target: Target },
                 /// Jump when `cond` (an `i64`) is not zero.
                 BrIfNez64 { cond: Slot, target: Target },
+                /// `BrIfNez64` with `cond` from the accumulator.
+                BrIfNez64A { cond: Slot, target: Target },
                 /// Jump when `cond` (an `i64`) is zero.
                 BrIfEqz64 { cond: Slot, target: Target },
+                /// `BrIfEqz64` with `cond` from the accumulator.
+                BrIfEqz64A { cond: Slot, target: Target },
                 /// Copy `count` slots from `src` down to `dst` (ascending), then jump.
                 BrCopy { dst: Slot, src: Slot, count: u32, target: Target },
                 /// Execute the `min(index, len)`-th of the `len + 1` branch instructions that
                 /// follow (`Br`, `BrCopy` or `Return`).
                 BrTable { index: Slot, len: u32 },
+                /// `BrTable` with `index` from the accumulator.
+                BrTableA { index: Slot, len: u32 },
                 /// Copy `count` results from `src` to slot 0 and return to the caller.
                 Return { src: Slot, count: u32 },
                 /// Call the module's defined function number `index` (counted from the first
@@ -239,25 +333,44 @@ macro_rules! for_each_numeric {
                 Copy { dst: Slot, src: Slot },
                 /// `dst = if cond != 0 { a } else { b }`.
                 Select { dst: Slot, cond: Slot, a: Slot, b: Slot },
+                /// `Select` with `cond` from the accumulator.
+                SelectA { dst: Slot, cond: Slot, a: Slot, b: Slot },
                 /// `dst = global`.
                 GlobalGet { dst: Slot, global: u32 },
                 /// `global = src`.
                 GlobalSet { src: Slot, global: u32 },
                 /// `dst = funcref of module function func`.
                 RefFunc { dst: Slot, func: u32 },
-                /// Loads of memory 0 at `addr + offset`, sign- or zero-extended to 64 bits.
+                /// Loads of memory 0 at `addr + offset`, sign- or zero-extended to 64 bits; the
+                /// `A` variants take `addr` from the accumulator.
                 Load8S { dst: Slot, addr: Slot, offset: u32 },
+                Load8SA { dst: Slot, addr: Slot, offset: u32 },
                 Load8U { dst: Slot, addr: Slot, offset: u32 },
+                Load8UA { dst: Slot, addr: Slot, offset: u32 },
                 Load16S { dst: Slot, addr: Slot, offset: u32 },
+                Load16SA { dst: Slot, addr: Slot, offset: u32 },
                 Load16U { dst: Slot, addr: Slot, offset: u32 },
+                Load16UA { dst: Slot, addr: Slot, offset: u32 },
                 Load32S { dst: Slot, addr: Slot, offset: u32 },
+                Load32SA { dst: Slot, addr: Slot, offset: u32 },
                 Load32U { dst: Slot, addr: Slot, offset: u32 },
+                Load32UA { dst: Slot, addr: Slot, offset: u32 },
                 Load64 { dst: Slot, addr: Slot, offset: u32 },
-                /// Stores of the low bytes of `src` to memory 0 at `addr + offset`.
+                Load64A { dst: Slot, addr: Slot, offset: u32 },
+                /// Stores of the low bytes of `src` to memory 0 at `addr + offset`; the `A`
+                /// variants take `addr` from the accumulator, the `B` variants `src`.
                 Store8 { addr: Slot, src: Slot, offset: u32 },
+                Store8A { addr: Slot, src: Slot, offset: u32 },
+                Store8B { addr: Slot, src: Slot, offset: u32 },
                 Store16 { addr: Slot, src: Slot, offset: u32 },
+                Store16A { addr: Slot, src: Slot, offset: u32 },
+                Store16B { addr: Slot, src: Slot, offset: u32 },
                 Store32 { addr: Slot, src: Slot, offset: u32 },
+                Store32A { addr: Slot, src: Slot, offset: u32 },
+                Store32B { addr: Slot, src: Slot, offset: u32 },
                 Store64 { addr: Slot, src: Slot, offset: u32 },
+                Store64A { addr: Slot, src: Slot, offset: u32 },
+                Store64B { addr: Slot, src: Slot, offset: u32 },
                 /// `memory.size`.
                 MemorySize { dst: Slot },
                 /// `memory.grow`.
@@ -295,8 +408,8 @@ pub(crate) use for_each_numeric;
 
 for_each_numeric!(define_instr);
 
-// The op code is a `u8`: every variant must have one.
-const _: () = assert!(Instr::COUNT <= 256);
+// The op code is a `u16`: every variant must have one.
+const _: () = assert!(Instr::COUNT <= 1 << 16);
 
 impl Instr {
     /// Whether execution never continues with the next instruction.
@@ -305,6 +418,91 @@ impl Instr {
             self,
             Instr::Unreachable | Instr::Br { .. } | Instr::BrCopy { .. } | Instr::Return { .. }
         )
+    }
+
+    /// This instruction reading operand slot `acc` from the accumulator instead, when it has
+    /// a variant for that (else itself). The caller knows that the accumulator holds the
+    /// slot's value: the instruction before wrote it, and nothing jumps in between.
+    pub fn with_acc(self, acc: Slot) -> Self {
+        match self {
+            Instr::BrIfNez { cond, target } if cond == acc => Instr::BrIfNezA { cond, target },
+            Instr::BrIfEqz { cond, target } if cond == acc => Instr::BrIfEqzA { cond, target },
+            Instr::BrIfNez64 { cond, target } if cond == acc => Instr::BrIfNez64A { cond, target },
+            Instr::BrIfEqz64 { cond, target } if cond == acc => Instr::BrIfEqz64A { cond, target },
+            Instr::BrTable { index, len } if index == acc => Instr::BrTableA { index, len },
+            Instr::Select { dst, cond, a, b } if cond == acc => Instr::SelectA { dst, cond, a, b },
+            Instr::Load8S { dst, addr, offset } if addr == acc => {
+                Instr::Load8SA { dst, addr, offset }
+            }
+            Instr::Load8U { dst, addr, offset } if addr == acc => {
+                Instr::Load8UA { dst, addr, offset }
+            }
+            Instr::Load16S { dst, addr, offset } if addr == acc => {
+                Instr::Load16SA { dst, addr, offset }
+            }
+            Instr::Load16U { dst, addr, offset } if addr == acc => {
+                Instr::Load16UA { dst, addr, offset }
+            }
+            Instr::Load32S { dst, addr, offset } if addr == acc => {
+                Instr::Load32SA { dst, addr, offset }
+            }
+            Instr::Load32U { dst, addr, offset } if addr == acc => {
+                Instr::Load32UA { dst, addr, offset }
+            }
+            Instr::Load64 { dst, addr, offset } if addr == acc => {
+                Instr::Load64A { dst, addr, offset }
+            }
+            Instr::Store8 { addr, src, offset } if src == acc => {
+                Instr::Store8B { addr, src, offset }
+            }
+            Instr::Store8 { addr, src, offset } if addr == acc => {
+                Instr::Store8A { addr, src, offset }
+            }
+            Instr::Store16 { addr, src, offset } if src == acc => {
+                Instr::Store16B { addr, src, offset }
+            }
+            Instr::Store16 { addr, src, offset } if addr == acc => {
+                Instr::Store16A { addr, src, offset }
+            }
+            Instr::Store32 { addr, src, offset } if src == acc => {
+                Instr::Store32B { addr, src, offset }
+            }
+            Instr::Store32 { addr, src, offset } if addr == acc => {
+                Instr::Store32A { addr, src, offset }
+            }
+            Instr::Store64 { addr, src, offset } if src == acc => {
+                Instr::Store64B { addr, src, offset }
+            }
+            Instr::Store64 { addr, src, offset } if addr == acc => {
+                Instr::Store64A { addr, src, offset }
+            }
+            other => other.numeric_with_acc(acc),
+        }
+    }
+
+    /// The slot this instruction writes and also leaves in the accumulator, if any.
+    pub fn acc_result(&self) -> Option<Slot> {
+        match *self {
+            Instr::Copy { dst, .. }
+            | Instr::Select { dst, .. }
+            | Instr::SelectA { dst, .. }
+            | Instr::GlobalGet { dst, .. }
+            | Instr::Load8S { dst, .. }
+            | Instr::Load8SA { dst, .. }
+            | Instr::Load8U { dst, .. }
+            | Instr::Load8UA { dst, .. }
+            | Instr::Load16S { dst, .. }
+            | Instr::Load16SA { dst, .. }
+            | Instr::Load16U { dst, .. }
+            | Instr::Load16UA { dst, .. }
+            | Instr::Load32S { dst, .. }
+            | Instr::Load32SA { dst, .. }
+            | Instr::Load32U { dst, .. }
+            | Instr::Load32UA { dst, .. }
+            | Instr::Load64 { dst, .. }
+            | Instr::Load64A { dst, .. } => Some(dst),
+            _ => self.numeric_result(),
+        }
     }
 
     /// Points a branch instruction at `target` (used to resolve forward jumps).

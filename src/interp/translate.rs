@@ -146,6 +146,9 @@ struct Translator<'m> {
     reachable: bool,
     /// Nesting depth of blocks inside unreachable code being skipped.
     skipped_depth: usize,
+    /// The slot whose value the accumulator holds after the last instruction emitted, when
+    /// the next one can only be reached from it.
+    acc: Option<Slot>,
 }
 
 impl<'m> Translator<'m> {
@@ -174,6 +177,7 @@ impl<'m> Translator<'m> {
             max_height: 0,
             reachable: true,
             skipped_depth: 0,
+            acc: None,
         }
     }
 
@@ -292,7 +296,14 @@ impl<'m> Translator<'m> {
 
     // ---- code and labels ----
 
+    /// Appends an instruction, reading its operand from the accumulator when the
+    /// instruction before left that operand there.
     fn emit(&mut self, instr: Instr) {
+        let instr = match self.acc {
+            Some(slot) => instr.with_acc(slot),
+            None => instr,
+        };
+        self.acc = instr.acc_result();
         self.code.push(instr);
     }
 
@@ -302,6 +313,8 @@ impl<'m> Translator<'m> {
     }
 
     fn bind(&mut self, label: Label) {
+        // Code reached by a jump cannot know what the accumulator holds.
+        self.acc = None;
         self.labels[label.0] = Some(self.code.len() as u32);
     }
 
@@ -634,11 +647,11 @@ impl<'m> Translator<'m> {
     ) -> bool {
         macro_rules! numeric {
             (
-                binary: [$($binary:ident)*],
-                unary: [$($unary:ident)*],
-                binary_imm: [$($imm:ident)*],
-                branch_cmp: [$($branch_cmp:ident)*],
-                branch_cmp_imm: [$($branch_cmp_imm:ident)*],
+                binary: [$($binary:ident $binary_acc:tt)*],
+                unary: [$($unary:ident $unary_acc:tt)*],
+                binary_imm: [$($imm:ident $imm_acc:tt)*],
+                branch_cmp: [$($branch_cmp:ident $branch_cmp_acc:tt)*],
+                branch_cmp_imm: [$($branch_cmp_imm:ident $branch_cmp_imm_acc:tt)*],
                 other: {$($other:tt)*}
             ) => {
                 match *op {
