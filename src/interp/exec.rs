@@ -1346,13 +1346,18 @@ mod handlers {
                 let instance = &mut inner.instances[ctx.current.instance as usize];
                 instance.element_segments[segment as usize] = Box::default();
             },
-            BrTable { index, len } acc(index => BrTableA) => {
-                let arm = (reg!(index) as u32).min(len) as usize;
-                // SAFETY: `len + 1` branch instructions follow `BrTable`.
-                next = unsafe { ip.add(1 + arm) };
-            },
         }
         raw {
+            BrTable { index, len } acc(index => BrTableA) => {
+                let arm = 1 + (reg!(index) as u32).min(len) as i32;
+                // SAFETY: `len + 1` branch instructions follow `BrTable`.
+                match unsafe { *ip.add(arm as usize) } {
+                    // A plain jump is taken here, saving a dispatch.
+                    Instr::Br { target } => jump!(arm + target),
+                    // SAFETY: as above.
+                    _ => next = unsafe { ip.add(arm as usize) },
+                }
+            },
             Br { target } => jump!(target),
             BrIfNez { cond, target } acc(cond => BrIfNezA) => {
                 if reg!(cond) as u32 != 0 {
