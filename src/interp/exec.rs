@@ -52,7 +52,7 @@ struct Frame {
     instance: u32,
     slot: *const CodeSlot,
     /// Where the caller continues.
-    ip: *const Instr,
+    ip: Ip,
     base: usize,
 }
 
@@ -88,7 +88,7 @@ impl Current {
     }
 
     /// Saves the running function as a caller frame that continues at `ip`.
-    fn save(&self, ip: *const Instr) -> Frame {
+    fn save(&self, ip: Ip) -> Frame {
         Frame {
             instance: self.instance,
             slot: self.slot,
@@ -420,7 +420,35 @@ impl Ctx<'_> {
 }
 
 /// The instruction pointer: the instruction being executed.
-type Ip = *const Instr;
+type Ip = *const Op;
+
+/// An instruction as the executor runs it: with its handler, so that dispatch is one load
+/// and an indirect jump (direct threading).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct Op {
+    handler: Handler,
+    instr: Instr,
+}
+
+impl Op {
+    /// The executable form of `instr`.
+    pub fn new(instr: Instr) -> Self {
+        // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the discriminant, the op
+        // code.
+        let op = unsafe { *(&raw const instr).cast::<u16>() };
+        Op {
+            handler: HANDLERS[op as usize],
+            instr,
+        }
+    }
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.instr.fmt(f)
+    }
+}
 
 /// An instruction handler. The hot state is in its arguments, which stay in registers
 /// (six integer arguments, all passed in registers on x86-64 SysV and AArch64): the
@@ -432,12 +460,8 @@ type Handler =
 /// The handler of the instruction at `ip`.
 #[inline(always)]
 fn handler(ip: Ip) -> Handler {
-    // SAFETY: `ip` points to an instruction of the running function (module documentation),
-    // and `Instr` is `repr(u16)`: its first two bytes are the discriminant, the op code.
-    let op = unsafe { *ip.cast::<u16>() };
-    // SAFETY: the table has one entry per variant (its length is `Instr::COUNT`, and it is
-    // built from the same macro lists as the enum), so every op code indexes it.
-    unsafe { *HANDLERS.get_unchecked(op as usize) }
+    // SAFETY: `ip` points to an instruction of the running function (module documentation).
+    unsafe { (*ip).handler }
 }
 
 /// Threaded dispatch: every handler ends by calling the next instruction's handler in tail
@@ -628,7 +652,7 @@ macro_rules! handlers {
             // SAFETY: `ip` points to an instruction of the running function (module
             // documentation), and this handler is only reached through the table entry of
             // its own variant's op code, so the instruction is this variant.
-            let &Instr::$name $fields = (unsafe { &*$ip }) else {
+            let &Instr::$name $fields = (unsafe { &(*$ip).instr }) else {
                 // SAFETY: as just said, the instruction is this variant.
                 unsafe { std::hint::unreachable_unchecked() }
             };
@@ -673,7 +697,7 @@ macro_rules! handlers {
             $acc: u64,
         ) -> Done {
             // SAFETY: as for wrapped handlers.
-            let &Instr::$name $fields = (unsafe { &*$ip }) else {
+            let &Instr::$name $fields = (unsafe { &(*$ip).instr }) else {
                 // SAFETY: as for wrapped handlers.
                 unsafe { std::hint::unreachable_unchecked() }
             };
@@ -1351,7 +1375,7 @@ mod handlers {
             BrTable { index, len } acc(index => BrTableA) => {
                 let arm = 1 + (reg!(index) as u32).min(len) as i32;
                 // SAFETY: `len + 1` branch instructions follow `BrTable`.
-                match unsafe { *ip.add(arm as usize) } {
+                match unsafe { (*ip.add(arm as usize)).instr } {
                     // A plain jump is taken here, saving a dispatch.
                     Instr::Br { target } => jump!(arm + target),
                     // SAFETY: as above.

@@ -11,6 +11,8 @@
 //! nothing else can jump in between. Such instructions have `A` (first operand) and `B`
 //! (second operand) variants, with the same fields: the operand's slot is kept but not read.
 
+use super::exec::Op;
+
 /// A frame slot index.
 pub(crate) type Slot = u32;
 
@@ -517,7 +519,7 @@ impl Instr {
 /// A function translated for the interpreter.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
-    pub code: Box<[Instr]>,
+    pub code: Box<[Op]>,
     pub num_params: u32,
     /// What the slots after the parameters start as at every entry: zeros for the declared
     /// locals, then the constant pool.

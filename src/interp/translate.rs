@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use wasmparser::{BlockType, FunctionBody, Operator};
 
+use super::exec::Op;
 use super::ir::{Cmp, CompiledFunc, Instr, Slot, Target, for_each_numeric};
 use crate::module::ModuleInner;
 
@@ -194,7 +195,7 @@ impl<'m> Translator<'m> {
         let mut frame_init = vec![0; declared_locals];
         frame_init.extend_from_slice(&self.consts);
         CompiledFunc {
-            code: self.code.into_boxed_slice(),
+            code: self.code.into_iter().map(Op::new).collect(),
             num_params,
             frame_init: frame_init.into_boxed_slice(),
             frame_size: self.temp_base + self.max_height as u32,
