@@ -200,7 +200,9 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, slots: &mut [u64]) -> R
         return Err(Error::trap(TrapCode::StackOverflow));
     }
     let (instance, index) = match store.inner.funcs[func as usize].kind {
-        FuncKind::Wasm { instance, index } => (instance, index),
+        FuncKind::Wasm {
+            instance, index, ..
+        } => (instance, index),
         FuncKind::Host { .. } => {
             return call_host(store, func, None, slots);
         }
@@ -1610,10 +1612,9 @@ fn call_indirect(
         return Err(TrapCode::BadSignature.into());
     }
     match entity.kind {
-        FuncKind::Wasm { instance, index } => {
-            let slot: *const CodeSlot = inner.instances[instance as usize].module.code_slot(index);
+        FuncKind::Wasm { instance, code, .. } => {
             // SAFETY: the module of an instance of the store keeps its code slots alive.
-            Ok(call_wasm(ctx, ip, instance, unsafe { &*slot }, base)?)
+            Ok(call_wasm(ctx, ip, instance, unsafe { &*code }, base)?)
         }
         FuncKind::Host { .. } => call(ctx, ip, callee, base),
     }
@@ -1628,10 +1629,9 @@ fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> 
     // `inner` is not used after the host call below.
     let inner = unsafe { &mut *ctx.inner };
     match inner.funcs[callee as usize].kind {
-        FuncKind::Wasm { instance, index } => {
-            let slot: *const CodeSlot = inner.instances[instance as usize].module.code_slot(index);
+        FuncKind::Wasm { instance, code, .. } => {
             // SAFETY: the module of an instance of the store keeps its code slots alive.
-            Ok(call_wasm(ctx, ip, instance, unsafe { &*slot }, base)?)
+            Ok(call_wasm(ctx, ip, instance, unsafe { &*code }, base)?)
         }
         FuncKind::Host { .. } => {
             let new_base = ctx.current.base + base as usize;

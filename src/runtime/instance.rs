@@ -381,6 +381,7 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
             kind: FuncKind::Wasm {
                 instance,
                 index: index as u32,
+                code: module.code_slot(index as u32),
             },
         });
         funcs.push(func.index());

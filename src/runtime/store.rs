@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::engine::{Engine, SignatureId};
 use crate::error::{Error, Result};
 use crate::interp::Stack;
-use crate::module::ModuleInner;
 use crate::module::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
+use crate::module::{CodeSlot, ModuleInner};
 use crate::runtime::func::{Caller, Func};
 use crate::runtime::values::{ExternRef, Val};
 use crate::runtime::vmctx::{VmCell, VmContext, VmMemory, VmPointers, VmTable};
@@ -30,11 +30,20 @@ pub(crate) type HostFunc<T> =
     Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>;
 
 pub(crate) enum FuncKind {
-    /// Function `index` (module index space) of instance `instance`.
-    Wasm { instance: u32, index: u32 },
+    /// Function `index` (module index space) of instance `instance`, whose code slot is
+    /// `code` (kept here so that a call does not go through the instance and its module).
+    Wasm {
+        instance: u32,
+        index: u32,
+        code: *const CodeSlot,
+    },
     /// Entry `index` of [`Store::host_funcs`].
     Host { index: u32 },
 }
+
+// SAFETY: `code` points into the code slots of the module of an instance of the same store,
+// which keeps the module alive and moves with the store; code slots are `Sync`.
+unsafe impl Send for FuncKind {}
 
 pub(crate) struct FuncEntity {
     pub ty: FuncType,
