@@ -228,8 +228,8 @@ macro_rules! define_instr {
             }
 
             /// The numeric instructions' result slot (each also leaves it in the accumulator).
-            fn numeric_result(&self) -> Option<Slot> {
-                match *self {
+            fn numeric_result_mut(&mut self) -> Option<&mut Slot> {
+                match self {
                     $(
                         Instr::$binary { dst, .. }
                         | Instr::$binary_a { dst, .. }
@@ -484,7 +484,13 @@ impl Instr {
 
     /// The slot this instruction writes and also leaves in the accumulator, if any.
     pub fn acc_result(&self) -> Option<Slot> {
-        match *self {
+        let mut copy = *self;
+        copy.acc_result_mut().copied()
+    }
+
+    /// As [`Instr::acc_result`], to redirect the result.
+    pub fn acc_result_mut(&mut self) -> Option<&mut Slot> {
+        match self {
             Instr::Copy { dst, .. }
             | Instr::Select { dst, .. }
             | Instr::SelectA { dst, .. }
@@ -503,7 +509,7 @@ impl Instr {
             | Instr::Load32UA { dst, .. }
             | Instr::Load64 { dst, .. }
             | Instr::Load64A { dst, .. } => Some(dst),
-            _ => self.numeric_result(),
+            _ => self.numeric_result_mut(),
         }
     }
 

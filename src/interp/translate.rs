@@ -190,6 +190,15 @@ impl<'m> Translator<'m> {
             debug_assert!((target as usize) < self.code.len());
             self.code[at].set_target(relative(at, target));
         }
+        // A jump to a return is a return.
+        for at in 0..self.code.len() {
+            if let Instr::Br { target } = self.code[at] {
+                let target = (at as i64 + target as i64) as usize;
+                if let ret @ Instr::Return { .. } = self.code[target] {
+                    self.code[at] = ret;
+                }
+            }
+        }
         debug_assert!(self.code.last().is_some_and(Instr::is_terminator));
         let declared_locals = (self.num_locals - num_params) as usize;
         let mut frame_init = vec![0; declared_locals];
@@ -300,9 +309,17 @@ impl<'m> Translator<'m> {
     /// Appends an instruction, reading its operand from the accumulator when the
     /// instruction before left that operand there.
     fn emit(&mut self, instr: Instr) {
-        let instr = match self.acc {
-            Some(slot) => instr.with_acc(slot),
-            None => instr,
+        let instr = match (self.acc, instr) {
+            // A single result computed just before returning goes straight to slot 0.
+            (Some(slot), Instr::Return { src, count: 1 }) if slot == src => {
+                let producer = self.code.last_mut().expect("the accumulator is set");
+                *producer
+                    .acc_result_mut()
+                    .expect("it produced the accumulator") = 0;
+                Instr::Return { src: 0, count: 1 }
+            }
+            (Some(slot), instr) => instr.with_acc(slot),
+            (None, instr) => instr,
         };
         self.acc = instr.acc_result();
         self.code.push(instr);
@@ -708,6 +725,32 @@ impl<'m> Translator<'m> {
         match *op {
             // Operators with an immediate or fused form come before the generic tables.
             Operator::I32Add => with_imm!(I32Add, I32AddImm),
+            // `x - c` is `x + (-c)`.
+            Operator::I32Sub => self.binary_or_imm(
+                |dst, a, b| Instr::I32Sub { dst, a, b },
+                |dst, a, imm| Instr::I32AddImm {
+                    dst,
+                    a,
+                    imm: imm.wrapping_neg(),
+                },
+                |_| true,
+                next,
+                consumed,
+            ),
+            Operator::I64Sub => self.binary_or_imm(
+                |dst, a, b| Instr::I64Sub { dst, a, b },
+                |dst, a, imm| Instr::I64AddImm {
+                    dst,
+                    a,
+                    imm: imm.wrapping_neg(),
+                },
+                |bits| {
+                    let negated = (bits as i64).wrapping_neg();
+                    negated == negated as i32 as i64
+                },
+                next,
+                consumed,
+            ),
             Operator::I32Mul => with_imm!(I32Mul, I32MulImm),
             Operator::I32And => with_imm!(I32And, I32AndImm),
             Operator::I32Or => with_imm!(I32Or, I32OrImm),
