@@ -768,8 +768,8 @@ mod handlers {
             }
             /// A load of a `$ty` from memory 0, sign- or zero-extended through `$wide`.
             macro_rules! load {
-                ($dst:tt, $addr:tt, $offset:expr, $ty:ident as $wide:ident) => {{
-                    let value = <$ty>::from_le_bytes(memory.load(reg!($addr), $offset)?);
+                ($dst:tt, $addr:expr, $offset:expr, $ty:ident as $wide:ident) => {{
+                    let value = <$ty>::from_le_bytes(memory.load($addr, $offset)?);
                     set!($dst, value as $wide as u64);
                 }};
             }
@@ -1213,13 +1213,13 @@ mod handlers {
                 let instance = &inner.instances[ctx.current.instance as usize];
                 set!(dst, instance.func_refs[func as usize]);
             },
-            Load8S { dst, addr, offset } acc(addr => Load8SA) => load!(dst, addr, offset, i8 as i64),
-            Load8U { dst, addr, offset } acc(addr => Load8UA) => load!(dst, addr, offset, u8 as u64),
-            Load16S { dst, addr, offset } acc(addr => Load16SA) => load!(dst, addr, offset, i16 as i64),
-            Load16U { dst, addr, offset } acc(addr => Load16UA) => load!(dst, addr, offset, u16 as u64),
-            Load32S { dst, addr, offset } acc(addr => Load32SA) => load!(dst, addr, offset, i32 as i64),
-            Load32U { dst, addr, offset } acc(addr => Load32UA) => load!(dst, addr, offset, u32 as u64),
-            Load64 { dst, addr, offset } acc(addr => Load64A) => load!(dst, addr, offset, u64 as u64),
+            Load8S { dst, addr, offset } acc(addr => Load8SA) => load!(dst, reg!(addr), offset, i8 as i64),
+            Load8U { dst, addr, offset } acc(addr => Load8UA) => load!(dst, reg!(addr), offset, u8 as u64),
+            Load16S { dst, addr, offset } acc(addr => Load16SA) => load!(dst, reg!(addr), offset, i16 as i64),
+            Load16U { dst, addr, offset } acc(addr => Load16UA) => load!(dst, reg!(addr), offset, u16 as u64),
+            Load32S { dst, addr, offset } acc(addr => Load32SA) => load!(dst, reg!(addr), offset, i32 as i64),
+            Load32U { dst, addr, offset } acc(addr => Load32UA) => load!(dst, reg!(addr), offset, u32 as u64),
+            Load64 { dst, addr, offset } acc(addr => Load64A) => load!(dst, reg!(addr), offset, u64 as u64),
             Store8 { addr, src, offset } acc(addr => Store8A, src => Store8B) => {
                 memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
             },
@@ -1231,6 +1231,50 @@ mod handlers {
             },
             Store64 { addr, src, offset } acc(addr => Store64A, src => Store64B) => {
                 memory.store(reg!(addr), offset, reg!(src).to_le_bytes())?;
+            },
+            Load8SAdd { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, i8 as i64);
+            },
+            Load8UAdd { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, u8 as u64);
+            },
+            Load16SAdd { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, i16 as i64);
+            },
+            Load16UAdd { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, u16 as u64);
+            },
+            Load32SAdd { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, i32 as i64);
+            },
+            Load32UAdd { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, u32 as u64);
+            },
+            Load64Add { dst, a, b, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                load!(dst, addr, offset, u64 as u64);
+            },
+            Store8Add { a, b, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                memory.store(addr, offset, (reg!(src) as u8).to_le_bytes())?;
+            },
+            Store16Add { a, b, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                memory.store(addr, offset, (reg!(src) as u16).to_le_bytes())?;
+            },
+            Store32Add { a, b, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                memory.store(addr, offset, (reg!(src) as u32).to_le_bytes())?;
+            },
+            Store64Add { a, b, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b));
+                memory.store(addr, offset, reg!(src).to_le_bytes())?;
             },
             MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),
             MemoryGrow { dst, delta } => {
@@ -1374,6 +1418,146 @@ mod handlers {
             },
         }
         raw {
+            AddImmBrIfEq { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) == (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfNe { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) != (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfLtS { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) < (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfLtU { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) < (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfGtS { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) > (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfGtU { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) > (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfLeS { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) <= (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfLeU { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) <= (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfGeS { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) >= (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddImmBrIfGeU { dst, a, imm, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) >= (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfEq { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) == (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfNe { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) != (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfLtS { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) < (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfLtU { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) < (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfGtS { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) > (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfGtU { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) > (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfLeS { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) <= (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfLeU { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) <= (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfGeS { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as i32) >= (reg!(b) as u32 as i32) {
+                    jump!(target);
+                }
+            },
+            AddBrIfGeU { dst, a, add, b, target } => {
+                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
+                set!(dst, sum as u64);
+                if (sum as u32) >= (reg!(b) as u32 as u32) {
+                    jump!(target);
+                }
+            },
             BrTable { index, len } acc(index => BrTableA) => {
                 let arm = 1 + (reg!(index) as u32).min(len) as i32;
                 // SAFETY: `len + 1` branch instructions follow `BrTable`.

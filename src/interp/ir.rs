@@ -53,6 +53,177 @@ impl Cmp {
         }
     }
 
+    /// The comparison with the operands swapped: `a <self> b` is `b <swap> a`.
+    pub fn swap(self) -> Self {
+        use Cmp::*;
+        match self {
+            Eq => Eq,
+            Ne => Ne,
+            LtS => GtS,
+            LtU => GtU,
+            GtS => LtS,
+            GtU => LtU,
+            LeS => GeS,
+            LeU => GeU,
+            GeS => LeS,
+            GeU => LeU,
+        }
+    }
+
+    /// `dst = a + imm`, then the branch taken when `dst <cmp> b` holds.
+    pub fn add_imm_branch(self, dst: Slot, a: Slot, imm: i32, b: Slot, target: Target) -> Instr {
+        use Cmp::*;
+        match self {
+            Eq => Instr::AddImmBrIfEq {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            Ne => Instr::AddImmBrIfNe {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            LtS => Instr::AddImmBrIfLtS {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            LtU => Instr::AddImmBrIfLtU {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            GtS => Instr::AddImmBrIfGtS {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            GtU => Instr::AddImmBrIfGtU {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            LeS => Instr::AddImmBrIfLeS {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            LeU => Instr::AddImmBrIfLeU {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            GeS => Instr::AddImmBrIfGeS {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+            GeU => Instr::AddImmBrIfGeU {
+                dst,
+                a,
+                imm,
+                b,
+                target,
+            },
+        }
+    }
+
+    /// `dst = a + add`, then the branch taken when `dst <cmp> b` holds.
+    pub fn add_branch(self, dst: Slot, a: Slot, add: Slot, b: Slot, target: Target) -> Instr {
+        use Cmp::*;
+        match self {
+            Eq => Instr::AddBrIfEq {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            Ne => Instr::AddBrIfNe {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            LtS => Instr::AddBrIfLtS {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            LtU => Instr::AddBrIfLtU {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            GtS => Instr::AddBrIfGtS {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            GtU => Instr::AddBrIfGtU {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            LeS => Instr::AddBrIfLeS {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            LeU => Instr::AddBrIfLeU {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            GeS => Instr::AddBrIfGeS {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+            GeU => Instr::AddBrIfGeU {
+                dst,
+                a,
+                add,
+                b,
+                target,
+            },
+        }
+    }
+
     /// The branch taken when `a <cmp> b` holds. Each comparison has its own instruction,
     /// so the executor dispatches once.
     pub fn branch(self, a: Slot, b: Slot, target: Target) -> Instr {
@@ -192,6 +363,16 @@ macro_rules! define_instr {
                     | Instr::BrIfEqz64 { target, .. }
                     | Instr::BrIfEqz64A { target, .. }
                     | Instr::BrCopy { target, .. } => Some(target),
+                    Instr::AddImmBrIfEq { target, .. } | Instr::AddBrIfEq { target, .. } => Some(target),
+                    Instr::AddImmBrIfNe { target, .. } | Instr::AddBrIfNe { target, .. } => Some(target),
+                    Instr::AddImmBrIfLtS { target, .. } | Instr::AddBrIfLtS { target, .. } => Some(target),
+                    Instr::AddImmBrIfLtU { target, .. } | Instr::AddBrIfLtU { target, .. } => Some(target),
+                    Instr::AddImmBrIfGtS { target, .. } | Instr::AddBrIfGtS { target, .. } => Some(target),
+                    Instr::AddImmBrIfGtU { target, .. } | Instr::AddBrIfGtU { target, .. } => Some(target),
+                    Instr::AddImmBrIfLeS { target, .. } | Instr::AddBrIfLeS { target, .. } => Some(target),
+                    Instr::AddImmBrIfLeU { target, .. } | Instr::AddBrIfLeU { target, .. } => Some(target),
+                    Instr::AddImmBrIfGeS { target, .. } | Instr::AddBrIfGeS { target, .. } => Some(target),
+                    Instr::AddImmBrIfGeU { target, .. } | Instr::AddBrIfGeU { target, .. } => Some(target),
                     _ => None,
                 }
             }
@@ -313,6 +494,30 @@ macro_rules! for_each_numeric {
                 BrIfEqz64 { cond: Slot, target: Target },
                 /// `BrIfEqz64` with `cond` from the accumulator.
                 BrIfEqz64A { cond: Slot, target: Target },
+                /// `dst = a + imm` (`i32`), then jump when the `i32` comparison of `dst` and `b`
+                /// holds: the usual end of a counting loop in one instruction.
+                AddImmBrIfEq { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfNe { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfLtS { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfLtU { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfGtS { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfGtU { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfLeS { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfLeU { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfGeS { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                AddImmBrIfGeU { dst: Slot, a: Slot, imm: i32, b: Slot, target: Target },
+                /// `dst = a + add` (`i32`), then jump when the `i32` comparison of `dst` and
+                /// `b` holds.
+                AddBrIfEq { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfNe { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfLtS { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfLtU { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfGtS { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfGtU { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfLeS { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfLeU { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfGeS { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                AddBrIfGeU { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
                 /// Copy `count` slots from `src` down to `dst` (ascending), then jump.
                 BrCopy { dst: Slot, src: Slot, count: u32, target: Target },
                 /// Execute the `min(index, len)`-th of the `len + 1` branch instructions that
@@ -373,6 +578,19 @@ macro_rules! for_each_numeric {
                 Store64 { addr: Slot, src: Slot, offset: u32 },
                 Store64A { addr: Slot, src: Slot, offset: u32 },
                 Store64B { addr: Slot, src: Slot, offset: u32 },
+                /// Loads and stores at `a + b + offset`, `a + b` wrapping at 32 bits: an
+                /// `i32.add` fused into the access that uses its result as the address.
+                Load8SAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Load8UAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Load16SAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Load16UAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Load32SAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Load32UAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Load64Add { dst: Slot, a: Slot, b: Slot, offset: u32 },
+                Store8Add { a: Slot, b: Slot, src: Slot, offset: u32 },
+                Store16Add { a: Slot, b: Slot, src: Slot, offset: u32 },
+                Store32Add { a: Slot, b: Slot, src: Slot, offset: u32 },
+                Store64Add { a: Slot, b: Slot, src: Slot, offset: u32 },
                 /// `memory.size`.
                 MemorySize { dst: Slot },
                 /// `memory.grow`.
@@ -495,6 +713,13 @@ impl Instr {
             | Instr::Select { dst, .. }
             | Instr::SelectA { dst, .. }
             | Instr::GlobalGet { dst, .. }
+            | Instr::Load8SAdd { dst, .. }
+            | Instr::Load8UAdd { dst, .. }
+            | Instr::Load16SAdd { dst, .. }
+            | Instr::Load16UAdd { dst, .. }
+            | Instr::Load32SAdd { dst, .. }
+            | Instr::Load32UAdd { dst, .. }
+            | Instr::Load64Add { dst, .. }
             | Instr::Load8S { dst, .. }
             | Instr::Load8SA { dst, .. }
             | Instr::Load8U { dst, .. }
@@ -511,6 +736,87 @@ impl Instr {
             | Instr::Load64A { dst, .. } => Some(dst),
             _ => self.numeric_result_mut(),
         }
+    }
+
+    /// For an `i32` compare-and-branch on two slots: the comparison and the operands.
+    pub fn as_compare_branch(&self) -> Option<(Cmp, Slot, Slot)> {
+        use Cmp::*;
+        let (cmp, a, b) = match *self {
+            Instr::BrIfEq { a, b, .. } => (Eq, a, b),
+            Instr::BrIfNe { a, b, .. } => (Ne, a, b),
+            Instr::BrIfLtS { a, b, .. } => (LtS, a, b),
+            Instr::BrIfLtU { a, b, .. } => (LtU, a, b),
+            Instr::BrIfGtS { a, b, .. } => (GtS, a, b),
+            Instr::BrIfGtU { a, b, .. } => (GtU, a, b),
+            Instr::BrIfLeS { a, b, .. } => (LeS, a, b),
+            Instr::BrIfLeU { a, b, .. } => (LeU, a, b),
+            Instr::BrIfGeS { a, b, .. } => (GeS, a, b),
+            Instr::BrIfGeU { a, b, .. } => (GeU, a, b),
+            _ => return None,
+        };
+        Some((cmp, a, b))
+    }
+
+    /// For a load or store whose address is slot `addr`: the same access at `a + b`.
+    pub fn with_address_sum(&self, addr: Slot, a: Slot, b: Slot) -> Option<Instr> {
+        Some(match *self {
+            Instr::Load8S {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load8SAdd { dst, a, b, offset },
+            Instr::Load8U {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load8UAdd { dst, a, b, offset },
+            Instr::Load16S {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load16SAdd { dst, a, b, offset },
+            Instr::Load16U {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load16UAdd { dst, a, b, offset },
+            Instr::Load32S {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load32SAdd { dst, a, b, offset },
+            Instr::Load32U {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load32UAdd { dst, a, b, offset },
+            Instr::Load64 {
+                dst,
+                addr: at,
+                offset,
+            } if at == addr => Instr::Load64Add { dst, a, b, offset },
+            Instr::Store8 {
+                addr: at,
+                src,
+                offset,
+            } if at == addr && src != addr => Instr::Store8Add { a, b, src, offset },
+            Instr::Store16 {
+                addr: at,
+                src,
+                offset,
+            } if at == addr && src != addr => Instr::Store16Add { a, b, src, offset },
+            Instr::Store32 {
+                addr: at,
+                src,
+                offset,
+            } if at == addr && src != addr => Instr::Store32Add { a, b, src, offset },
+            Instr::Store64 {
+                addr: at,
+                src,
+                offset,
+            } if at == addr && src != addr => Instr::Store64Add { a, b, src, offset },
+            _ => return None,
+        })
     }
 
     /// Points a branch instruction at `target` (used to resolve forward jumps).

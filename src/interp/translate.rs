@@ -338,12 +338,78 @@ impl<'m> Translator<'m> {
 
     /// Emits a branch instruction whose target is `label`.
     fn emit_branch(&mut self, instr: Instr, label: Label) {
-        let mut instr = instr;
+        let mut instr = self.fuse_add_into_branch(instr);
         match self.labels[label.0] {
             Some(target) => instr.set_target(relative(self.code.len(), target)),
             None => self.fixups.push((self.code.len(), label)),
         }
         self.emit(instr);
+    }
+
+    /// The last instruction if it is an `i32.add` (of two slots, or of a slot and an
+    /// immediate) that wrote `sum`, and nothing can jump between it and the next one.
+    fn last_add(&self, sum: Slot) -> Option<Instr> {
+        if self.acc != Some(sum) {
+            return None;
+        }
+        match *self.code.last()? {
+            add @ (Instr::I32Add { dst, .. }
+            | Instr::I32AddA { dst, .. }
+            | Instr::I32AddB { dst, .. }
+            | Instr::I32AddImm { dst, .. }
+            | Instr::I32AddImmA { dst, .. })
+                if dst == sum =>
+            {
+                Some(add)
+            }
+            _ => None,
+        }
+    }
+
+    /// Fuses an `i32.add` just before an `i32` compare-and-branch on its result into one
+    /// instruction (the end of a counting loop).
+    fn fuse_add_into_branch(&mut self, branch: Instr) -> Instr {
+        let Some((cmp, a, b)) = branch.as_compare_branch() else {
+            return branch;
+        };
+        let (sum, cmp, other) = match self.acc {
+            Some(sum) if sum == a => (sum, cmp, b),
+            Some(sum) if sum == b => (sum, cmp.swap(), a),
+            _ => return branch,
+        };
+        let fused = match self.last_add(sum) {
+            Some(Instr::I32AddImm { dst, a, imm } | Instr::I32AddImmA { dst, a, imm }) => {
+                cmp.add_imm_branch(dst, a, imm, other, 0)
+            }
+            Some(
+                Instr::I32Add { dst, a, b }
+                | Instr::I32AddA { dst, a, b }
+                | Instr::I32AddB { dst, a, b },
+            ) => cmp.add_branch(dst, a, b, other, 0),
+            _ => return branch,
+        };
+        self.code.pop();
+        fused
+    }
+
+    /// Emits a load or store whose address is `addr`; when that is a temporary holding the
+    /// sum of two slots that the instruction just before computed, the addition is fused
+    /// into the access.
+    fn emit_access(&mut self, access: Instr, addr: (Entry, Slot)) {
+        if let (Entry::Temp, slot) = addr
+            && let Some(
+                Instr::I32Add { a, b, .. }
+                | Instr::I32AddA { a, b, .. }
+                | Instr::I32AddB { a, b, .. },
+            ) = self.last_add(slot)
+            && let Some(fused) = access.with_address_sum(slot, a, b)
+        {
+            self.code.pop();
+            self.acc = None;
+            self.emit(fused);
+            return;
+        }
+        self.emit(access);
     }
 
     // ---- control ----
@@ -805,24 +871,26 @@ impl<'m> Translator<'m> {
     ) -> bool {
         macro_rules! load {
             ($kind:ident, $memarg:expr) => {{
-                let addr = self.pop();
+                let addr = self.pop_entry();
                 let dst = self.result_slot(next, consumed);
-                self.emit(Instr::$kind {
+                let access = Instr::$kind {
                     dst,
-                    addr,
+                    addr: addr.1,
                     offset: $memarg.offset as u32,
-                });
+                };
+                self.emit_access(access, addr);
             }};
         }
         macro_rules! store {
             ($kind:ident, $memarg:expr) => {{
                 let src = self.pop();
-                let addr = self.pop();
-                self.emit(Instr::$kind {
-                    addr,
+                let addr = self.pop_entry();
+                let access = Instr::$kind {
+                    addr: addr.1,
                     src,
                     offset: $memarg.offset as u32,
-                });
+                };
+                self.emit_access(access, addr);
             }};
         }
         match *op {
