@@ -806,6 +806,17 @@ mod handlers {
                     }
                 };
             }
+            /// `dst = a + addend` (`i32`), then a jump when `dst <op> b` holds, both read as
+            /// `$ty`.
+            macro_rules! add_br_if {
+                ($dst:tt, $a:tt, $addend:expr, $b:tt, $target:tt, $op:tt, $ty:ident) => {{
+                    let sum = (reg!($a) as u32).wrapping_add($addend);
+                    set!($dst, sum as u64);
+                    if (sum as $ty) $op (reg!($b) as u32 as $ty) {
+                        jump!($target);
+                    }
+                }};
+            }
             /// A fused `i32` compare-and-branch on a slot and a constant.
             macro_rules! br_if_imm {
                 ($a:tt, $imm:expr, $target:tt, $op:tt, $ty:ty) => {
@@ -1419,144 +1430,64 @@ mod handlers {
         }
         raw {
             AddImmBrIfEq { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) == (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, ==, u32)
             },
             AddImmBrIfNe { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) != (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, !=, u32)
             },
             AddImmBrIfLtS { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) < (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, <, i32)
             },
             AddImmBrIfLtU { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) < (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, <, u32)
             },
             AddImmBrIfGtS { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) > (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, >, i32)
             },
             AddImmBrIfGtU { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) > (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, >, u32)
             },
             AddImmBrIfLeS { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) <= (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, <=, i32)
             },
             AddImmBrIfLeU { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) <= (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, <=, u32)
             },
             AddImmBrIfGeS { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) >= (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, >=, i32)
             },
             AddImmBrIfGeU { dst, a, imm, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(imm as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) >= (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, imm as u32, b, target, >=, u32)
             },
             AddBrIfEq { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) == (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, ==, u32)
             },
             AddBrIfNe { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) != (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, !=, u32)
             },
             AddBrIfLtS { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) < (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, <, i32)
             },
             AddBrIfLtU { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) < (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, <, u32)
             },
             AddBrIfGtS { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) > (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, >, i32)
             },
             AddBrIfGtU { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) > (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, >, u32)
             },
             AddBrIfLeS { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) <= (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, <=, i32)
             },
             AddBrIfLeU { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) <= (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, <=, u32)
             },
             AddBrIfGeS { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as i32) >= (reg!(b) as u32 as i32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, >=, i32)
             },
             AddBrIfGeU { dst, a, add, b, target } => {
-                let sum = (reg!(a) as u32).wrapping_add(reg!(add) as u32);
-                set!(dst, sum as u64);
-                if (sum as u32) >= (reg!(b) as u32 as u32) {
-                    jump!(target);
-                }
+                add_br_if!(dst, a, reg!(add) as u32, b, target, >=, u32)
             },
             BrTable { index, len } acc(index => BrTableA) => {
                 let arm = 1 + (reg!(index) as u32).min(len) as i32;
