@@ -1192,7 +1192,15 @@ mod handlers {
             I64AddImm { dst, a, imm } acc(a => I64AddImmA) => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_add(imm as i64))
             },
+            I64MulImm { dst, a, imm } acc(a => I64MulImmA) => {
+                i64_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm as i64))
+            },
             I64AndImm { dst, a, imm } acc(a => I64AndImmA) => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
+            I64OrImm { dst, a, imm } acc(a => I64OrImmA) => i64_bin!(dst, a, a, |x, _y| x | imm as i64),
+            I64XorImm { dst, a, imm } acc(a => I64XorImmA) => i64_bin!(dst, a, a, |x, _y| x ^ imm as i64),
+            I64ShrSImm { dst, a, imm } acc(a => I64ShrSImmA) => {
+                i64_bin!(dst, a, a, |x, _y| x.wrapping_shr(imm as u32))
+            },
             I64ShlImm { dst, a, imm } acc(a => I64ShlImmA) => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_shl(imm as u32))
             },
@@ -1201,6 +1209,9 @@ mod handlers {
             },
 
             Copy { dst, src } => set!(dst, reg!(src)),
+            I32AddShl { dst, a, b, shift } => {
+                i32_bin!(dst, a, b, |x, y| x.wrapping_add(y.wrapping_shl(shift as u32)))
+            },
             Select { dst, cond, a, b } acc(cond => SelectA) => {
                 // Both operands are read before the condition is known (a conditional move):
                 // a condition that depends on the data would mispredict a branch, and picking
@@ -1210,6 +1221,11 @@ mod handlers {
                     dst,
                     std::hint::select_unpredictable(reg!(cond) as u32 != 0, x, y)
                 );
+            },
+            Select64 { dst, cond, a, b } acc(cond => Select64A) => {
+                // As `Select`.
+                let (x, y) = (reg!(a), reg!(b));
+                set!(dst, std::hint::select_unpredictable(reg!(cond) != 0, x, y));
             },
             GlobalGet { dst, global } => {
                 // SAFETY: `Current::global` returns a pointer to a live global cell.
@@ -1243,48 +1259,48 @@ mod handlers {
             Store64 { addr, src, offset } acc(addr => Store64A, src => Store64B) => {
                 memory.store(reg!(addr), offset, reg!(src).to_le_bytes())?;
             },
-            Load8SAdd { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load8SAdd { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, i8 as i64);
             },
-            Load8UAdd { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load8UAdd { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, u8 as u64);
             },
-            Load16SAdd { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load16SAdd { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, i16 as i64);
             },
-            Load16UAdd { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load16UAdd { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, u16 as u64);
             },
-            Load32SAdd { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load32SAdd { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, i32 as i64);
             },
-            Load32UAdd { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load32UAdd { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, u32 as u64);
             },
-            Load64Add { dst, a, b, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Load64Add { dst, a, b, shift, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 load!(dst, addr, offset, u64 as u64);
             },
-            Store8Add { a, b, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Store8Add { a, b, shift, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 memory.store(addr, offset, (reg!(src) as u8).to_le_bytes())?;
             },
-            Store16Add { a, b, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Store16Add { a, b, shift, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 memory.store(addr, offset, (reg!(src) as u16).to_le_bytes())?;
             },
-            Store32Add { a, b, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Store32Add { a, b, shift, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 memory.store(addr, offset, (reg!(src) as u32).to_le_bytes())?;
             },
-            Store64Add { a, b, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b));
+            Store64Add { a, b, shift, src, offset } => {
+                let addr = reg!(a).wrapping_add(reg!(b) << shift);
                 memory.store(addr, offset, reg!(src).to_le_bytes())?;
             },
             MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),

@@ -462,7 +462,8 @@ macro_rules! for_each_numeric {
             ],
             binary_imm: [
                 I32AddImm(I32AddImmA) I32MulImm(I32MulImmA) I32AndImm(I32AndImmA) I32OrImm(I32OrImmA) I32XorImm(I32XorImmA) I32ShlImm(I32ShlImmA) I32ShrSImm(I32ShrSImmA) I32ShrUImm(I32ShrUImmA)
-                I64AddImm(I64AddImmA) I64AndImm(I64AndImmA) I64ShlImm(I64ShlImmA) I64ShrUImm(I64ShrUImmA)
+                I64AddImm(I64AddImmA) I64MulImm(I64MulImmA) I64AndImm(I64AndImmA) I64OrImm(I64OrImmA)
+                I64XorImm(I64XorImmA) I64ShlImm(I64ShlImmA) I64ShrSImm(I64ShrSImmA) I64ShrUImm(I64ShrUImmA)
             ],
             branch_cmp: [
                 BrIfEq(BrIfEqA, BrIfEqB) BrIfNe(BrIfNeA, BrIfNeB) BrIfLtS(BrIfLtSA, BrIfLtSB) BrIfLtU(BrIfLtUA, BrIfLtUB) BrIfGtS(BrIfGtSA, BrIfGtSB) BrIfGtU(BrIfGtUA, BrIfGtUB) BrIfLeS(BrIfLeSA, BrIfLeSB) BrIfLeU(BrIfLeUA, BrIfLeUB) BrIfGeS(BrIfGeSA, BrIfGeSB) BrIfGeU(BrIfGeUA, BrIfGeUB)
@@ -518,6 +519,9 @@ macro_rules! for_each_numeric {
                 AddBrIfLeU { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
                 AddBrIfGeS { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
                 AddBrIfGeU { dst: Slot, a: Slot, add: Slot, b: Slot, target: Target },
+                /// `dst = a + (b << shift)` (`i32`): an `i32.shl` by a constant fused into the
+                /// `i32.add` of its result (indexing an array).
+                I32AddShl { dst: Slot, a: Slot, b: Slot, shift: u8 },
                 /// Copy `count` slots from `src` down to `dst` (ascending), then jump.
                 BrCopy { dst: Slot, src: Slot, count: u32, target: Target },
                 /// Execute the `min(index, len)`-th of the `len + 1` branch instructions that
@@ -542,6 +546,10 @@ macro_rules! for_each_numeric {
                 Select { dst: Slot, cond: Slot, a: Slot, b: Slot },
                 /// `Select` with `cond` from the accumulator.
                 SelectA { dst: Slot, cond: Slot, a: Slot, b: Slot },
+                /// `Select` on an `i64` condition (`i64.eqz` fused into a `select`).
+                Select64 { dst: Slot, cond: Slot, a: Slot, b: Slot },
+                /// `Select64` with `cond` from the accumulator.
+                Select64A { dst: Slot, cond: Slot, a: Slot, b: Slot },
                 /// `dst = global`.
                 GlobalGet { dst: Slot, global: u32 },
                 /// `global = src`.
@@ -578,19 +586,20 @@ macro_rules! for_each_numeric {
                 Store64 { addr: Slot, src: Slot, offset: u32 },
                 Store64A { addr: Slot, src: Slot, offset: u32 },
                 Store64B { addr: Slot, src: Slot, offset: u32 },
-                /// Loads and stores at `a + b + offset`, `a + b` wrapping at 32 bits: an
-                /// `i32.add` fused into the access that uses its result as the address.
-                Load8SAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Load8UAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Load16SAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Load16UAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Load32SAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Load32UAdd { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Load64Add { dst: Slot, a: Slot, b: Slot, offset: u32 },
-                Store8Add { a: Slot, b: Slot, src: Slot, offset: u32 },
-                Store16Add { a: Slot, b: Slot, src: Slot, offset: u32 },
-                Store32Add { a: Slot, b: Slot, src: Slot, offset: u32 },
-                Store64Add { a: Slot, b: Slot, src: Slot, offset: u32 },
+                /// Loads and stores at `a + (b << shift) + offset`, the first sum wrapping at 32
+                /// bits: an `i32.add` (and an `i32.shl` by a constant feeding it) fused into
+                /// the access that uses its result as the address.
+                Load8SAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Load8UAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Load16SAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Load16UAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Load32SAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Load32UAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Load64Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                Store8Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
+                Store16Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
+                Store32Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
+                Store64Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
                 /// `memory.size`.
                 MemorySize { dst: Slot },
                 /// `memory.grow`.
@@ -651,6 +660,9 @@ impl Instr {
             Instr::BrIfEqz64 { cond, target } if cond == acc => Instr::BrIfEqz64A { cond, target },
             Instr::BrTable { index, len } if index == acc => Instr::BrTableA { index, len },
             Instr::Select { dst, cond, a, b } if cond == acc => Instr::SelectA { dst, cond, a, b },
+            Instr::Select64 { dst, cond, a, b } if cond == acc => {
+                Instr::Select64A { dst, cond, a, b }
+            }
             Instr::Load8S { dst, addr, offset } if addr == acc => {
                 Instr::Load8SA { dst, addr, offset }
             }
@@ -712,7 +724,10 @@ impl Instr {
             Instr::Copy { dst, .. }
             | Instr::Select { dst, .. }
             | Instr::SelectA { dst, .. }
+            | Instr::Select64 { dst, .. }
+            | Instr::Select64A { dst, .. }
             | Instr::GlobalGet { dst, .. }
+            | Instr::I32AddShl { dst, .. }
             | Instr::Load8SAdd { dst, .. }
             | Instr::Load8UAdd { dst, .. }
             | Instr::Load16SAdd { dst, .. }
@@ -757,64 +772,130 @@ impl Instr {
         Some((cmp, a, b))
     }
 
-    /// For a load or store whose address is slot `addr`: the same access at `a + b`.
-    pub fn with_address_sum(&self, addr: Slot, a: Slot, b: Slot) -> Option<Instr> {
+    /// For a load or store whose address is slot `addr`: the same access at `a + (b << shift)`.
+    pub fn with_address_sum(&self, addr: Slot, a: Slot, b: Slot, shift: u8) -> Option<Instr> {
         Some(match *self {
             Instr::Load8S {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load8SAdd { dst, a, b, offset },
+            } if at == addr => Instr::Load8SAdd {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Load8U {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load8UAdd { dst, a, b, offset },
+            } if at == addr => Instr::Load8UAdd {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Load16S {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load16SAdd { dst, a, b, offset },
+            } if at == addr => Instr::Load16SAdd {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Load16U {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load16UAdd { dst, a, b, offset },
+            } if at == addr => Instr::Load16UAdd {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Load32S {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load32SAdd { dst, a, b, offset },
+            } if at == addr => Instr::Load32SAdd {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Load32U {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load32UAdd { dst, a, b, offset },
+            } if at == addr => Instr::Load32UAdd {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Load64 {
                 dst,
                 addr: at,
                 offset,
-            } if at == addr => Instr::Load64Add { dst, a, b, offset },
+            } if at == addr => Instr::Load64Add {
+                dst,
+                a,
+                b,
+                shift,
+                offset,
+            },
             Instr::Store8 {
                 addr: at,
                 src,
                 offset,
-            } if at == addr && src != addr => Instr::Store8Add { a, b, src, offset },
+            } if at == addr && src != addr => Instr::Store8Add {
+                a,
+                b,
+                shift,
+                src,
+                offset,
+            },
             Instr::Store16 {
                 addr: at,
                 src,
                 offset,
-            } if at == addr && src != addr => Instr::Store16Add { a, b, src, offset },
+            } if at == addr && src != addr => Instr::Store16Add {
+                a,
+                b,
+                shift,
+                src,
+                offset,
+            },
             Instr::Store32 {
                 addr: at,
                 src,
                 offset,
-            } if at == addr && src != addr => Instr::Store32Add { a, b, src, offset },
+            } if at == addr && src != addr => Instr::Store32Add {
+                a,
+                b,
+                shift,
+                src,
+                offset,
+            },
             Instr::Store64 {
                 addr: at,
                 src,
                 offset,
-            } if at == addr && src != addr => Instr::Store64Add { a, b, src, offset },
+            } if at == addr && src != addr => Instr::Store64Add {
+                a,
+                b,
+                shift,
+                src,
+                offset,
+            },
             _ => return None,
         })
     }

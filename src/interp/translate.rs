@@ -150,6 +150,8 @@ struct Translator<'m> {
     /// The slot whose value the accumulator holds after the last instruction emitted, when
     /// the next one can only be reached from it.
     acc: Option<Slot>,
+    /// What `acc` was before the last instruction was emitted.
+    acc_before_last: Option<Slot>,
 }
 
 impl<'m> Translator<'m> {
@@ -179,6 +181,7 @@ impl<'m> Translator<'m> {
             reachable: true,
             skipped_depth: 0,
             acc: None,
+            acc_before_last: None,
         }
     }
 
@@ -245,6 +248,11 @@ impl<'m> Translator<'m> {
         self.temp(self.stack.len() - 1)
     }
 
+    /// The pool slot holding the constant `bits`, if the function has that constant.
+    fn const_slot(&self, bits: u64) -> Option<Slot> {
+        self.const_slots.get(&bits).copied()
+    }
+
     fn push_const(&mut self, bits: u64) {
         let slot = self.const_slots[&bits];
         self.push(Entry::Const(slot, bits));
@@ -309,6 +317,7 @@ impl<'m> Translator<'m> {
     /// Appends an instruction, reading its operand from the accumulator when the
     /// instruction before left that operand there.
     fn emit(&mut self, instr: Instr) {
+        self.acc_before_last = self.acc;
         let instr = match (self.acc, instr) {
             // A single result computed just before returning goes straight to slot 0.
             (Some(slot), Instr::Return { src, count: 1 }) if slot == src => {
@@ -346,18 +355,31 @@ impl<'m> Translator<'m> {
         self.emit(instr);
     }
 
+    /// Removes the last instruction, to fuse it into the next one.
+    fn pop_last(&mut self) {
+        self.code.pop();
+        self.acc = self.acc_before_last.take();
+    }
+
+    /// The last instruction if it wrote `slot` and nothing can jump between it and the next
+    /// one (so that it can be fused into the next one).
+    fn last_instr_writing(&self, slot: Slot) -> Option<Instr> {
+        if self.acc != Some(slot) {
+            return None;
+        }
+        self.code.last().copied()
+    }
+
     /// The last instruction if it is an `i32.add` (of two slots, or of a slot and an
     /// immediate) that wrote `sum`, and nothing can jump between it and the next one.
     fn last_add(&self, sum: Slot) -> Option<Instr> {
-        if self.acc != Some(sum) {
-            return None;
-        }
-        match *self.code.last()? {
+        match self.last_instr_writing(sum)? {
             add @ (Instr::I32Add { dst, .. }
             | Instr::I32AddA { dst, .. }
             | Instr::I32AddB { dst, .. }
             | Instr::I32AddImm { dst, .. }
-            | Instr::I32AddImmA { dst, .. })
+            | Instr::I32AddImmA { dst, .. }
+            | Instr::I32AddShl { dst, .. })
                 if dst == sum =>
             {
                 Some(add)
@@ -366,10 +388,48 @@ impl<'m> Translator<'m> {
         }
     }
 
+    /// `i32.add` with an operand that the instruction just before shifted left by a
+    /// constant (`base + (index << k)`): one `I32AddShl`. Returns `false` when the operands
+    /// are not like that.
+    fn add_shifted(&mut self, next: Option<&Operator<'_>>, consumed: &mut bool) -> bool {
+        let len = self.stack.len();
+        let shifted = |depth: usize| match self.stack[depth] {
+            Entry::Temp => match self.last_instr_writing(self.temp(depth)) {
+                Some(Instr::I32ShlImm { a, imm, .. } | Instr::I32ShlImmA { a, imm, .. }) => {
+                    Some((a, (imm & 31) as u8))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let (base, (index, shift)) = if let Some(shl) = shifted(len - 1) {
+            (self.slot_at(len - 2), shl)
+        } else if let Some(shl) = shifted(len - 2) {
+            (self.slot_at(len - 1), shl)
+        } else {
+            return false;
+        };
+        self.pop_last();
+        self.stack.truncate(len - 2);
+        let dst = self.result_slot(next, consumed);
+        self.emit(Instr::I32AddShl {
+            dst,
+            a: base,
+            b: index,
+            shift,
+        });
+        true
+    }
+
     /// Fuses an `i32.add` just before an `i32` compare-and-branch on its result into one
     /// instruction (the end of a counting loop).
     fn fuse_add_into_branch(&mut self, branch: Instr) -> Instr {
-        let Some((cmp, a, b)) = branch.as_compare_branch() else {
+        let compare = match branch {
+            Instr::BrIfNez { cond, .. } => self.const_slot(0).map(|zero| (Cmp::Ne, cond, zero)),
+            Instr::BrIfEqz { cond, .. } => self.const_slot(0).map(|zero| (Cmp::Eq, cond, zero)),
+            _ => branch.as_compare_branch(),
+        };
+        let Some((cmp, a, b)) = compare else {
             return branch;
         };
         let (sum, cmp, other) = match self.acc {
@@ -388,7 +448,7 @@ impl<'m> Translator<'m> {
             ) => cmp.add_branch(dst, a, b, other, 0),
             _ => return branch,
         };
-        self.code.pop();
+        self.pop_last();
         fused
     }
 
@@ -396,16 +456,27 @@ impl<'m> Translator<'m> {
     /// sum of two slots that the instruction just before computed, the addition is fused
     /// into the access.
     fn emit_access(&mut self, access: Instr, addr: (Entry, Slot)) {
-        if let (Entry::Temp, slot) = addr
-            && let Some(
-                Instr::I32Add { a, b, .. }
-                | Instr::I32AddA { a, b, .. }
-                | Instr::I32AddB { a, b, .. },
-            ) = self.last_add(slot)
-            && let Some(fused) = access.with_address_sum(slot, a, b)
+        let addends = match (addr, self.last_add(addr.1)) {
+            (
+                (Entry::Temp, _),
+                Some(
+                    Instr::I32Add { a, b, .. }
+                    | Instr::I32AddA { a, b, .. }
+                    | Instr::I32AddB { a, b, .. },
+                ),
+            ) => Some((a, b, 0)),
+            ((Entry::Temp, _), Some(Instr::I32AddShl { a, b, shift, .. })) => Some((a, b, shift)),
+            // An immediate that came from an `i32.const` is also in the constant pool.
+            (
+                (Entry::Temp, _),
+                Some(Instr::I32AddImm { a, imm, .. } | Instr::I32AddImmA { a, imm, .. }),
+            ) => self.const_slot(imm as u32 as u64).map(|b| (a, b, 0)),
+            _ => None,
+        };
+        if let Some((a, b, shift)) = addends
+            && let Some(fused) = access.with_address_sum(addr.1, a, b, shift)
         {
-            self.code.pop();
-            self.acc = None;
+            self.pop_last();
             self.emit(fused);
             return;
         }
@@ -790,6 +861,7 @@ impl<'m> Translator<'m> {
         let conditional_next = matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. }));
         match *op {
             // Operators with an immediate or fused form come before the generic tables.
+            Operator::I32Add if self.add_shifted(next, consumed) => {}
             Operator::I32Add => with_imm!(I32Add, I32AddImm),
             // `x - c` is `x + (-c)`.
             Operator::I32Sub => self.binary_or_imm(
@@ -825,7 +897,11 @@ impl<'m> Translator<'m> {
             Operator::I32ShrS => with_imm!(I32ShrS, I32ShrSImm),
             Operator::I32ShrU => with_imm!(I32ShrU, I32ShrUImm),
             Operator::I64Add => with_imm!(I64Add, I64AddImm, i64),
+            Operator::I64Mul => with_imm!(I64Mul, I64MulImm, i64),
             Operator::I64And => with_imm!(I64And, I64AndImm, i64),
+            Operator::I64Or => with_imm!(I64Or, I64OrImm, i64),
+            Operator::I64Xor => with_imm!(I64Xor, I64XorImm, i64),
+            Operator::I64ShrS => with_imm!(I64ShrS, I64ShrSImm, i64),
             Operator::I64Shl => with_imm!(I64Shl, I64ShlImm, i64),
             Operator::I64ShrU => with_imm!(I64ShrU, I64ShrUImm, i64),
             Operator::I32Eq => compare!(Eq, I32Eq),
@@ -953,11 +1029,45 @@ impl<'m> Translator<'m> {
                 self.pop();
             }
             Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
-                let cond = self.pop();
+                let cond = self.pop_entry();
                 let b = self.pop();
                 let a = self.pop();
+                // `select(a, b, eqz(x))` is `select(b, a, x)`.
+                let negated = match (cond, self.last_instr_writing(cond.1)) {
+                    (
+                        (Entry::Temp, _),
+                        Some(Instr::I32Eqz { a: x, .. } | Instr::I32EqzA { a: x, .. }),
+                    ) => Some((x, false)),
+                    (
+                        (Entry::Temp, _),
+                        Some(Instr::I64Eqz { a: x, .. } | Instr::I64EqzA { a: x, .. }),
+                    ) => Some((x, true)),
+                    _ => None,
+                };
+                if negated.is_some() {
+                    self.pop_last();
+                }
                 let dst = self.result_slot(next, consumed);
-                self.emit(Instr::Select { dst, cond, a, b });
+                self.emit(match negated {
+                    None => Instr::Select {
+                        dst,
+                        cond: cond.1,
+                        a,
+                        b,
+                    },
+                    Some((x, false)) => Instr::Select {
+                        dst,
+                        cond: x,
+                        a: b,
+                        b: a,
+                    },
+                    Some((x, true)) => Instr::Select64 {
+                        dst,
+                        cond: x,
+                        a: b,
+                        b: a,
+                    },
+                });
             }
             Operator::LocalGet { local_index } => self.push(Entry::Local(local_index)),
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
