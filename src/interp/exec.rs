@@ -254,19 +254,15 @@ fn call_host<T>(
 
 /// Makes room for the frame of the function in code slot `slot` (of `instance`'s module)
 /// at `values[base]`, and initialises its locals and constants; translates the function on
-/// its first call. Returns its code.
+/// its first call. Returns its code. (The caller checks the call depth.)
 #[inline(always)]
 fn enter<'m>(
-    inner: &mut StoreInner,
+    inner: &StoreInner,
     values: &mut Vec<u64>,
     instance: u32,
     slot: &'m CodeSlot,
     base: usize,
-) -> Result<&'m CompiledFunc, TrapCode> {
-    if inner.call_depth >= inner.max_call_depth {
-        return Err(TrapCode::StackOverflow);
-    }
-    inner.call_depth += 1;
+) -> &'m CompiledFunc {
     let code = match slot.translated.get() {
         Some(code) => code,
         None => translate_on_first_call(inner, instance, slot),
@@ -286,7 +282,7 @@ fn enter<'m>(
     } else {
         init.copy_from_slice(&code.frame_init);
     }
-    Ok(code)
+    code
 }
 
 #[cold]
@@ -316,8 +312,14 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
     // SAFETY: the slot belongs to the module of an instance of the store, which keeps it
     // alive; instances are never removed from a store.
     let slot = unsafe { &*slot };
-    let code =
-        enter(&mut store.inner, &mut stack.values, instance, slot, 0).map_err(Error::trap)?;
+    // The store's call depth counts this activation's outermost function; its callees are
+    // counted by the saved frames (see `Ctx::frame_limit`).
+    if store.inner.call_depth >= store.inner.max_call_depth {
+        return Err(Error::trap(TrapCode::StackOverflow));
+    }
+    store.inner.call_depth += 1;
+    let frame_limit = store.inner.max_call_depth - store.inner.call_depth;
+    let code = enter(&store.inner, &mut stack.values, instance, slot, 0);
     let ip = code.code.as_ptr();
     let current = Current::new(&store.inner, instance, slot, 0);
     let (outcome, current) = {
@@ -330,6 +332,7 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
             values: &mut stack.values,
             frames: &mut stack.frames,
             current,
+            frame_limit,
             back_edges: 0,
             trap: None,
         };
@@ -406,6 +409,9 @@ struct Ctx<'a> {
     values: &'a mut Vec<u64>,
     frames: &'a mut Vec<Frame>,
     current: Current,
+    /// How many frames `frames` may hold: the call-depth limit less the depth at which the
+    /// activation started.
+    frame_limit: usize,
     /// Loop iterations (backward jumps) of the running function not yet added to its hotness
     /// counter: added when it calls or returns.
     back_edges: u32,
@@ -1585,11 +1591,17 @@ mod handlers {
                     unsafe { copy_slots(fp, 0, src, count) };
                 }
                 flush_back_edges(ctx);
-                let caller = return_to_caller(ctx);
-                if caller.is_null() {
+                let instance = ctx.current.instance;
+                let Some(caller) = return_to_caller(ctx) else {
                     return exit();
+                };
+                next = caller.ip;
+                fp = ctx.fp();
+                // Within an instance, `memory` is current: a callee that grew the memory
+                // passed the new one on.
+                if caller.instance != instance {
+                    memory = ctx.current.memory();
                 }
-                resume!(caller);
             },
             Call { index, base } => {
                 flush_back_edges(ctx);
@@ -1597,7 +1609,11 @@ mod handlers {
                 // of the running module, whose code slots `module_code` points to.
                 let slot = unsafe { &*ctx.current.module_code.add(index as usize) };
                 match call_wasm(ctx, next, ctx.current.instance, slot, base) {
-                    Ok(entry) => resume!(entry),
+                    Ok(entry) => {
+                        // Same instance, same memory.
+                        next = entry;
+                        fp = ctx.fp();
+                    }
                     Err(code) => return trap_code(ctx, code),
                 }
             },
@@ -1643,21 +1659,20 @@ fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
     inner.instances[current.instance as usize].tables[table as usize] as usize
 }
 
-/// After `Return`: pops the caller's frame into `ctx.current` and returns where it continues,
-/// or null when the returning function was the activation's outermost one.
+/// After `Return`: pops the caller's frame into `ctx.current` and returns it, or `None` when
+/// the returning function was the activation's outermost one.
 #[inline(always)]
-fn return_to_caller(ctx: &mut Ctx<'_>) -> Ip {
-    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
-    let inner = unsafe { &mut *ctx.inner };
-    inner.call_depth -= 1;
-    let Some(frame) = ctx.frames.pop() else {
-        return std::ptr::null();
-    };
+fn return_to_caller(ctx: &mut Ctx<'_>) -> Option<Frame> {
+    let frame = ctx.frames.pop()?;
     let current = &mut ctx.current;
-    current.switch_instance(inner, frame.instance);
+    if frame.instance != current.instance {
+        // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is
+        // live.
+        current.switch_instance(unsafe { &*ctx.inner }, frame.instance);
+    }
     current.slot = frame.slot;
     current.base = frame.base;
-    frame.ip
+    Some(frame)
 }
 
 /// Turns the outcome of a call into where execution continues, or null after a trap (which
@@ -1683,10 +1698,13 @@ fn call_wasm(
     slot: &CodeSlot,
     base: Slot,
 ) -> Result<Ip, TrapCode> {
+    if ctx.frames.len() >= ctx.frame_limit {
+        return Err(TrapCode::StackOverflow);
+    }
     let new_base = ctx.current.base + base as usize;
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
-    let inner = unsafe { &mut *ctx.inner };
-    let code = enter(inner, ctx.values, instance, slot, new_base)?;
+    let inner = unsafe { &*ctx.inner };
+    let code = enter(inner, ctx.values, instance, slot, new_base);
     ctx.frames.push(ctx.current.save(ip));
     let current = &mut ctx.current;
     current.switch_instance(inner, instance);
@@ -1774,12 +1792,17 @@ fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> 
             }
             let mut slots = values[new_base..new_base + width].to_vec();
             let caller = ctx.current.instance;
+            // A host function that calls back into Wasm starts counting from the depth here.
+            let activation_depth = inner.call_depth;
+            inner.call_depth += ctx.frames.len();
             // SAFETY: `host` is the store of this activation, valid while it runs; no
             // reference made from `ctx.inner` is used from here on (the host function gets the
             // whole store, and may grow memories or re-enter).
             let result = unsafe { (*ctx.host).call_host(callee, Some(caller), &mut slots) };
             // SAFETY: as above; `inner` is derived again now that the host is done.
             ctx.inner = unsafe { (*ctx.host).inner_ptr() };
+            // SAFETY: `ctx.inner` is valid and no other reference to the store is live.
+            unsafe { (*ctx.inner).call_depth = activation_depth };
             result.map_err(Trap::Error)?;
             ctx.values[new_base..new_base + width].copy_from_slice(&slots);
             Ok(ip)
