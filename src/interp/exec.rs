@@ -34,7 +34,7 @@ use crate::runtime::values::Val;
 use crate::runtime::vmctx::VmContext;
 
 use super::compiled;
-use super::ir::{CompiledFunc, Instr, Slot, for_each_numeric};
+use super::ir::{CompiledFunc, FRAME_INIT_CHUNK, Instr, Slot, for_each_numeric};
 
 /// The value slots and saved frames of one activation (one call from the host).
 #[derive(Default)]
@@ -1604,17 +1604,16 @@ mod handlers {
                 }
             },
             Call { index, base } => {
-                flush_back_edges(ctx);
                 // SAFETY: the translator emits `Call` with the number of a defined function
                 // of the running module, whose code slots `module_code` points to.
                 let slot = unsafe { &*ctx.current.module_code.add(index as usize) };
-                match call_wasm(ctx, next, ctx.current.instance, slot, base) {
-                    Ok(entry) => {
+                match quick_call(ctx, next, slot, base) {
+                    Some(entry) => {
                         // Same instance, same memory.
                         next = entry;
                         fp = ctx.fp();
                     }
-                    Err(code) => return trap_code(ctx, code),
+                    None => return call_in_general(ip, fp, memory.base, memory.len, ctx, acc),
                 }
             },
             CallImported { func, base } => {
@@ -1685,6 +1684,85 @@ fn continue_at(ctx: &mut Ctx<'_>, outcome: Result<Ip, Trap>) -> Ip {
             ctx.trap = Some(error);
             std::ptr::null()
         }
+    }
+}
+
+/// `Call` in the common case, without calling anything (so that the handler needs no stack
+/// frame of its own): the callee is translated, its frame template is at most two chunks,
+/// and the value stack and the frame stack have room. Returns the callee's first
+/// instruction, or `None` when the call needs [`call_in_general`].
+#[inline(always)]
+fn quick_call(ctx: &mut Ctx<'_>, ip: Ip, slot: &CodeSlot, base: Slot) -> Option<Ip> {
+    const CHUNK: usize = FRAME_INIT_CHUNK;
+    let code = slot.translated.get()?;
+    let template = &code.frame_init;
+    let depth = ctx.frames.len();
+    let new_base = ctx.current.base + base as usize;
+    if depth >= ctx.frame_limit
+        || depth == ctx.frames.capacity()
+        || template.len() > 2 * CHUNK
+        || ctx.values.len() < new_base + code.frame_size as usize
+    {
+        return None;
+    }
+    // SAFETY: the template is a whole number of chunks (at most two), and the frame, which
+    // `values` holds (checked above), covers the parameters and the template.
+    unsafe {
+        let from = template.as_ptr().cast::<[u64; CHUNK]>();
+        let to = ctx
+            .values
+            .as_mut_ptr()
+            .add(new_base + code.num_params as usize)
+            .cast::<[u64; CHUNK]>();
+        if !template.is_empty() {
+            to.write_unaligned(from.read_unaligned());
+        }
+        if template.len() > CHUNK {
+            to.add(1).write_unaligned(from.add(1).read_unaligned());
+        }
+    }
+    flush_back_edges(ctx);
+    slot.add_hotness(1);
+    // SAFETY: `depth` is below the capacity (checked above), so the frame fits.
+    unsafe {
+        ctx.frames.as_mut_ptr().add(depth).write(ctx.current.save(ip));
+        ctx.frames.set_len(depth + 1);
+    }
+    ctx.current.slot = slot;
+    ctx.current.base = new_base;
+    Some(code.code.as_ptr())
+}
+
+/// `Call` in every case (see [`quick_call`]), as a handler of its own.
+#[inline(never)]
+fn call_in_general(
+    ip: Ip,
+    _fp: *mut u64,
+    mem_base: *mut u8,
+    mem_len: u64,
+    ctx: &mut Ctx<'_>,
+    acc: u64,
+) -> Done {
+    // SAFETY: only the `Call` handler calls this, with its own instruction.
+    let &Instr::Call { index, base } = (unsafe { &(*ip).instr }) else {
+        // SAFETY: as just said.
+        unsafe { std::hint::unreachable_unchecked() }
+    };
+    flush_back_edges(ctx);
+    // SAFETY: as in the `Call` handler.
+    let slot = unsafe { &*ctx.current.module_code.add(index as usize) };
+    // SAFETY: `Call` is not a terminator, so an instruction follows.
+    let next = unsafe { ip.add(1) };
+    match call_wasm(ctx, next, ctx.current.instance, slot, base) {
+        Ok(entry) => {
+            let memory = LinearMemory {
+                base: mem_base,
+                len: mem_len,
+            };
+            let fp = ctx.fp();
+            dispatch(entry, fp, memory, ctx, acc)
+        }
+        Err(code) => trap_code(ctx, code),
     }
 }
 

@@ -909,13 +909,18 @@ impl Instr {
     }
 }
 
+/// The frame template's length is a multiple of this many slots.
+pub(crate) const FRAME_INIT_CHUNK: usize = 4;
+
 /// A function translated for the interpreter.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
     pub code: Box<[Op]>,
     pub num_params: u32,
     /// What the slots after the parameters start as at every entry: zeros for the declared
-    /// locals, then the constant pool.
+    /// locals, then the constant pool, then zeros up to a whole number of
+    /// [`FRAME_INIT_CHUNK`]s (the padding lands in temporaries, which are written before
+    /// they are read; `frame_size` covers it).
     pub frame_init: Box<[u64]>,
     /// Slots a frame of this function needs.
     pub frame_size: u32,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use super::exec::Op;
-use super::ir::{Cmp, CompiledFunc, Instr, Slot, Target, for_each_numeric};
+use super::ir::{Cmp, CompiledFunc, FRAME_INIT_CHUNK, Instr, Slot, Target, for_each_numeric};
 use crate::module::ModuleInner;
 
 /// Translates defined function `func` (module index space) of a validated module.
@@ -206,11 +206,15 @@ impl<'m> Translator<'m> {
         let declared_locals = (self.num_locals - num_params) as usize;
         let mut frame_init = vec![0; declared_locals];
         frame_init.extend_from_slice(&self.consts);
+        // Whole chunks, so that a call copies fixed-size blocks (see `CompiledFunc`).
+        frame_init.resize(frame_init.len().next_multiple_of(FRAME_INIT_CHUNK), 0);
+        let frame_size = (self.temp_base + self.max_height as u32)
+            .max(num_params + frame_init.len() as u32);
         CompiledFunc {
             code: self.code.into_iter().map(Op::new).collect(),
             num_params,
             frame_init: frame_init.into_boxed_slice(),
-            frame_size: self.temp_base + self.max_height as u32,
+            frame_size,
         }
     }
 
