@@ -1630,12 +1630,29 @@ mod handlers {
                 index,
                 base,
             } => {
-                flush_back_edges(ctx);
-                match call_indirect(ctx, next, table, type_index, reg!(index), base) {
-                    Ok(entry) => resume!(entry),
-                    Err(error) => {
-                        ctx.trap = Some(error);
-                        return exit();
+                let callee = match indirect_callee(ctx, table, type_index, reg!(index)) {
+                    Ok(callee) => callee,
+                    Err(code) => return trap_code(ctx, code),
+                };
+                // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the
+                // store is live.
+                let inner = unsafe { &*ctx.inner };
+                let quick = match inner.funcs[callee as usize].kind {
+                    // SAFETY: the module of an instance of the store keeps its code slots
+                    // alive.
+                    FuncKind::Wasm { instance, code, .. } if instance == ctx.current.instance => {
+                        quick_call(ctx, next, unsafe { &*code }, base)
+                    }
+                    _ => None,
+                };
+                match quick {
+                    Some(entry) => {
+                        // Same instance, same memory.
+                        next = entry;
+                        fp = ctx.fp();
+                    }
+                    None => {
+                        return call_indirect_in_general(ip, fp, memory.base, memory.len, ctx, acc);
                     }
                 }
             },
@@ -1725,7 +1742,10 @@ fn quick_call(ctx: &mut Ctx<'_>, ip: Ip, slot: &CodeSlot, base: Slot) -> Option<
     slot.add_hotness(1);
     // SAFETY: `depth` is below the capacity (checked above), so the frame fits.
     unsafe {
-        ctx.frames.as_mut_ptr().add(depth).write(ctx.current.save(ip));
+        ctx.frames
+            .as_mut_ptr()
+            .add(depth)
+            .write(ctx.current.save(ip));
         ctx.frames.set_len(depth + 1);
     }
     ctx.current.slot = slot;
@@ -1802,18 +1822,15 @@ fn call_imported(ctx: &mut Ctx<'_>, ip: Ip, func: u32, base: Slot) -> Ip {
     continue_at(ctx, outcome)
 }
 
-/// `CallIndirect`: calls the function at `index` of table `table`, checking its type against
-/// the module's type `type_index`, with its frame at slot `base`; the caller continues at `ip`.
-/// Returns the callee's first instruction (or `ip` for a host function).
+/// The callee of `CallIndirect`: the store function at `index` of table `table`, checked to
+/// have the module's type `type_index`.
 #[inline(always)]
-fn call_indirect(
-    ctx: &mut Ctx<'_>,
-    ip: Ip,
+fn indirect_callee(
+    ctx: &Ctx<'_>,
     table: u32,
     type_index: u32,
     index: u64,
-    base: Slot,
-) -> Result<Ip, Trap> {
+) -> Result<u32, TrapCode> {
     let vm = ctx.current.vm();
     // SAFETY: the validator checked `table` and `type_index` against the module, and the VM
     // context has a table pointer per table and a signature per type.
@@ -1825,7 +1842,7 @@ fn call_indirect(
     };
     let index = index as u32 as u64;
     if index >= table.len {
-        return Err(TrapCode::UndefinedElement.into());
+        return Err(TrapCode::UndefinedElement);
     }
     // SAFETY: `index` is below the table's length, the number of elements at `base`.
     let element = unsafe { *table.base.add(index as usize) };
@@ -1834,16 +1851,54 @@ fn call_indirect(
         .ok_or(TrapCode::UninitializedElement)? as u32;
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
     let inner = unsafe { &*ctx.inner };
-    let entity = &inner.funcs[callee as usize];
-    if entity.signature != expected {
-        return Err(TrapCode::BadSignature.into());
+    if inner.funcs[callee as usize].signature != expected {
+        return Err(TrapCode::BadSignature);
     }
-    match entity.kind {
-        FuncKind::Wasm { instance, code, .. } => {
-            // SAFETY: the module of an instance of the store keeps its code slots alive.
-            Ok(call_wasm(ctx, ip, instance, unsafe { &*code }, base)?)
+    Ok(callee)
+}
+
+/// `CallIndirect` in every case (the handler takes calls within the instance that
+/// [`quick_call`] can make), as a handler of its own. (Memory 0 is read again: the callee may
+/// be in another instance, or a host function that grows it.)
+#[inline(never)]
+fn call_indirect_in_general(
+    ip: Ip,
+    fp: *mut u64,
+    _mem_base: *mut u8,
+    _mem_len: u64,
+    ctx: &mut Ctx<'_>,
+    acc: u64,
+) -> Done {
+    // SAFETY: only the `CallIndirect` handler calls this, with its own instruction.
+    let &Instr::CallIndirect {
+        table,
+        type_index,
+        index,
+        base,
+    } = (unsafe { &(*ip).instr })
+    else {
+        // SAFETY: as just said.
+        unsafe { std::hint::unreachable_unchecked() }
+    };
+    // SAFETY: `index` is a slot of the running frame (module documentation).
+    let index = unsafe { *fp.add(index as usize) };
+    let callee = match indirect_callee(ctx, table, type_index, index) {
+        Ok(callee) => callee,
+        Err(code) => return trap_code(ctx, code),
+    };
+    flush_back_edges(ctx);
+    // SAFETY: `CallIndirect` is not a terminator, so an instruction follows.
+    let next = unsafe { ip.add(1) };
+    match call(ctx, next, callee, base) {
+        Ok(entry) => {
+            let fp = ctx.fp();
+            let memory = ctx.current.memory();
+            dispatch(entry, fp, memory, ctx, acc)
         }
-        FuncKind::Host { .. } => call(ctx, ip, callee, base),
+        Err(error) => {
+            ctx.trap = Some(error);
+            exit()
+        }
     }
 }
 

@@ -208,8 +208,8 @@ impl<'m> Translator<'m> {
         frame_init.extend_from_slice(&self.consts);
         // Whole chunks, so that a call copies fixed-size blocks (see `CompiledFunc`).
         frame_init.resize(frame_init.len().next_multiple_of(FRAME_INIT_CHUNK), 0);
-        let frame_size = (self.temp_base + self.max_height as u32)
-            .max(num_params + frame_init.len() as u32);
+        let frame_size =
+            (self.temp_base + self.max_height as u32).max(num_params + frame_init.len() as u32);
         CompiledFunc {
             code: self.code.into_iter().map(Op::new).collect(),
             num_params,
