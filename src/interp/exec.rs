@@ -1584,24 +1584,12 @@ mod handlers {
             },
             Unreachable {} => return trap_code(ctx, TrapCode::Unreachable),
             Return { src, count } => {
-                if count == 1 {
-                    set!(0, reg!(src));
-                } else {
-                    // SAFETY: the results and slot 0 onwards are inside the frame.
-                    unsafe { copy_slots(fp, 0, src, count) };
+                match count {
+                    0 => {}
+                    1 => set!(0, reg!(src)),
+                    _ => return return_values(ip, fp, memory.base, memory.len, ctx, acc),
                 }
-                flush_back_edges(ctx);
-                let instance = ctx.current.instance;
-                let Some(caller) = return_to_caller(ctx) else {
-                    return exit();
-                };
-                next = caller.ip;
-                fp = ctx.fp();
-                // Within an instance, `memory` is current: a callee that grew the memory
-                // passed the new one on.
-                if caller.instance != instance {
-                    memory = ctx.current.memory();
-                }
+                return return_to_caller(ctx, memory, acc);
             },
             Call { index, base } => {
                 // SAFETY: the translator emits `Call` with the number of a defined function
@@ -1675,20 +1663,54 @@ fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
     inner.instances[current.instance as usize].tables[table as usize] as usize
 }
 
-/// After `Return`: pops the caller's frame into `ctx.current` and returns it, or `None` when
-/// the returning function was the activation's outermost one.
+/// After `Return` has put the results in place: continues in the caller (popping its frame
+/// into `ctx.current`), or stops when the returning function was the activation's outermost.
 #[inline(always)]
-fn return_to_caller(ctx: &mut Ctx<'_>) -> Option<Frame> {
-    let frame = ctx.frames.pop()?;
+fn return_to_caller(ctx: &mut Ctx<'_>, memory: LinearMemory, acc: u64) -> Done {
+    flush_back_edges(ctx);
+    let Some(frame) = ctx.frames.pop() else {
+        return exit();
+    };
     let current = &mut ctx.current;
-    if frame.instance != current.instance {
+    // Within an instance, `memory` is current: a callee that grew the memory passed the new
+    // one on.
+    let memory = if frame.instance == current.instance {
+        memory
+    } else {
         // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is
         // live.
         current.switch_instance(unsafe { &*ctx.inner }, frame.instance);
-    }
+        current.memory()
+    };
     current.slot = frame.slot;
     current.base = frame.base;
-    Some(frame)
+    let fp = ctx.fp();
+    dispatch(frame.ip, fp, memory, ctx, acc)
+}
+
+/// `Return` with several results, as a handler of its own (the copy may call `memmove`,
+/// which the common handler is better off without).
+#[inline(never)]
+fn return_values(
+    ip: Ip,
+    fp: *mut u64,
+    mem_base: *mut u8,
+    mem_len: u64,
+    ctx: &mut Ctx<'_>,
+    acc: u64,
+) -> Done {
+    // SAFETY: only the `Return` handler calls this, with its own instruction.
+    let &Instr::Return { src, count } = (unsafe { &(*ip).instr }) else {
+        // SAFETY: as just said.
+        unsafe { std::hint::unreachable_unchecked() }
+    };
+    // SAFETY: the results and slot 0 onwards are inside the frame.
+    unsafe { copy_slots(fp, 0, src, count) };
+    let memory = LinearMemory {
+        base: mem_base,
+        len: mem_len,
+    };
+    return_to_caller(ctx, memory, acc)
 }
 
 /// Turns the outcome of a call into where execution continues, or null after a trap (which
