@@ -772,6 +772,26 @@ impl Instr {
         Some((cmp, a, b))
     }
 
+    /// For an `i32` compare-and-branch on a slot and an immediate: the comparison and the
+    /// operands.
+    pub fn as_compare_imm_branch(&self) -> Option<(Cmp, Slot, i32)> {
+        use Cmp::*;
+        let (cmp, a, imm) = match *self {
+            Instr::BrIfEqImm { a, imm, .. } => (Eq, a, imm),
+            Instr::BrIfNeImm { a, imm, .. } => (Ne, a, imm),
+            Instr::BrIfLtSImm { a, imm, .. } => (LtS, a, imm),
+            Instr::BrIfLtUImm { a, imm, .. } => (LtU, a, imm),
+            Instr::BrIfGtSImm { a, imm, .. } => (GtS, a, imm),
+            Instr::BrIfGtUImm { a, imm, .. } => (GtU, a, imm),
+            Instr::BrIfLeSImm { a, imm, .. } => (LeS, a, imm),
+            Instr::BrIfLeUImm { a, imm, .. } => (LeU, a, imm),
+            Instr::BrIfGeSImm { a, imm, .. } => (GeS, a, imm),
+            Instr::BrIfGeUImm { a, imm, .. } => (GeU, a, imm),
+            _ => return None,
+        };
+        Some((cmp, a, imm))
+    }
+
     /// For a load or store whose address is slot `addr`: the same access at `a + (b << shift)`.
     pub fn with_address_sum(&self, addr: Slot, a: Slot, b: Slot, shift: u8) -> Option<Instr> {
         Some(match *self {

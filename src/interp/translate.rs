@@ -431,7 +431,11 @@ impl<'m> Translator<'m> {
         let compare = match branch {
             Instr::BrIfNez { cond, .. } => self.const_slot(0).map(|zero| (Cmp::Ne, cond, zero)),
             Instr::BrIfEqz { cond, .. } => self.const_slot(0).map(|zero| (Cmp::Eq, cond, zero)),
-            _ => branch.as_compare_branch(),
+            // An immediate that came from an `i32.const` is also in the constant pool.
+            _ => branch.as_compare_branch().or_else(|| {
+                let (cmp, a, imm) = branch.as_compare_imm_branch()?;
+                Some((cmp, a, self.const_slot(imm as u32 as u64)?))
+            }),
         };
         let Some((cmp, a, b)) = compare else {
             return branch;
