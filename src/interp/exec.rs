@@ -642,8 +642,11 @@ macro_rules! handlers {
             };
         }
     };
-    (@wrapped $d:tt ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
-        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr) => {
+    (
+        @wrapped $d:tt
+        ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
+        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr
+    ) => {
         #[allow(
             non_snake_case,
             unused_mut,
@@ -689,8 +692,11 @@ macro_rules! handlers {
             dispatch($next, $fp, $memory, $ctx, $acc)
         }
     };
-    (@raw $d:tt ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
-        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr) => {
+    (
+        @raw $d:tt
+        ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
+        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr
+    ) => {
         #[allow(
             non_snake_case,
             unused_mut,
@@ -935,9 +941,15 @@ mod handlers {
             }
         }
         wrapped {
-            I32Add { dst, a, b } acc(a => I32AddA, b => I32AddB) => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            I32Sub { dst, a, b } acc(a => I32SubA, b => I32SubB) => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            I32Mul { dst, a, b } acc(a => I32MulA, b => I32MulB) => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I32Add { dst, a, b } acc(a => I32AddA, b => I32AddB) => {
+                i32_bin!(dst, a, b, |x, y| x.wrapping_add(y))
+            },
+            I32Sub { dst, a, b } acc(a => I32SubA, b => I32SubB) => {
+                i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y))
+            },
+            I32Mul { dst, a, b } acc(a => I32MulA, b => I32MulB) => {
+                i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y))
+            },
             I32DivS { dst, a, b } acc(a => I32DivSA, b => I32DivSB) => {
                 let (x, y) = (reg!(a) as u32 as i32, reg!(b) as u32 as i32);
                 if y == 0 {
@@ -969,11 +981,19 @@ mod handlers {
                     x.checked_rem(y).ok_or(TrapCode::IntegerDivisionByZero)? as u64
                 );
             },
-            I32And { dst, a, b } acc(a => I32AndA, b => I32AndB) => i32_bin!(dst, a, b, |x, y| x & y),
+            I32And { dst, a, b } acc(a => I32AndA, b => I32AndB) => {
+                i32_bin!(dst, a, b, |x, y| x & y)
+            },
             I32Or { dst, a, b } acc(a => I32OrA, b => I32OrB) => i32_bin!(dst, a, b, |x, y| x | y),
-            I32Xor { dst, a, b } acc(a => I32XorA, b => I32XorB) => i32_bin!(dst, a, b, |x, y| x ^ y),
-            I32Shl { dst, a, b } acc(a => I32ShlA, b => I32ShlB) => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            I32ShrS { dst, a, b } acc(a => I32ShrSA, b => I32ShrSB) => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I32Xor { dst, a, b } acc(a => I32XorA, b => I32XorB) => {
+                i32_bin!(dst, a, b, |x, y| x ^ y)
+            },
+            I32Shl { dst, a, b } acc(a => I32ShlA, b => I32ShlB) => {
+                i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32))
+            },
+            I32ShrS { dst, a, b } acc(a => I32ShrSA, b => I32ShrSB) => {
+                i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32))
+            },
             I32ShrU { dst, a, b } acc(a => I32ShrUA, b => I32ShrUB) => {
                 i32_bin!(dst, a, b, |x, y| (x as u32).wrapping_shr(y as u32))
             },
@@ -985,17 +1005,39 @@ mod handlers {
             },
             I32Eq { dst, a, b } acc(a => I32EqA, b => I32EqB) => i32_bin!(dst, a, b, |x, y| x == y),
             I32Ne { dst, a, b } acc(a => I32NeA, b => I32NeB) => i32_bin!(dst, a, b, |x, y| x != y),
-            I32LtS { dst, a, b } acc(a => I32LtSA, b => I32LtSB) => i32_bin!(dst, a, b, |x, y| x < y),
-            I32LtU { dst, a, b } acc(a => I32LtUA, b => I32LtUB) => i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32)),
-            I32GtS { dst, a, b } acc(a => I32GtSA, b => I32GtSB) => i32_bin!(dst, a, b, |x, y| x > y),
-            I32GtU { dst, a, b } acc(a => I32GtUA, b => I32GtUB) => i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32)),
-            I32LeS { dst, a, b } acc(a => I32LeSA, b => I32LeSB) => i32_bin!(dst, a, b, |x, y| x <= y),
-            I32LeU { dst, a, b } acc(a => I32LeUA, b => I32LeUB) => i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32)),
-            I32GeS { dst, a, b } acc(a => I32GeSA, b => I32GeSB) => i32_bin!(dst, a, b, |x, y| x >= y),
-            I32GeU { dst, a, b } acc(a => I32GeUA, b => I32GeUB) => i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32)),
-            I64Add { dst, a, b } acc(a => I64AddA, b => I64AddB) => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            I64Sub { dst, a, b } acc(a => I64SubA, b => I64SubB) => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            I64Mul { dst, a, b } acc(a => I64MulA, b => I64MulB) => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I32LtS { dst, a, b } acc(a => I32LtSA, b => I32LtSB) => {
+                i32_bin!(dst, a, b, |x, y| x < y)
+            },
+            I32LtU { dst, a, b } acc(a => I32LtUA, b => I32LtUB) => {
+                i32_bin!(dst, a, b, |x, y| (x as u32) < (y as u32))
+            },
+            I32GtS { dst, a, b } acc(a => I32GtSA, b => I32GtSB) => {
+                i32_bin!(dst, a, b, |x, y| x > y)
+            },
+            I32GtU { dst, a, b } acc(a => I32GtUA, b => I32GtUB) => {
+                i32_bin!(dst, a, b, |x, y| (x as u32) > (y as u32))
+            },
+            I32LeS { dst, a, b } acc(a => I32LeSA, b => I32LeSB) => {
+                i32_bin!(dst, a, b, |x, y| x <= y)
+            },
+            I32LeU { dst, a, b } acc(a => I32LeUA, b => I32LeUB) => {
+                i32_bin!(dst, a, b, |x, y| (x as u32) <= (y as u32))
+            },
+            I32GeS { dst, a, b } acc(a => I32GeSA, b => I32GeSB) => {
+                i32_bin!(dst, a, b, |x, y| x >= y)
+            },
+            I32GeU { dst, a, b } acc(a => I32GeUA, b => I32GeUB) => {
+                i32_bin!(dst, a, b, |x, y| (x as u32) >= (y as u32))
+            },
+            I64Add { dst, a, b } acc(a => I64AddA, b => I64AddB) => {
+                i64_bin!(dst, a, b, |x, y| x.wrapping_add(y))
+            },
+            I64Sub { dst, a, b } acc(a => I64SubA, b => I64SubB) => {
+                i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y))
+            },
+            I64Mul { dst, a, b } acc(a => I64MulA, b => I64MulB) => {
+                i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y))
+            },
             I64DivS { dst, a, b } acc(a => I64DivSA, b => I64DivSB) => {
                 let (x, y) = (reg!(a) as i64, reg!(b) as i64);
                 if y == 0 {
@@ -1029,11 +1071,19 @@ mod handlers {
                         .ok_or(TrapCode::IntegerDivisionByZero)?
                 );
             },
-            I64And { dst, a, b } acc(a => I64AndA, b => I64AndB) => i64_bin!(dst, a, b, |x, y| x & y),
+            I64And { dst, a, b } acc(a => I64AndA, b => I64AndB) => {
+                i64_bin!(dst, a, b, |x, y| x & y)
+            },
             I64Or { dst, a, b } acc(a => I64OrA, b => I64OrB) => i64_bin!(dst, a, b, |x, y| x | y),
-            I64Xor { dst, a, b } acc(a => I64XorA, b => I64XorB) => i64_bin!(dst, a, b, |x, y| x ^ y),
-            I64Shl { dst, a, b } acc(a => I64ShlA, b => I64ShlB) => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            I64ShrS { dst, a, b } acc(a => I64ShrSA, b => I64ShrSB) => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I64Xor { dst, a, b } acc(a => I64XorA, b => I64XorB) => {
+                i64_bin!(dst, a, b, |x, y| x ^ y)
+            },
+            I64Shl { dst, a, b } acc(a => I64ShlA, b => I64ShlB) => {
+                i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32))
+            },
+            I64ShrS { dst, a, b } acc(a => I64ShrSA, b => I64ShrSB) => {
+                i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32))
+            },
             I64ShrU { dst, a, b } acc(a => I64ShrUA, b => I64ShrUB) => {
                 i64_bin!(dst, a, b, |x, y| (x as u64).wrapping_shr(y as u32))
             },
@@ -1047,20 +1097,48 @@ mod handlers {
             },
             I64Eq { dst, a, b } acc(a => I64EqA, b => I64EqB) => i64_bin!(dst, a, b, |x, y| x == y),
             I64Ne { dst, a, b } acc(a => I64NeA, b => I64NeB) => i64_bin!(dst, a, b, |x, y| x != y),
-            I64LtS { dst, a, b } acc(a => I64LtSA, b => I64LtSB) => i64_bin!(dst, a, b, |x, y| x < y),
-            I64LtU { dst, a, b } acc(a => I64LtUA, b => I64LtUB) => i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64)),
-            I64GtS { dst, a, b } acc(a => I64GtSA, b => I64GtSB) => i64_bin!(dst, a, b, |x, y| x > y),
-            I64GtU { dst, a, b } acc(a => I64GtUA, b => I64GtUB) => i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64)),
-            I64LeS { dst, a, b } acc(a => I64LeSA, b => I64LeSB) => i64_bin!(dst, a, b, |x, y| x <= y),
-            I64LeU { dst, a, b } acc(a => I64LeUA, b => I64LeUB) => i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64)),
-            I64GeS { dst, a, b } acc(a => I64GeSA, b => I64GeSB) => i64_bin!(dst, a, b, |x, y| x >= y),
-            I64GeU { dst, a, b } acc(a => I64GeUA, b => I64GeUB) => i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64)),
-            F32Add { dst, a, b } acc(a => F32AddA, b => F32AddB) => f32_bin!(dst, a, b, |x, y| x + y),
-            F32Sub { dst, a, b } acc(a => F32SubA, b => F32SubB) => f32_bin!(dst, a, b, |x, y| x - y),
-            F32Mul { dst, a, b } acc(a => F32MulA, b => F32MulB) => f32_bin!(dst, a, b, |x, y| x * y),
-            F32Div { dst, a, b } acc(a => F32DivA, b => F32DivB) => f32_bin!(dst, a, b, |x, y| x / y),
-            F32Min { dst, a, b } acc(a => F32MinA, b => F32MinB) => f32_bin!(dst, a, b, |x, y| float::min32(x, y)),
-            F32Max { dst, a, b } acc(a => F32MaxA, b => F32MaxB) => f32_bin!(dst, a, b, |x, y| float::max32(x, y)),
+            I64LtS { dst, a, b } acc(a => I64LtSA, b => I64LtSB) => {
+                i64_bin!(dst, a, b, |x, y| x < y)
+            },
+            I64LtU { dst, a, b } acc(a => I64LtUA, b => I64LtUB) => {
+                i64_bin!(dst, a, b, |x, y| (x as u64) < (y as u64))
+            },
+            I64GtS { dst, a, b } acc(a => I64GtSA, b => I64GtSB) => {
+                i64_bin!(dst, a, b, |x, y| x > y)
+            },
+            I64GtU { dst, a, b } acc(a => I64GtUA, b => I64GtUB) => {
+                i64_bin!(dst, a, b, |x, y| (x as u64) > (y as u64))
+            },
+            I64LeS { dst, a, b } acc(a => I64LeSA, b => I64LeSB) => {
+                i64_bin!(dst, a, b, |x, y| x <= y)
+            },
+            I64LeU { dst, a, b } acc(a => I64LeUA, b => I64LeUB) => {
+                i64_bin!(dst, a, b, |x, y| (x as u64) <= (y as u64))
+            },
+            I64GeS { dst, a, b } acc(a => I64GeSA, b => I64GeSB) => {
+                i64_bin!(dst, a, b, |x, y| x >= y)
+            },
+            I64GeU { dst, a, b } acc(a => I64GeUA, b => I64GeUB) => {
+                i64_bin!(dst, a, b, |x, y| (x as u64) >= (y as u64))
+            },
+            F32Add { dst, a, b } acc(a => F32AddA, b => F32AddB) => {
+                f32_bin!(dst, a, b, |x, y| x + y)
+            },
+            F32Sub { dst, a, b } acc(a => F32SubA, b => F32SubB) => {
+                f32_bin!(dst, a, b, |x, y| x - y)
+            },
+            F32Mul { dst, a, b } acc(a => F32MulA, b => F32MulB) => {
+                f32_bin!(dst, a, b, |x, y| x * y)
+            },
+            F32Div { dst, a, b } acc(a => F32DivA, b => F32DivB) => {
+                f32_bin!(dst, a, b, |x, y| x / y)
+            },
+            F32Min { dst, a, b } acc(a => F32MinA, b => F32MinB) => {
+                f32_bin!(dst, a, b, |x, y| float::min32(x, y))
+            },
+            F32Max { dst, a, b } acc(a => F32MaxA, b => F32MaxB) => {
+                f32_bin!(dst, a, b, |x, y| float::max32(x, y))
+            },
             F32Copysign { dst, a, b } acc(a => F32CopysignA, b => F32CopysignB) => {
                 let sign = 1u32 << 31;
                 set!(
@@ -1074,12 +1152,24 @@ mod handlers {
             F32Gt { dst, a, b } acc(a => F32GtA, b => F32GtB) => f32_cmp!(dst, a, b, >),
             F32Le { dst, a, b } acc(a => F32LeA, b => F32LeB) => f32_cmp!(dst, a, b, <=),
             F32Ge { dst, a, b } acc(a => F32GeA, b => F32GeB) => f32_cmp!(dst, a, b, >=),
-            F64Add { dst, a, b } acc(a => F64AddA, b => F64AddB) => f64_bin!(dst, a, b, |x, y| x + y),
-            F64Sub { dst, a, b } acc(a => F64SubA, b => F64SubB) => f64_bin!(dst, a, b, |x, y| x - y),
-            F64Mul { dst, a, b } acc(a => F64MulA, b => F64MulB) => f64_bin!(dst, a, b, |x, y| x * y),
-            F64Div { dst, a, b } acc(a => F64DivA, b => F64DivB) => f64_bin!(dst, a, b, |x, y| x / y),
-            F64Min { dst, a, b } acc(a => F64MinA, b => F64MinB) => f64_bin!(dst, a, b, |x, y| float::min64(x, y)),
-            F64Max { dst, a, b } acc(a => F64MaxA, b => F64MaxB) => f64_bin!(dst, a, b, |x, y| float::max64(x, y)),
+            F64Add { dst, a, b } acc(a => F64AddA, b => F64AddB) => {
+                f64_bin!(dst, a, b, |x, y| x + y)
+            },
+            F64Sub { dst, a, b } acc(a => F64SubA, b => F64SubB) => {
+                f64_bin!(dst, a, b, |x, y| x - y)
+            },
+            F64Mul { dst, a, b } acc(a => F64MulA, b => F64MulB) => {
+                f64_bin!(dst, a, b, |x, y| x * y)
+            },
+            F64Div { dst, a, b } acc(a => F64DivA, b => F64DivB) => {
+                f64_bin!(dst, a, b, |x, y| x / y)
+            },
+            F64Min { dst, a, b } acc(a => F64MinA, b => F64MinB) => {
+                f64_bin!(dst, a, b, |x, y| float::min64(x, y))
+            },
+            F64Max { dst, a, b } acc(a => F64MaxA, b => F64MaxB) => {
+                f64_bin!(dst, a, b, |x, y| float::max64(x, y))
+            },
             F64Copysign { dst, a, b } acc(a => F64CopysignA, b => F64CopysignB) => {
                 let sign = 1u64 << 63;
                 set!(dst, (reg!(a) & !sign) | (reg!(b) & sign));
@@ -1091,33 +1181,67 @@ mod handlers {
             F64Le { dst, a, b } acc(a => F64LeA, b => F64LeB) => f64_cmp!(dst, a, b, <=),
             F64Ge { dst, a, b } acc(a => F64GeA, b => F64GeB) => f64_cmp!(dst, a, b, >=),
 
-            I32Clz { dst, a } acc(a => I32ClzA) => unary!(dst, a, |x: u32| -> u32 x.leading_zeros()),
-            I32Ctz { dst, a } acc(a => I32CtzA) => unary!(dst, a, |x: u32| -> u32 x.trailing_zeros()),
-            I32Popcnt { dst, a } acc(a => I32PopcntA) => unary!(dst, a, |x: u32| -> u32 x.count_ones()),
+            I32Clz { dst, a } acc(a => I32ClzA) => {
+                unary!(dst, a, |x: u32| -> u32 x.leading_zeros())
+            },
+            I32Ctz { dst, a } acc(a => I32CtzA) => {
+                unary!(dst, a, |x: u32| -> u32 x.trailing_zeros())
+            },
+            I32Popcnt { dst, a } acc(a => I32PopcntA) => {
+                unary!(dst, a, |x: u32| -> u32 x.count_ones())
+            },
             I32Eqz { dst, a } acc(a => I32EqzA) => unary!(dst, a, |x: u32| -> u32 (x == 0) as u32),
-            I32Extend8S { dst, a } acc(a => I32Extend8SA) => unary!(dst, a, |x: i32| -> i32 x as i8 as i32),
-            I32Extend16S { dst, a } acc(a => I32Extend16SA) => unary!(dst, a, |x: i32| -> i32 x as i16 as i32),
-            I64Clz { dst, a } acc(a => I64ClzA) => unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64),
-            I64Ctz { dst, a } acc(a => I64CtzA) => unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64),
-            I64Popcnt { dst, a } acc(a => I64PopcntA) => unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64),
+            I32Extend8S { dst, a } acc(a => I32Extend8SA) => {
+                unary!(dst, a, |x: i32| -> i32 x as i8 as i32)
+            },
+            I32Extend16S { dst, a } acc(a => I32Extend16SA) => {
+                unary!(dst, a, |x: i32| -> i32 x as i16 as i32)
+            },
+            I64Clz { dst, a } acc(a => I64ClzA) => {
+                unary!(dst, a, |x: u64| -> u64 x.leading_zeros() as u64)
+            },
+            I64Ctz { dst, a } acc(a => I64CtzA) => {
+                unary!(dst, a, |x: u64| -> u64 x.trailing_zeros() as u64)
+            },
+            I64Popcnt { dst, a } acc(a => I64PopcntA) => {
+                unary!(dst, a, |x: u64| -> u64 x.count_ones() as u64)
+            },
             I64Eqz { dst, a } acc(a => I64EqzA) => unary!(dst, a, |x: u64| -> u64 (x == 0) as u64),
-            I64Extend8S { dst, a } acc(a => I64Extend8SA) => unary!(dst, a, |x: i64| -> i64 x as i8 as i64),
-            I64Extend16S { dst, a } acc(a => I64Extend16SA) => unary!(dst, a, |x: i64| -> i64 x as i16 as i64),
-            I64Extend32S { dst, a } acc(a => I64Extend32SA) => unary!(dst, a, |x: i64| -> i64 x as i32 as i64),
+            I64Extend8S { dst, a } acc(a => I64Extend8SA) => {
+                unary!(dst, a, |x: i64| -> i64 x as i8 as i64)
+            },
+            I64Extend16S { dst, a } acc(a => I64Extend16SA) => {
+                unary!(dst, a, |x: i64| -> i64 x as i16 as i64)
+            },
+            I64Extend32S { dst, a } acc(a => I64Extend32SA) => {
+                unary!(dst, a, |x: i64| -> i64 x as i32 as i64)
+            },
             F32Abs { dst, a } acc(a => F32AbsA) => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
             F32Neg { dst, a } acc(a => F32NegA) => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
-            F32Ceil { dst, a } acc(a => F32CeilA) => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil())),
-            F32Floor { dst, a } acc(a => F32FloorA) => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor())),
-            F32Trunc { dst, a } acc(a => F32TruncA) => unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc())),
+            F32Ceil { dst, a } acc(a => F32CeilA) => {
+                unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil()))
+            },
+            F32Floor { dst, a } acc(a => F32FloorA) => {
+                unary!(dst, a, |x: f32| -> f32 float::quiet32(x.floor()))
+            },
+            F32Trunc { dst, a } acc(a => F32TruncA) => {
+                unary!(dst, a, |x: f32| -> f32 float::quiet32(x.trunc()))
+            },
             F32Nearest { dst, a } acc(a => F32NearestA) => {
                 unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even()))
             },
             F32Sqrt { dst, a } acc(a => F32SqrtA) => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
             F64Abs { dst, a } acc(a => F64AbsA) => set!(dst, reg!(a) & !(1 << 63)),
             F64Neg { dst, a } acc(a => F64NegA) => set!(dst, reg!(a) ^ (1 << 63)),
-            F64Ceil { dst, a } acc(a => F64CeilA) => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil())),
-            F64Floor { dst, a } acc(a => F64FloorA) => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor())),
-            F64Trunc { dst, a } acc(a => F64TruncA) => unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc())),
+            F64Ceil { dst, a } acc(a => F64CeilA) => {
+                unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil()))
+            },
+            F64Floor { dst, a } acc(a => F64FloorA) => {
+                unary!(dst, a, |x: f64| -> f64 float::quiet64(x.floor()))
+            },
+            F64Trunc { dst, a } acc(a => F64TruncA) => {
+                unary!(dst, a, |x: f64| -> f64 float::quiet64(x.trunc()))
+            },
             F64Nearest { dst, a } acc(a => F64NearestA) => {
                 unary!(dst, a, |x: f64| -> f64 float::quiet64(x.round_ties_even()))
             },
@@ -1163,29 +1287,73 @@ mod handlers {
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             },
             // Rust's float-to-int `as` saturates and maps NaN to 0: exactly `trunc_sat`.
-            I32TruncSatF32S { dst, a } acc(a => I32TruncSatF32SA) => unary!(dst, a, |x: f32| -> i32 x as i32),
-            I32TruncSatF32U { dst, a } acc(a => I32TruncSatF32UA) => unary!(dst, a, |x: f32| -> u32 x as u32),
-            I32TruncSatF64S { dst, a } acc(a => I32TruncSatF64SA) => unary!(dst, a, |x: f64| -> i32 x as i32),
-            I32TruncSatF64U { dst, a } acc(a => I32TruncSatF64UA) => unary!(dst, a, |x: f64| -> u32 x as u32),
-            I64TruncSatF32S { dst, a } acc(a => I64TruncSatF32SA) => unary!(dst, a, |x: f32| -> i64 x as i64),
-            I64TruncSatF32U { dst, a } acc(a => I64TruncSatF32UA) => unary!(dst, a, |x: f32| -> u64 x as u64),
-            I64TruncSatF64S { dst, a } acc(a => I64TruncSatF64SA) => unary!(dst, a, |x: f64| -> i64 x as i64),
-            I64TruncSatF64U { dst, a } acc(a => I64TruncSatF64UA) => unary!(dst, a, |x: f64| -> u64 x as u64),
-            I64ExtendI32S { dst, a } acc(a => I64ExtendI32SA) => unary!(dst, a, |x: i32| -> i64 x as i64),
-            I64ExtendI32U { dst, a } acc(a => I64ExtendI32UA) => unary!(dst, a, |x: u32| -> u64 x as u64),
-            F32ConvertI32S { dst, a } acc(a => F32ConvertI32SA) => unary!(dst, a, |x: i32| -> f32 x as f32),
-            F32ConvertI32U { dst, a } acc(a => F32ConvertI32UA) => unary!(dst, a, |x: u32| -> f32 x as f32),
-            F32ConvertI64S { dst, a } acc(a => F32ConvertI64SA) => unary!(dst, a, |x: i64| -> f32 x as f32),
-            F32ConvertI64U { dst, a } acc(a => F32ConvertI64UA) => unary!(dst, a, |x: u64| -> f32 x as f32),
-            F32DemoteF64 { dst, a } acc(a => F32DemoteF64A) => unary!(dst, a, |x: f64| -> f32 x as f32),
-            F64ConvertI32S { dst, a } acc(a => F64ConvertI32SA) => unary!(dst, a, |x: i32| -> f64 x as f64),
-            F64ConvertI32U { dst, a } acc(a => F64ConvertI32UA) => unary!(dst, a, |x: u32| -> f64 x as f64),
-            F64ConvertI64S { dst, a } acc(a => F64ConvertI64SA) => unary!(dst, a, |x: i64| -> f64 x as f64),
-            F64ConvertI64U { dst, a } acc(a => F64ConvertI64UA) => unary!(dst, a, |x: u64| -> f64 x as f64),
-            F64PromoteF32 { dst, a } acc(a => F64PromoteF32A) => unary!(dst, a, |x: f32| -> f64 x as f64),
+            I32TruncSatF32S { dst, a } acc(a => I32TruncSatF32SA) => {
+                unary!(dst, a, |x: f32| -> i32 x as i32)
+            },
+            I32TruncSatF32U { dst, a } acc(a => I32TruncSatF32UA) => {
+                unary!(dst, a, |x: f32| -> u32 x as u32)
+            },
+            I32TruncSatF64S { dst, a } acc(a => I32TruncSatF64SA) => {
+                unary!(dst, a, |x: f64| -> i32 x as i32)
+            },
+            I32TruncSatF64U { dst, a } acc(a => I32TruncSatF64UA) => {
+                unary!(dst, a, |x: f64| -> u32 x as u32)
+            },
+            I64TruncSatF32S { dst, a } acc(a => I64TruncSatF32SA) => {
+                unary!(dst, a, |x: f32| -> i64 x as i64)
+            },
+            I64TruncSatF32U { dst, a } acc(a => I64TruncSatF32UA) => {
+                unary!(dst, a, |x: f32| -> u64 x as u64)
+            },
+            I64TruncSatF64S { dst, a } acc(a => I64TruncSatF64SA) => {
+                unary!(dst, a, |x: f64| -> i64 x as i64)
+            },
+            I64TruncSatF64U { dst, a } acc(a => I64TruncSatF64UA) => {
+                unary!(dst, a, |x: f64| -> u64 x as u64)
+            },
+            I64ExtendI32S { dst, a } acc(a => I64ExtendI32SA) => {
+                unary!(dst, a, |x: i32| -> i64 x as i64)
+            },
+            I64ExtendI32U { dst, a } acc(a => I64ExtendI32UA) => {
+                unary!(dst, a, |x: u32| -> u64 x as u64)
+            },
+            F32ConvertI32S { dst, a } acc(a => F32ConvertI32SA) => {
+                unary!(dst, a, |x: i32| -> f32 x as f32)
+            },
+            F32ConvertI32U { dst, a } acc(a => F32ConvertI32UA) => {
+                unary!(dst, a, |x: u32| -> f32 x as f32)
+            },
+            F32ConvertI64S { dst, a } acc(a => F32ConvertI64SA) => {
+                unary!(dst, a, |x: i64| -> f32 x as f32)
+            },
+            F32ConvertI64U { dst, a } acc(a => F32ConvertI64UA) => {
+                unary!(dst, a, |x: u64| -> f32 x as f32)
+            },
+            F32DemoteF64 { dst, a } acc(a => F32DemoteF64A) => {
+                unary!(dst, a, |x: f64| -> f32 x as f32)
+            },
+            F64ConvertI32S { dst, a } acc(a => F64ConvertI32SA) => {
+                unary!(dst, a, |x: i32| -> f64 x as f64)
+            },
+            F64ConvertI32U { dst, a } acc(a => F64ConvertI32UA) => {
+                unary!(dst, a, |x: u32| -> f64 x as f64)
+            },
+            F64ConvertI64S { dst, a } acc(a => F64ConvertI64SA) => {
+                unary!(dst, a, |x: i64| -> f64 x as f64)
+            },
+            F64ConvertI64U { dst, a } acc(a => F64ConvertI64UA) => {
+                unary!(dst, a, |x: u64| -> f64 x as f64)
+            },
+            F64PromoteF32 { dst, a } acc(a => F64PromoteF32A) => {
+                unary!(dst, a, |x: f32| -> f64 x as f64)
+            },
 
-            I32AddImm { dst, a, imm } acc(a => I32AddImmA) => i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm)),
-            I32MulImm { dst, a, imm } acc(a => I32MulImmA) => i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm)),
+            I32AddImm { dst, a, imm } acc(a => I32AddImmA) => {
+                i32_bin!(dst, a, a, |x, _y| x.wrapping_add(imm))
+            },
+            I32MulImm { dst, a, imm } acc(a => I32MulImmA) => {
+                i32_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm))
+            },
             I32AndImm { dst, a, imm } acc(a => I32AndImmA) => i32_bin!(dst, a, a, |x, _y| x & imm),
             I32OrImm { dst, a, imm } acc(a => I32OrImmA) => i32_bin!(dst, a, a, |x, _y| x | imm),
             I32XorImm { dst, a, imm } acc(a => I32XorImmA) => i32_bin!(dst, a, a, |x, _y| x ^ imm),
@@ -1204,9 +1372,15 @@ mod handlers {
             I64MulImm { dst, a, imm } acc(a => I64MulImmA) => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_mul(imm as i64))
             },
-            I64AndImm { dst, a, imm } acc(a => I64AndImmA) => i64_bin!(dst, a, a, |x, _y| x & imm as i64),
-            I64OrImm { dst, a, imm } acc(a => I64OrImmA) => i64_bin!(dst, a, a, |x, _y| x | imm as i64),
-            I64XorImm { dst, a, imm } acc(a => I64XorImmA) => i64_bin!(dst, a, a, |x, _y| x ^ imm as i64),
+            I64AndImm { dst, a, imm } acc(a => I64AndImmA) => {
+                i64_bin!(dst, a, a, |x, _y| x & imm as i64)
+            },
+            I64OrImm { dst, a, imm } acc(a => I64OrImmA) => {
+                i64_bin!(dst, a, a, |x, _y| x | imm as i64)
+            },
+            I64XorImm { dst, a, imm } acc(a => I64XorImmA) => {
+                i64_bin!(dst, a, a, |x, _y| x ^ imm as i64)
+            },
             I64ShrSImm { dst, a, imm } acc(a => I64ShrSImmA) => {
                 i64_bin!(dst, a, a, |x, _y| x.wrapping_shr(imm as u32))
             },
@@ -1249,13 +1423,27 @@ mod handlers {
                 let instance = &inner.instances[ctx.current.instance as usize];
                 set!(dst, instance.func_refs[func as usize]);
             },
-            Load8S { dst, addr, offset } acc(addr => Load8SA) => load!(dst, reg!(addr), offset, i8 as i64),
-            Load8U { dst, addr, offset } acc(addr => Load8UA) => load!(dst, reg!(addr), offset, u8 as u64),
-            Load16S { dst, addr, offset } acc(addr => Load16SA) => load!(dst, reg!(addr), offset, i16 as i64),
-            Load16U { dst, addr, offset } acc(addr => Load16UA) => load!(dst, reg!(addr), offset, u16 as u64),
-            Load32S { dst, addr, offset } acc(addr => Load32SA) => load!(dst, reg!(addr), offset, i32 as i64),
-            Load32U { dst, addr, offset } acc(addr => Load32UA) => load!(dst, reg!(addr), offset, u32 as u64),
-            Load64 { dst, addr, offset } acc(addr => Load64A) => load!(dst, reg!(addr), offset, u64 as u64),
+            Load8S { dst, addr, offset } acc(addr => Load8SA) => {
+                load!(dst, reg!(addr), offset, i8 as i64)
+            },
+            Load8U { dst, addr, offset } acc(addr => Load8UA) => {
+                load!(dst, reg!(addr), offset, u8 as u64)
+            },
+            Load16S { dst, addr, offset } acc(addr => Load16SA) => {
+                load!(dst, reg!(addr), offset, i16 as i64)
+            },
+            Load16U { dst, addr, offset } acc(addr => Load16UA) => {
+                load!(dst, reg!(addr), offset, u16 as u64)
+            },
+            Load32S { dst, addr, offset } acc(addr => Load32SA) => {
+                load!(dst, reg!(addr), offset, i32 as i64)
+            },
+            Load32U { dst, addr, offset } acc(addr => Load32UA) => {
+                load!(dst, reg!(addr), offset, u32 as u64)
+            },
+            Load64 { dst, addr, offset } acc(addr => Load64A) => {
+                load!(dst, reg!(addr), offset, u64 as u64)
+            },
             Store8 { addr, src, offset } acc(addr => Store8A, src => Store8B) => {
                 memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
             },
@@ -1535,26 +1723,66 @@ mod handlers {
                     jump!(target);
                 }
             },
-            BrIfEq { a, b, target } acc(a => BrIfEqA, b => BrIfEqB) => br_if!(a, b, target, ==, u32),
-            BrIfNe { a, b, target } acc(a => BrIfNeA, b => BrIfNeB) => br_if!(a, b, target, !=, u32),
-            BrIfLtS { a, b, target } acc(a => BrIfLtSA, b => BrIfLtSB) => br_if!(a, b, target, <, i32),
-            BrIfLtU { a, b, target } acc(a => BrIfLtUA, b => BrIfLtUB) => br_if!(a, b, target, <, u32),
-            BrIfGtS { a, b, target } acc(a => BrIfGtSA, b => BrIfGtSB) => br_if!(a, b, target, >, i32),
-            BrIfGtU { a, b, target } acc(a => BrIfGtUA, b => BrIfGtUB) => br_if!(a, b, target, >, u32),
-            BrIfLeS { a, b, target } acc(a => BrIfLeSA, b => BrIfLeSB) => br_if!(a, b, target, <=, i32),
-            BrIfLeU { a, b, target } acc(a => BrIfLeUA, b => BrIfLeUB) => br_if!(a, b, target, <=, u32),
-            BrIfGeS { a, b, target } acc(a => BrIfGeSA, b => BrIfGeSB) => br_if!(a, b, target, >=, i32),
-            BrIfGeU { a, b, target } acc(a => BrIfGeUA, b => BrIfGeUB) => br_if!(a, b, target, >=, u32),
-            BrIfEq64 { a, b, target } acc(a => BrIfEq64A, b => BrIfEq64B) => br_if!(a, b, target, ==, u64),
-            BrIfNe64 { a, b, target } acc(a => BrIfNe64A, b => BrIfNe64B) => br_if!(a, b, target, !=, u64),
-            BrIfLtS64 { a, b, target } acc(a => BrIfLtS64A, b => BrIfLtS64B) => br_if!(a, b, target, <, i64),
-            BrIfLtU64 { a, b, target } acc(a => BrIfLtU64A, b => BrIfLtU64B) => br_if!(a, b, target, <, u64),
-            BrIfGtS64 { a, b, target } acc(a => BrIfGtS64A, b => BrIfGtS64B) => br_if!(a, b, target, >, i64),
-            BrIfGtU64 { a, b, target } acc(a => BrIfGtU64A, b => BrIfGtU64B) => br_if!(a, b, target, >, u64),
-            BrIfLeS64 { a, b, target } acc(a => BrIfLeS64A, b => BrIfLeS64B) => br_if!(a, b, target, <=, i64),
-            BrIfLeU64 { a, b, target } acc(a => BrIfLeU64A, b => BrIfLeU64B) => br_if!(a, b, target, <=, u64),
-            BrIfGeS64 { a, b, target } acc(a => BrIfGeS64A, b => BrIfGeS64B) => br_if!(a, b, target, >=, i64),
-            BrIfGeU64 { a, b, target } acc(a => BrIfGeU64A, b => BrIfGeU64B) => br_if!(a, b, target, >=, u64),
+            BrIfEq { a, b, target } acc(a => BrIfEqA, b => BrIfEqB) => {
+                br_if!(a, b, target, ==, u32)
+            },
+            BrIfNe { a, b, target } acc(a => BrIfNeA, b => BrIfNeB) => {
+                br_if!(a, b, target, !=, u32)
+            },
+            BrIfLtS { a, b, target } acc(a => BrIfLtSA, b => BrIfLtSB) => {
+                br_if!(a, b, target, <, i32)
+            },
+            BrIfLtU { a, b, target } acc(a => BrIfLtUA, b => BrIfLtUB) => {
+                br_if!(a, b, target, <, u32)
+            },
+            BrIfGtS { a, b, target } acc(a => BrIfGtSA, b => BrIfGtSB) => {
+                br_if!(a, b, target, >, i32)
+            },
+            BrIfGtU { a, b, target } acc(a => BrIfGtUA, b => BrIfGtUB) => {
+                br_if!(a, b, target, >, u32)
+            },
+            BrIfLeS { a, b, target } acc(a => BrIfLeSA, b => BrIfLeSB) => {
+                br_if!(a, b, target, <=, i32)
+            },
+            BrIfLeU { a, b, target } acc(a => BrIfLeUA, b => BrIfLeUB) => {
+                br_if!(a, b, target, <=, u32)
+            },
+            BrIfGeS { a, b, target } acc(a => BrIfGeSA, b => BrIfGeSB) => {
+                br_if!(a, b, target, >=, i32)
+            },
+            BrIfGeU { a, b, target } acc(a => BrIfGeUA, b => BrIfGeUB) => {
+                br_if!(a, b, target, >=, u32)
+            },
+            BrIfEq64 { a, b, target } acc(a => BrIfEq64A, b => BrIfEq64B) => {
+                br_if!(a, b, target, ==, u64)
+            },
+            BrIfNe64 { a, b, target } acc(a => BrIfNe64A, b => BrIfNe64B) => {
+                br_if!(a, b, target, !=, u64)
+            },
+            BrIfLtS64 { a, b, target } acc(a => BrIfLtS64A, b => BrIfLtS64B) => {
+                br_if!(a, b, target, <, i64)
+            },
+            BrIfLtU64 { a, b, target } acc(a => BrIfLtU64A, b => BrIfLtU64B) => {
+                br_if!(a, b, target, <, u64)
+            },
+            BrIfGtS64 { a, b, target } acc(a => BrIfGtS64A, b => BrIfGtS64B) => {
+                br_if!(a, b, target, >, i64)
+            },
+            BrIfGtU64 { a, b, target } acc(a => BrIfGtU64A, b => BrIfGtU64B) => {
+                br_if!(a, b, target, >, u64)
+            },
+            BrIfLeS64 { a, b, target } acc(a => BrIfLeS64A, b => BrIfLeS64B) => {
+                br_if!(a, b, target, <=, i64)
+            },
+            BrIfLeU64 { a, b, target } acc(a => BrIfLeU64A, b => BrIfLeU64B) => {
+                br_if!(a, b, target, <=, u64)
+            },
+            BrIfGeS64 { a, b, target } acc(a => BrIfGeS64A, b => BrIfGeS64B) => {
+                br_if!(a, b, target, >=, i64)
+            },
+            BrIfGeU64 { a, b, target } acc(a => BrIfGeU64A, b => BrIfGeU64B) => {
+                br_if!(a, b, target, >=, u64)
+            },
             BrIfNez64 { cond, target } acc(cond => BrIfNez64A) => {
                 if reg!(cond) != 0 {
                     jump!(target);
@@ -1565,16 +1793,36 @@ mod handlers {
                     jump!(target);
                 }
             },
-            BrIfEqImm { a, imm, target } acc(a => BrIfEqImmA) => br_if_imm!(a, imm, target, ==, u32),
-            BrIfNeImm { a, imm, target } acc(a => BrIfNeImmA) => br_if_imm!(a, imm, target, !=, u32),
-            BrIfLtSImm { a, imm, target } acc(a => BrIfLtSImmA) => br_if_imm!(a, imm, target, <, i32),
-            BrIfLtUImm { a, imm, target } acc(a => BrIfLtUImmA) => br_if_imm!(a, imm, target, <, u32),
-            BrIfGtSImm { a, imm, target } acc(a => BrIfGtSImmA) => br_if_imm!(a, imm, target, >, i32),
-            BrIfGtUImm { a, imm, target } acc(a => BrIfGtUImmA) => br_if_imm!(a, imm, target, >, u32),
-            BrIfLeSImm { a, imm, target } acc(a => BrIfLeSImmA) => br_if_imm!(a, imm, target, <=, i32),
-            BrIfLeUImm { a, imm, target } acc(a => BrIfLeUImmA) => br_if_imm!(a, imm, target, <=, u32),
-            BrIfGeSImm { a, imm, target } acc(a => BrIfGeSImmA) => br_if_imm!(a, imm, target, >=, i32),
-            BrIfGeUImm { a, imm, target } acc(a => BrIfGeUImmA) => br_if_imm!(a, imm, target, >=, u32),
+            BrIfEqImm { a, imm, target } acc(a => BrIfEqImmA) => {
+                br_if_imm!(a, imm, target, ==, u32)
+            },
+            BrIfNeImm { a, imm, target } acc(a => BrIfNeImmA) => {
+                br_if_imm!(a, imm, target, !=, u32)
+            },
+            BrIfLtSImm { a, imm, target } acc(a => BrIfLtSImmA) => {
+                br_if_imm!(a, imm, target, <, i32)
+            },
+            BrIfLtUImm { a, imm, target } acc(a => BrIfLtUImmA) => {
+                br_if_imm!(a, imm, target, <, u32)
+            },
+            BrIfGtSImm { a, imm, target } acc(a => BrIfGtSImmA) => {
+                br_if_imm!(a, imm, target, >, i32)
+            },
+            BrIfGtUImm { a, imm, target } acc(a => BrIfGtUImmA) => {
+                br_if_imm!(a, imm, target, >, u32)
+            },
+            BrIfLeSImm { a, imm, target } acc(a => BrIfLeSImmA) => {
+                br_if_imm!(a, imm, target, <=, i32)
+            },
+            BrIfLeUImm { a, imm, target } acc(a => BrIfLeUImmA) => {
+                br_if_imm!(a, imm, target, <=, u32)
+            },
+            BrIfGeSImm { a, imm, target } acc(a => BrIfGeSImmA) => {
+                br_if_imm!(a, imm, target, >=, i32)
+            },
+            BrIfGeUImm { a, imm, target } acc(a => BrIfGeUImmA) => {
+                br_if_imm!(a, imm, target, >=, u32)
+            },
             BrCopy {
                 dst,
                 src,

@@ -314,7 +314,9 @@ macro_rules! define_instr {
                 $binary_imm_a { dst: Slot, a: Slot, imm: i32 },
             )*
             $(
-                #[doc = concat!("`", stringify!($branch_cmp), "`: jump when the comparison of `a` and `b` holds.")]
+                #[doc = concat!(
+                    "`", stringify!($branch_cmp), "`: jump when the comparison of `a` and `b` holds."
+                )]
                 $branch_cmp { a: Slot, b: Slot, target: Target },
                 #[doc = concat!("`", stringify!($branch_cmp), "` with `a` from the accumulator.")]
                 $branch_cmp_a { a: Slot, b: Slot, target: Target },
@@ -322,9 +324,14 @@ macro_rules! define_instr {
                 $branch_cmp_b { a: Slot, b: Slot, target: Target },
             )*
             $(
-                #[doc = concat!("`", stringify!($branch_cmp_imm), "`: jump when the `i32` comparison of `a` and `imm` holds.")]
+                #[doc = concat!(
+                    "`", stringify!($branch_cmp_imm),
+                    "`: jump when the `i32` comparison of `a` and `imm` holds."
+                )]
                 $branch_cmp_imm { a: Slot, imm: i32, target: Target },
-                #[doc = concat!("`", stringify!($branch_cmp_imm), "` with `a` from the accumulator.")]
+                #[doc = concat!(
+                    "`", stringify!($branch_cmp_imm), "` with `a` from the accumulator."
+                )]
                 $branch_cmp_imm_a { a: Slot, imm: i32, target: Target },
             )*
             $( $(#[$meta])* $other $({ $($field: $fty),* })?, )*
@@ -363,16 +370,26 @@ macro_rules! define_instr {
                     | Instr::BrIfEqz64 { target, .. }
                     | Instr::BrIfEqz64A { target, .. }
                     | Instr::BrCopy { target, .. } => Some(target),
-                    Instr::AddImmBrIfEq { target, .. } | Instr::AddBrIfEq { target, .. } => Some(target),
-                    Instr::AddImmBrIfNe { target, .. } | Instr::AddBrIfNe { target, .. } => Some(target),
-                    Instr::AddImmBrIfLtS { target, .. } | Instr::AddBrIfLtS { target, .. } => Some(target),
-                    Instr::AddImmBrIfLtU { target, .. } | Instr::AddBrIfLtU { target, .. } => Some(target),
-                    Instr::AddImmBrIfGtS { target, .. } | Instr::AddBrIfGtS { target, .. } => Some(target),
-                    Instr::AddImmBrIfGtU { target, .. } | Instr::AddBrIfGtU { target, .. } => Some(target),
-                    Instr::AddImmBrIfLeS { target, .. } | Instr::AddBrIfLeS { target, .. } => Some(target),
-                    Instr::AddImmBrIfLeU { target, .. } | Instr::AddBrIfLeU { target, .. } => Some(target),
-                    Instr::AddImmBrIfGeS { target, .. } | Instr::AddBrIfGeS { target, .. } => Some(target),
-                    Instr::AddImmBrIfGeU { target, .. } | Instr::AddBrIfGeU { target, .. } => Some(target),
+                    Instr::AddImmBrIfEq { target, .. }
+                    | Instr::AddBrIfEq { target, .. } => Some(target),
+                    Instr::AddImmBrIfNe { target, .. }
+                    | Instr::AddBrIfNe { target, .. } => Some(target),
+                    Instr::AddImmBrIfLtS { target, .. }
+                    | Instr::AddBrIfLtS { target, .. } => Some(target),
+                    Instr::AddImmBrIfLtU { target, .. }
+                    | Instr::AddBrIfLtU { target, .. } => Some(target),
+                    Instr::AddImmBrIfGtS { target, .. }
+                    | Instr::AddBrIfGtS { target, .. } => Some(target),
+                    Instr::AddImmBrIfGtU { target, .. }
+                    | Instr::AddBrIfGtU { target, .. } => Some(target),
+                    Instr::AddImmBrIfLeS { target, .. }
+                    | Instr::AddBrIfLeS { target, .. } => Some(target),
+                    Instr::AddImmBrIfLeU { target, .. }
+                    | Instr::AddBrIfLeU { target, .. } => Some(target),
+                    Instr::AddImmBrIfGeS { target, .. }
+                    | Instr::AddBrIfGeS { target, .. } => Some(target),
+                    Instr::AddImmBrIfGeU { target, .. }
+                    | Instr::AddBrIfGeU { target, .. } => Some(target),
                     _ => None,
                 }
             }
@@ -436,43 +453,87 @@ macro_rules! for_each_numeric {
     ($m:ident) => {
         $m! {
             binary: [
-                I32Add(I32AddA, I32AddB) I32Sub(I32SubA, I32SubB) I32Mul(I32MulA, I32MulB) I32DivS(I32DivSA, I32DivSB) I32DivU(I32DivUA, I32DivUB) I32RemS(I32RemSA, I32RemSB) I32RemU(I32RemUA, I32RemUB) I32And(I32AndA, I32AndB) I32Or(I32OrA, I32OrB) I32Xor(I32XorA, I32XorB)
-                I32Shl(I32ShlA, I32ShlB) I32ShrS(I32ShrSA, I32ShrSB) I32ShrU(I32ShrUA, I32ShrUB) I32Rotl(I32RotlA, I32RotlB) I32Rotr(I32RotrA, I32RotrB)
-                I32Eq(I32EqA, I32EqB) I32Ne(I32NeA, I32NeB) I32LtS(I32LtSA, I32LtSB) I32LtU(I32LtUA, I32LtUB) I32GtS(I32GtSA, I32GtSB) I32GtU(I32GtUA, I32GtUB) I32LeS(I32LeSA, I32LeSB) I32LeU(I32LeUA, I32LeUB) I32GeS(I32GeSA, I32GeSB) I32GeU(I32GeUA, I32GeUB)
-                I64Add(I64AddA, I64AddB) I64Sub(I64SubA, I64SubB) I64Mul(I64MulA, I64MulB) I64DivS(I64DivSA, I64DivSB) I64DivU(I64DivUA, I64DivUB) I64RemS(I64RemSA, I64RemSB) I64RemU(I64RemUA, I64RemUB) I64And(I64AndA, I64AndB) I64Or(I64OrA, I64OrB) I64Xor(I64XorA, I64XorB)
-                I64Shl(I64ShlA, I64ShlB) I64ShrS(I64ShrSA, I64ShrSB) I64ShrU(I64ShrUA, I64ShrUB) I64Rotl(I64RotlA, I64RotlB) I64Rotr(I64RotrA, I64RotrB)
-                I64Eq(I64EqA, I64EqB) I64Ne(I64NeA, I64NeB) I64LtS(I64LtSA, I64LtSB) I64LtU(I64LtUA, I64LtUB) I64GtS(I64GtSA, I64GtSB) I64GtU(I64GtUA, I64GtUB) I64LeS(I64LeSA, I64LeSB) I64LeU(I64LeUA, I64LeUB) I64GeS(I64GeSA, I64GeSB) I64GeU(I64GeUA, I64GeUB)
-                F32Add(F32AddA, F32AddB) F32Sub(F32SubA, F32SubB) F32Mul(F32MulA, F32MulB) F32Div(F32DivA, F32DivB) F32Min(F32MinA, F32MinB) F32Max(F32MaxA, F32MaxB) F32Copysign(F32CopysignA, F32CopysignB)
-                F32Eq(F32EqA, F32EqB) F32Ne(F32NeA, F32NeB) F32Lt(F32LtA, F32LtB) F32Gt(F32GtA, F32GtB) F32Le(F32LeA, F32LeB) F32Ge(F32GeA, F32GeB)
-                F64Add(F64AddA, F64AddB) F64Sub(F64SubA, F64SubB) F64Mul(F64MulA, F64MulB) F64Div(F64DivA, F64DivB) F64Min(F64MinA, F64MinB) F64Max(F64MaxA, F64MaxB) F64Copysign(F64CopysignA, F64CopysignB)
-                F64Eq(F64EqA, F64EqB) F64Ne(F64NeA, F64NeB) F64Lt(F64LtA, F64LtB) F64Gt(F64GtA, F64GtB) F64Le(F64LeA, F64LeB) F64Ge(F64GeA, F64GeB)
+                I32Add(I32AddA, I32AddB) I32Sub(I32SubA, I32SubB) I32Mul(I32MulA, I32MulB)
+                I32DivS(I32DivSA, I32DivSB) I32DivU(I32DivUA, I32DivUB) I32RemS(I32RemSA, I32RemSB)
+                I32RemU(I32RemUA, I32RemUB) I32And(I32AndA, I32AndB) I32Or(I32OrA, I32OrB)
+                I32Xor(I32XorA, I32XorB)
+                I32Shl(I32ShlA, I32ShlB) I32ShrS(I32ShrSA, I32ShrSB) I32ShrU(I32ShrUA, I32ShrUB)
+                I32Rotl(I32RotlA, I32RotlB) I32Rotr(I32RotrA, I32RotrB)
+                I32Eq(I32EqA, I32EqB) I32Ne(I32NeA, I32NeB) I32LtS(I32LtSA, I32LtSB)
+                I32LtU(I32LtUA, I32LtUB) I32GtS(I32GtSA, I32GtSB) I32GtU(I32GtUA, I32GtUB)
+                I32LeS(I32LeSA, I32LeSB) I32LeU(I32LeUA, I32LeUB) I32GeS(I32GeSA, I32GeSB)
+                I32GeU(I32GeUA, I32GeUB)
+                I64Add(I64AddA, I64AddB) I64Sub(I64SubA, I64SubB) I64Mul(I64MulA, I64MulB)
+                I64DivS(I64DivSA, I64DivSB) I64DivU(I64DivUA, I64DivUB) I64RemS(I64RemSA, I64RemSB)
+                I64RemU(I64RemUA, I64RemUB) I64And(I64AndA, I64AndB) I64Or(I64OrA, I64OrB)
+                I64Xor(I64XorA, I64XorB)
+                I64Shl(I64ShlA, I64ShlB) I64ShrS(I64ShrSA, I64ShrSB) I64ShrU(I64ShrUA, I64ShrUB)
+                I64Rotl(I64RotlA, I64RotlB) I64Rotr(I64RotrA, I64RotrB)
+                I64Eq(I64EqA, I64EqB) I64Ne(I64NeA, I64NeB) I64LtS(I64LtSA, I64LtSB)
+                I64LtU(I64LtUA, I64LtUB) I64GtS(I64GtSA, I64GtSB) I64GtU(I64GtUA, I64GtUB)
+                I64LeS(I64LeSA, I64LeSB) I64LeU(I64LeUA, I64LeUB) I64GeS(I64GeSA, I64GeSB)
+                I64GeU(I64GeUA, I64GeUB)
+                F32Add(F32AddA, F32AddB) F32Sub(F32SubA, F32SubB) F32Mul(F32MulA, F32MulB)
+                F32Div(F32DivA, F32DivB) F32Min(F32MinA, F32MinB) F32Max(F32MaxA, F32MaxB)
+                F32Copysign(F32CopysignA, F32CopysignB)
+                F32Eq(F32EqA, F32EqB) F32Ne(F32NeA, F32NeB) F32Lt(F32LtA, F32LtB)
+                F32Gt(F32GtA, F32GtB) F32Le(F32LeA, F32LeB) F32Ge(F32GeA, F32GeB)
+                F64Add(F64AddA, F64AddB) F64Sub(F64SubA, F64SubB) F64Mul(F64MulA, F64MulB)
+                F64Div(F64DivA, F64DivB) F64Min(F64MinA, F64MinB) F64Max(F64MaxA, F64MaxB)
+                F64Copysign(F64CopysignA, F64CopysignB)
+                F64Eq(F64EqA, F64EqB) F64Ne(F64NeA, F64NeB) F64Lt(F64LtA, F64LtB)
+                F64Gt(F64GtA, F64GtB) F64Le(F64LeA, F64LeB) F64Ge(F64GeA, F64GeB)
             ],
             unary: [
-                I32Clz(I32ClzA) I32Ctz(I32CtzA) I32Popcnt(I32PopcntA) I32Eqz(I32EqzA) I32Extend8S(I32Extend8SA) I32Extend16S(I32Extend16SA)
-                I64Clz(I64ClzA) I64Ctz(I64CtzA) I64Popcnt(I64PopcntA) I64Eqz(I64EqzA) I64Extend8S(I64Extend8SA) I64Extend16S(I64Extend16SA) I64Extend32S(I64Extend32SA)
-                F32Abs(F32AbsA) F32Neg(F32NegA) F32Ceil(F32CeilA) F32Floor(F32FloorA) F32Trunc(F32TruncA) F32Nearest(F32NearestA) F32Sqrt(F32SqrtA)
-                F64Abs(F64AbsA) F64Neg(F64NegA) F64Ceil(F64CeilA) F64Floor(F64FloorA) F64Trunc(F64TruncA) F64Nearest(F64NearestA) F64Sqrt(F64SqrtA)
-                I32TruncF32S(I32TruncF32SA) I32TruncF32U(I32TruncF32UA) I32TruncF64S(I32TruncF64SA) I32TruncF64U(I32TruncF64UA)
-                I64TruncF32S(I64TruncF32SA) I64TruncF32U(I64TruncF32UA) I64TruncF64S(I64TruncF64SA) I64TruncF64U(I64TruncF64UA)
-                I32TruncSatF32S(I32TruncSatF32SA) I32TruncSatF32U(I32TruncSatF32UA) I32TruncSatF64S(I32TruncSatF64SA) I32TruncSatF64U(I32TruncSatF64UA)
-                I64TruncSatF32S(I64TruncSatF32SA) I64TruncSatF32U(I64TruncSatF32UA) I64TruncSatF64S(I64TruncSatF64SA) I64TruncSatF64U(I64TruncSatF64UA)
+                I32Clz(I32ClzA) I32Ctz(I32CtzA) I32Popcnt(I32PopcntA) I32Eqz(I32EqzA)
+                I32Extend8S(I32Extend8SA) I32Extend16S(I32Extend16SA)
+                I64Clz(I64ClzA) I64Ctz(I64CtzA) I64Popcnt(I64PopcntA) I64Eqz(I64EqzA)
+                I64Extend8S(I64Extend8SA) I64Extend16S(I64Extend16SA) I64Extend32S(I64Extend32SA)
+                F32Abs(F32AbsA) F32Neg(F32NegA) F32Ceil(F32CeilA) F32Floor(F32FloorA)
+                F32Trunc(F32TruncA) F32Nearest(F32NearestA) F32Sqrt(F32SqrtA)
+                F64Abs(F64AbsA) F64Neg(F64NegA) F64Ceil(F64CeilA) F64Floor(F64FloorA)
+                F64Trunc(F64TruncA) F64Nearest(F64NearestA) F64Sqrt(F64SqrtA)
+                I32TruncF32S(I32TruncF32SA) I32TruncF32U(I32TruncF32UA) I32TruncF64S(I32TruncF64SA)
+                I32TruncF64U(I32TruncF64UA)
+                I64TruncF32S(I64TruncF32SA) I64TruncF32U(I64TruncF32UA) I64TruncF64S(I64TruncF64SA)
+                I64TruncF64U(I64TruncF64UA)
+                I32TruncSatF32S(I32TruncSatF32SA) I32TruncSatF32U(I32TruncSatF32UA)
+                I32TruncSatF64S(I32TruncSatF64SA) I32TruncSatF64U(I32TruncSatF64UA)
+                I64TruncSatF32S(I64TruncSatF32SA) I64TruncSatF32U(I64TruncSatF32UA)
+                I64TruncSatF64S(I64TruncSatF64SA) I64TruncSatF64U(I64TruncSatF64UA)
                 I64ExtendI32S(I64ExtendI32SA) I64ExtendI32U(I64ExtendI32UA)
-                F32ConvertI32S(F32ConvertI32SA) F32ConvertI32U(F32ConvertI32UA) F32ConvertI64S(F32ConvertI64SA) F32ConvertI64U(F32ConvertI64UA) F32DemoteF64(F32DemoteF64A)
-                F64ConvertI32S(F64ConvertI32SA) F64ConvertI32U(F64ConvertI32UA) F64ConvertI64S(F64ConvertI64SA) F64ConvertI64U(F64ConvertI64UA) F64PromoteF32(F64PromoteF32A)
+                F32ConvertI32S(F32ConvertI32SA) F32ConvertI32U(F32ConvertI32UA)
+                F32ConvertI64S(F32ConvertI64SA) F32ConvertI64U(F32ConvertI64UA)
+                F32DemoteF64(F32DemoteF64A)
+                F64ConvertI32S(F64ConvertI32SA) F64ConvertI32U(F64ConvertI32UA)
+                F64ConvertI64S(F64ConvertI64SA) F64ConvertI64U(F64ConvertI64UA)
+                F64PromoteF32(F64PromoteF32A)
             ],
             binary_imm: [
-                I32AddImm(I32AddImmA) I32MulImm(I32MulImmA) I32AndImm(I32AndImmA) I32OrImm(I32OrImmA) I32XorImm(I32XorImmA) I32ShlImm(I32ShlImmA) I32ShrSImm(I32ShrSImmA) I32ShrUImm(I32ShrUImmA)
-                I64AddImm(I64AddImmA) I64MulImm(I64MulImmA) I64AndImm(I64AndImmA) I64OrImm(I64OrImmA)
-                I64XorImm(I64XorImmA) I64ShlImm(I64ShlImmA) I64ShrSImm(I64ShrSImmA) I64ShrUImm(I64ShrUImmA)
+                I32AddImm(I32AddImmA) I32MulImm(I32MulImmA) I32AndImm(I32AndImmA)
+                I32OrImm(I32OrImmA) I32XorImm(I32XorImmA) I32ShlImm(I32ShlImmA)
+                I32ShrSImm(I32ShrSImmA) I32ShrUImm(I32ShrUImmA)
+                I64AddImm(I64AddImmA) I64MulImm(I64MulImmA) I64AndImm(I64AndImmA)
+                I64OrImm(I64OrImmA)
+                I64XorImm(I64XorImmA) I64ShlImm(I64ShlImmA) I64ShrSImm(I64ShrSImmA)
+                I64ShrUImm(I64ShrUImmA)
             ],
             branch_cmp: [
-                BrIfEq(BrIfEqA, BrIfEqB) BrIfNe(BrIfNeA, BrIfNeB) BrIfLtS(BrIfLtSA, BrIfLtSB) BrIfLtU(BrIfLtUA, BrIfLtUB) BrIfGtS(BrIfGtSA, BrIfGtSB) BrIfGtU(BrIfGtUA, BrIfGtUB) BrIfLeS(BrIfLeSA, BrIfLeSB) BrIfLeU(BrIfLeUA, BrIfLeUB) BrIfGeS(BrIfGeSA, BrIfGeSB) BrIfGeU(BrIfGeUA, BrIfGeUB)
-                BrIfEq64(BrIfEq64A, BrIfEq64B) BrIfNe64(BrIfNe64A, BrIfNe64B) BrIfLtS64(BrIfLtS64A, BrIfLtS64B) BrIfLtU64(BrIfLtU64A, BrIfLtU64B) BrIfGtS64(BrIfGtS64A, BrIfGtS64B) BrIfGtU64(BrIfGtU64A, BrIfGtU64B)
-                BrIfLeS64(BrIfLeS64A, BrIfLeS64B) BrIfLeU64(BrIfLeU64A, BrIfLeU64B) BrIfGeS64(BrIfGeS64A, BrIfGeS64B) BrIfGeU64(BrIfGeU64A, BrIfGeU64B)
+                BrIfEq(BrIfEqA, BrIfEqB) BrIfNe(BrIfNeA, BrIfNeB) BrIfLtS(BrIfLtSA, BrIfLtSB)
+                BrIfLtU(BrIfLtUA, BrIfLtUB) BrIfGtS(BrIfGtSA, BrIfGtSB) BrIfGtU(BrIfGtUA, BrIfGtUB)
+                BrIfLeS(BrIfLeSA, BrIfLeSB) BrIfLeU(BrIfLeUA, BrIfLeUB) BrIfGeS(BrIfGeSA, BrIfGeSB)
+                BrIfGeU(BrIfGeUA, BrIfGeUB)
+                BrIfEq64(BrIfEq64A, BrIfEq64B) BrIfNe64(BrIfNe64A, BrIfNe64B)
+                BrIfLtS64(BrIfLtS64A, BrIfLtS64B) BrIfLtU64(BrIfLtU64A, BrIfLtU64B)
+                BrIfGtS64(BrIfGtS64A, BrIfGtS64B) BrIfGtU64(BrIfGtU64A, BrIfGtU64B)
+                BrIfLeS64(BrIfLeS64A, BrIfLeS64B) BrIfLeU64(BrIfLeU64A, BrIfLeU64B)
+                BrIfGeS64(BrIfGeS64A, BrIfGeS64B) BrIfGeU64(BrIfGeU64A, BrIfGeU64B)
             ],
             branch_cmp_imm: [
-                BrIfEqImm(BrIfEqImmA) BrIfNeImm(BrIfNeImmA) BrIfLtSImm(BrIfLtSImmA) BrIfLtUImm(BrIfLtUImmA) BrIfGtSImm(BrIfGtSImmA) BrIfGtUImm(BrIfGtUImmA)
-                BrIfLeSImm(BrIfLeSImmA) BrIfLeUImm(BrIfLeUImmA) BrIfGeSImm(BrIfGeSImmA) BrIfGeUImm(BrIfGeUImmA)
+                BrIfEqImm(BrIfEqImmA) BrIfNeImm(BrIfNeImmA) BrIfLtSImm(BrIfLtSImmA)
+                BrIfLtUImm(BrIfLtUImmA) BrIfGtSImm(BrIfGtSImmA) BrIfGtUImm(BrIfGtUImmA)
+                BrIfLeSImm(BrIfLeSImmA) BrIfLeUImm(BrIfLeUImmA) BrIfGeSImm(BrIfGeSImmA)
+                BrIfGeUImm(BrIfGeUImmA)
             ],
             other: {
                 /// Trap with [`TrapCode::Unreachable`](crate::TrapCode::Unreachable).
