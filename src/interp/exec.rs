@@ -642,8 +642,24 @@ macro_rules! handlers {
             };
         }
     };
+    // A wrapped body may use `?` with a `TrapCode` (the closure is called once, and inlined).
+    (@body wrapped $ctx:ident $inner:ident $body:expr) => {
+        // SAFETY: `ctx.inner` is valid (see `Ctx`); a wrapped body never calls the host.
+        let $inner: &mut StoreInner = unsafe { &mut *$ctx.inner };
+        #[allow(clippy::redundant_closure_call)]
+        let result: Result<(), TrapCode> = (|| {
+            $body;
+            Ok(())
+        })();
+        if let Err(code) = result {
+            return trap_code($ctx, code);
+        }
+    };
+    (@body raw $ctx:ident $inner:ident $body:expr) => {
+        $body;
+    };
     (
-        @wrapped $d:tt
+        @handler $kind:ident $d:tt
         ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
         $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr
     ) => {
@@ -676,56 +692,9 @@ macro_rules! handlers {
             // SAFETY: the code ends in a terminator, so either another instruction follows
             // or this one never continues at `next`, which is then one past the end.
             let mut $next = unsafe { $ip.add(1) };
-            // SAFETY: `ctx.inner` is valid (see `Ctx`); a wrapped body never calls the host.
-            let $inner: &mut StoreInner = unsafe { &mut *$ctx.inner };
             handlers!(@reg $d $fp $acc $acc_operand);
             handlers!(@unbrace $prelude);
-            // The closure lets the bodies use `?`; it is called once, and inlined.
-            #[allow(clippy::redundant_closure_call)]
-            let result: Result<(), TrapCode> = (|| {
-                $body;
-                Ok(())
-            })();
-            if let Err(code) = result {
-                return trap_code($ctx, code);
-            }
-            dispatch($next, $fp, $memory, $ctx, $acc)
-        }
-    };
-    (
-        @raw $d:tt
-        ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
-        $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr
-    ) => {
-        #[allow(
-            non_snake_case,
-            unused_mut,
-            unused_variables,
-            unused_macros,
-            unused_assignments,
-            unreachable_code
-        )]
-        pub(super) fn $name(
-            $ip: Ip,
-            $fp: *mut u64,
-            mem_base: *mut u8,
-            mem_len: u64,
-            $ctx: &mut Ctx<'_>,
-            $acc: u64,
-        ) -> Done {
-            // SAFETY: as for wrapped handlers.
-            let &Instr::$name $fields = (unsafe { &(*$ip).instr }) else {
-                // SAFETY: as for wrapped handlers.
-                unsafe { std::hint::unreachable_unchecked() }
-            };
-            let mut $fp = $fp;
-            let mut $acc = $acc;
-            let mut $memory = LinearMemory { base: mem_base, len: mem_len };
-            // SAFETY: as for wrapped handlers.
-            let mut $next = unsafe { $ip.add(1) };
-            handlers!(@reg $d $fp $acc $acc_operand);
-            handlers!(@unbrace $prelude);
-            $body;
+            handlers!(@body $kind $ctx $inner $body);
             dispatch($next, $fp, $memory, $ctx, $acc)
         }
     };
@@ -748,16 +717,17 @@ macro_rules! handlers {
         }
     ) => {
         $(
-            handlers!(@wrapped $d $state $prelude $name $fields [] $body);
+            handlers!(@handler wrapped $d $state $prelude $name $fields [] $body);
             $($(
-                handlers!(@wrapped $d $state $prelude $acc_name $fields [$acc_operand] $body);
+                handlers!(@handler wrapped $d $state $prelude $acc_name $fields [$acc_operand] $body);
             )*)?
         )*
         $(
-            handlers!(@raw $d $state $prelude $raw_name $raw_fields [] $raw_body);
+            handlers!(@handler raw $d $state $prelude $raw_name $raw_fields [] $raw_body);
             $($(
                 handlers!(
-                    @raw $d $state $prelude $raw_acc_name $raw_fields [$raw_acc_operand] $raw_body
+                    @handler raw $d $state $prelude $raw_acc_name $raw_fields [$raw_acc_operand]
+                    $raw_body
                 );
             )*)?
         )*
