@@ -7,8 +7,6 @@
 //! At a block boundary every value is in the slot of its depth, so a branch only copies a
 //! block's results down to where the block started.
 
-use std::collections::HashMap;
-
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use super::exec::Op;
@@ -138,8 +136,8 @@ struct Translator<'m> {
     labels: Vec<Option<u32>>,
     /// Branch instructions waiting for their label to be bound.
     fixups: Vec<(usize, Label)>,
+    /// The constant pool, sorted, in the slots after the locals.
     consts: Vec<u64>,
-    const_slots: HashMap<u64, Slot>,
     num_locals: u32,
     /// First temporary slot: after the locals and the constant pool.
     temp_base: u32,
@@ -156,26 +154,19 @@ struct Translator<'m> {
 
 impl<'m> Translator<'m> {
     fn new(module: &'m ModuleInner, num_locals: u32, operators: &[Operator<'_>]) -> Self {
-        let mut consts = Vec::new();
-        let mut const_slots = HashMap::new();
-        for op in operators {
-            if let Some(bits) = const_bits(op) {
-                const_slots.entry(bits).or_insert_with(|| {
-                    consts.push(bits);
-                    num_locals + consts.len() as u32 - 1
-                });
-            }
-        }
+        // The pool, sorted (a constant's slot is found by binary search).
+        let mut consts: Vec<u64> = operators.iter().filter_map(const_bits).collect();
+        consts.sort_unstable();
+        consts.dedup();
         Translator {
             module,
             code: Vec::with_capacity(operators.len()),
-            stack: Vec::new(),
-            controls: Vec::new(),
-            labels: Vec::new(),
-            fixups: Vec::new(),
+            stack: Vec::with_capacity(16),
+            controls: Vec::with_capacity(16),
+            labels: Vec::with_capacity(32),
+            fixups: Vec::with_capacity(32),
             temp_base: num_locals + consts.len() as u32,
             consts,
-            const_slots,
             num_locals,
             max_height: 0,
             reachable: true,
@@ -254,11 +245,12 @@ impl<'m> Translator<'m> {
 
     /// The pool slot holding the constant `bits`, if the function has that constant.
     fn const_slot(&self, bits: u64) -> Option<Slot> {
-        self.const_slots.get(&bits).copied()
+        let index = self.consts.binary_search(&bits).ok()?;
+        Some(self.num_locals + index as Slot)
     }
 
     fn push_const(&mut self, bits: u64) {
-        let slot = self.const_slots[&bits];
+        let slot = self.const_slot(bits).expect("the pool has every constant");
         self.push(Entry::Const(slot, bits));
     }
 
