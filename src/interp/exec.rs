@@ -34,7 +34,7 @@ use crate::runtime::values::Val;
 use crate::runtime::vmctx::VmContext;
 
 use super::compiled;
-use super::ir::{CompiledFunc, FRAME_INIT_CHUNK, Instr, Slot, for_each_numeric};
+use super::ir::{CompiledFunc, FRAME_INIT_CHUNK, Instr, Slot, Target, for_each_numeric};
 
 /// The value slots and saved frames of one activation (one call from the host).
 #[derive(Default)]
@@ -450,6 +450,25 @@ impl Op {
             handler: HANDLERS[op as usize],
             instr,
         }
+    }
+
+    /// The instruction. (There is no mutable access that could change its variant and so
+    /// leave the handler behind: the changes below keep the variant.)
+    pub fn instr(&self) -> &Instr {
+        &self.instr
+    }
+
+    /// Points a branch instruction at `target`.
+    pub fn set_target(&mut self, target: Target) {
+        self.instr.set_target(target);
+    }
+
+    /// Makes an instruction that leaves its result in the accumulator write it to `slot`.
+    pub fn redirect_result(&mut self, slot: Slot) {
+        *self
+            .instr
+            .acc_result_mut()
+            .expect("the instruction writes a result") = slot;
     }
 }
 

@@ -28,12 +28,12 @@ pub(crate) fn translate(module: &ModuleInner, func: u32) -> CompiledFunc {
         let (count, _) = local.expect("validated");
         num_locals += count;
     }
-    let operators: Vec<Operator<'_>> = body
-        .get_operators_reader()
-        .expect("validated")
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .expect("validated");
+    // Compiled code averages a little over two bytes per operator: start with room for
+    // that many, so that the vector rarely grows.
+    let mut operators = Vec::with_capacity(slot.body.len() / 2 + 4);
+    for op in body.get_operators_reader().expect("validated") {
+        operators.push(op.expect("validated"));
+    }
     let mut translator = Translator::new(module, num_locals, &operators);
     translator.push_control(ControlKind::Function, 0, ty.results().len() as u32);
     translator.translate(&operators);
@@ -129,7 +129,7 @@ impl Condition {
 
 struct Translator<'m> {
     module: &'m ModuleInner,
-    code: Vec<Instr>,
+    code: Vec<Op>,
     stack: Vec<Entry>,
     controls: Vec<Control>,
     /// Bound position of each label.
@@ -186,14 +186,18 @@ impl<'m> Translator<'m> {
         }
         // A jump to a return is a return.
         for at in 0..self.code.len() {
-            if let Instr::Br { target } = self.code[at] {
+            if let Instr::Br { target } = *self.code[at].instr() {
                 let target = (at as i64 + target as i64) as usize;
-                if let ret @ Instr::Return { .. } = self.code[target] {
-                    self.code[at] = ret;
+                if let Instr::Return { .. } = self.code[target].instr() {
+                    self.code[at] = self.code[target];
                 }
             }
         }
-        debug_assert!(self.code.last().is_some_and(Instr::is_terminator));
+        debug_assert!(
+            self.code
+                .last()
+                .is_some_and(|op| op.instr().is_terminator())
+        );
         let declared_locals = (self.num_locals - num_params) as usize;
         let mut frame_init = vec![0; declared_locals];
         frame_init.extend_from_slice(&self.consts);
@@ -202,7 +206,7 @@ impl<'m> Translator<'m> {
         let frame_size =
             (self.temp_base + self.max_height as u32).max(num_params + frame_init.len() as u32);
         CompiledFunc {
-            code: self.code.into_iter().map(Op::new).collect(),
+            code: self.code.into_boxed_slice(),
             num_params,
             frame_init: frame_init.into_boxed_slice(),
             frame_size,
@@ -318,16 +322,14 @@ impl<'m> Translator<'m> {
             // A single result computed just before returning goes straight to slot 0.
             (Some(slot), Instr::Return { src, count: 1 }) if slot == src => {
                 let producer = self.code.last_mut().expect("the accumulator is set");
-                *producer
-                    .acc_result_mut()
-                    .expect("it produced the accumulator") = 0;
+                producer.redirect_result(0);
                 Instr::Return { src: 0, count: 1 }
             }
             (Some(slot), instr) => instr.with_acc(slot),
             (None, instr) => instr,
         };
         self.acc = instr.acc_result();
-        self.code.push(instr);
+        self.code.push(Op::new(instr));
     }
 
     fn new_label(&mut self) -> Label {
@@ -363,7 +365,7 @@ impl<'m> Translator<'m> {
         if self.acc != Some(slot) {
             return None;
         }
-        self.code.last().copied()
+        self.code.last().map(|op| *op.instr())
     }
 
     /// The last instruction if it is an `i32.add` (of two slots, or of a slot and an
