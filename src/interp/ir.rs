@@ -69,212 +69,110 @@ impl Cmp {
             GeU => LeU,
         }
     }
+}
 
-    /// `dst = a + imm`, then the branch taken when `dst <cmp> b` holds.
-    pub fn add_imm_branch(self, dst: Slot, a: Slot, imm: i32, b: Slot, target: Target) -> Instr {
-        use Cmp::*;
-        match self {
-            Eq => Instr::AddImmBrIfEq {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            Ne => Instr::AddImmBrIfNe {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            LtS => Instr::AddImmBrIfLtS {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            LtU => Instr::AddImmBrIfLtU {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            GtS => Instr::AddImmBrIfGtS {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            GtU => Instr::AddImmBrIfGtU {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            LeS => Instr::AddImmBrIfLeS {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            LeU => Instr::AddImmBrIfLeU {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            GeS => Instr::AddImmBrIfGeS {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-            GeU => Instr::AddImmBrIfGeU {
-                dst,
-                a,
-                imm,
-                b,
-                target,
-            },
-        }
-    }
+/// The instructions of each comparison, from one table: the compare-and-branch forms and
+/// the add fused into a compare-and-branch.
+macro_rules! cmp_instrs {
+    (
+        $($cmp:ident => $br:ident, $br64:ident, $br_imm:ident, $add_imm_br:ident, $add_br:ident;)*
+    ) => {
+        impl Cmp {
+            /// The branch taken when `a <cmp> b` holds. Each comparison has its own
+            /// instruction, so the executor dispatches once.
+            pub fn branch(self, a: Slot, b: Slot, target: Target) -> Instr {
+                match self {
+                    $(Cmp::$cmp => Instr::$br { a, b, target },)*
+                }
+            }
 
-    /// `dst = a + add`, then the branch taken when `dst <cmp> b` holds.
-    pub fn add_branch(self, dst: Slot, a: Slot, add: Slot, b: Slot, target: Target) -> Instr {
-        use Cmp::*;
-        match self {
-            Eq => Instr::AddBrIfEq {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            Ne => Instr::AddBrIfNe {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            LtS => Instr::AddBrIfLtS {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            LtU => Instr::AddBrIfLtU {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            GtS => Instr::AddBrIfGtS {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            GtU => Instr::AddBrIfGtU {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            LeS => Instr::AddBrIfLeS {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            LeU => Instr::AddBrIfLeU {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            GeS => Instr::AddBrIfGeS {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-            GeU => Instr::AddBrIfGeU {
-                dst,
-                a,
-                add,
-                b,
-                target,
-            },
-        }
-    }
+            /// The branch taken when the `i64` comparison `a <cmp> b` holds.
+            pub fn branch64(self, a: Slot, b: Slot, target: Target) -> Instr {
+                match self {
+                    $(Cmp::$cmp => Instr::$br64 { a, b, target },)*
+                }
+            }
 
-    /// The branch taken when `a <cmp> b` holds. Each comparison has its own instruction,
-    /// so the executor dispatches once.
-    pub fn branch(self, a: Slot, b: Slot, target: Target) -> Instr {
-        use Cmp::*;
-        match self {
-            Eq => Instr::BrIfEq { a, b, target },
-            Ne => Instr::BrIfNe { a, b, target },
-            LtS => Instr::BrIfLtS { a, b, target },
-            LtU => Instr::BrIfLtU { a, b, target },
-            GtS => Instr::BrIfGtS { a, b, target },
-            GtU => Instr::BrIfGtU { a, b, target },
-            LeS => Instr::BrIfLeS { a, b, target },
-            LeU => Instr::BrIfLeU { a, b, target },
-            GeS => Instr::BrIfGeS { a, b, target },
-            GeU => Instr::BrIfGeU { a, b, target },
-        }
-    }
+            /// The branch taken when `a <cmp> imm` holds.
+            pub fn branch_imm(self, a: Slot, imm: i32, target: Target) -> Instr {
+                match self {
+                    $(Cmp::$cmp => Instr::$br_imm { a, imm, target },)*
+                }
+            }
 
-    /// The branch taken when the `i64` comparison `a <cmp> b` holds.
-    pub fn branch64(self, a: Slot, b: Slot, target: Target) -> Instr {
-        use Cmp::*;
-        match self {
-            Eq => Instr::BrIfEq64 { a, b, target },
-            Ne => Instr::BrIfNe64 { a, b, target },
-            LtS => Instr::BrIfLtS64 { a, b, target },
-            LtU => Instr::BrIfLtU64 { a, b, target },
-            GtS => Instr::BrIfGtS64 { a, b, target },
-            GtU => Instr::BrIfGtU64 { a, b, target },
-            LeS => Instr::BrIfLeS64 { a, b, target },
-            LeU => Instr::BrIfLeU64 { a, b, target },
-            GeS => Instr::BrIfGeS64 { a, b, target },
-            GeU => Instr::BrIfGeU64 { a, b, target },
-        }
-    }
+            /// `dst = a + imm`, then the branch taken when `dst <cmp> b` holds.
+            pub fn add_imm_branch(
+                self,
+                dst: Slot,
+                a: Slot,
+                imm: i32,
+                b: Slot,
+                target: Target,
+            ) -> Instr {
+                match self {
+                    $(Cmp::$cmp => Instr::$add_imm_br { dst, a, imm, b, target },)*
+                }
+            }
 
-    /// The branch taken when `a <cmp> imm` holds.
-    pub fn branch_imm(self, a: Slot, imm: i32, target: Target) -> Instr {
-        use Cmp::*;
-        match self {
-            Eq => Instr::BrIfEqImm { a, imm, target },
-            Ne => Instr::BrIfNeImm { a, imm, target },
-            LtS => Instr::BrIfLtSImm { a, imm, target },
-            LtU => Instr::BrIfLtUImm { a, imm, target },
-            GtS => Instr::BrIfGtSImm { a, imm, target },
-            GtU => Instr::BrIfGtUImm { a, imm, target },
-            LeS => Instr::BrIfLeSImm { a, imm, target },
-            LeU => Instr::BrIfLeUImm { a, imm, target },
-            GeS => Instr::BrIfGeSImm { a, imm, target },
-            GeU => Instr::BrIfGeUImm { a, imm, target },
+            /// `dst = a + add`, then the branch taken when `dst <cmp> b` holds.
+            pub fn add_branch(
+                self,
+                dst: Slot,
+                a: Slot,
+                add: Slot,
+                b: Slot,
+                target: Target,
+            ) -> Instr {
+                match self {
+                    $(Cmp::$cmp => Instr::$add_br { dst, a, add, b, target },)*
+                }
+            }
         }
-    }
+
+        impl Instr {
+            /// For an `i32` compare-and-branch on two slots: the comparison and the operands.
+            pub fn as_compare_branch(&self) -> Option<(Cmp, Slot, Slot)> {
+                match *self {
+                    $(Instr::$br { a, b, .. } => Some((Cmp::$cmp, a, b)),)*
+                    _ => None,
+                }
+            }
+
+            /// For an `i32` compare-and-branch on a slot and an immediate: the comparison and
+            /// the operands.
+            pub fn as_compare_imm_branch(&self) -> Option<(Cmp, Slot, i32)> {
+                match *self {
+                    $(Instr::$br_imm { a, imm, .. } => Some((Cmp::$cmp, a, imm)),)*
+                    _ => None,
+                }
+            }
+
+            /// The target of an add fused into a compare-and-branch.
+            fn add_branch_target_mut(&mut self) -> Option<&mut Target> {
+                match self {
+                    $(
+                        Instr::$add_imm_br { target, .. } | Instr::$add_br { target, .. } => {
+                            Some(target)
+                        }
+                    )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+cmp_instrs! {
+    Eq => BrIfEq, BrIfEq64, BrIfEqImm, AddImmBrIfEq, AddBrIfEq;
+    Ne => BrIfNe, BrIfNe64, BrIfNeImm, AddImmBrIfNe, AddBrIfNe;
+    LtS => BrIfLtS, BrIfLtS64, BrIfLtSImm, AddImmBrIfLtS, AddBrIfLtS;
+    LtU => BrIfLtU, BrIfLtU64, BrIfLtUImm, AddImmBrIfLtU, AddBrIfLtU;
+    GtS => BrIfGtS, BrIfGtS64, BrIfGtSImm, AddImmBrIfGtS, AddBrIfGtS;
+    GtU => BrIfGtU, BrIfGtU64, BrIfGtUImm, AddImmBrIfGtU, AddBrIfGtU;
+    LeS => BrIfLeS, BrIfLeS64, BrIfLeSImm, AddImmBrIfLeS, AddBrIfLeS;
+    LeU => BrIfLeU, BrIfLeU64, BrIfLeUImm, AddImmBrIfLeU, AddBrIfLeU;
+    GeS => BrIfGeS, BrIfGeS64, BrIfGeSImm, AddImmBrIfGeS, AddBrIfGeS;
+    GeU => BrIfGeU, BrIfGeU64, BrIfGeUImm, AddImmBrIfGeU, AddBrIfGeU;
 }
 
 macro_rules! define_instr {
@@ -315,7 +213,8 @@ macro_rules! define_instr {
             )*
             $(
                 #[doc = concat!(
-                    "`", stringify!($branch_cmp), "`: jump when the comparison of `a` and `b` holds."
+                    "`", stringify!($branch_cmp),
+                    "`: jump when the comparison of `a` and `b` holds."
                 )]
                 $branch_cmp { a: Slot, b: Slot, target: Target },
                 #[doc = concat!("`", stringify!($branch_cmp), "` with `a` from the accumulator.")]
@@ -370,27 +269,7 @@ macro_rules! define_instr {
                     | Instr::BrIfEqz64 { target, .. }
                     | Instr::BrIfEqz64A { target, .. }
                     | Instr::BrCopy { target, .. } => Some(target),
-                    Instr::AddImmBrIfEq { target, .. }
-                    | Instr::AddBrIfEq { target, .. } => Some(target),
-                    Instr::AddImmBrIfNe { target, .. }
-                    | Instr::AddBrIfNe { target, .. } => Some(target),
-                    Instr::AddImmBrIfLtS { target, .. }
-                    | Instr::AddBrIfLtS { target, .. } => Some(target),
-                    Instr::AddImmBrIfLtU { target, .. }
-                    | Instr::AddBrIfLtU { target, .. } => Some(target),
-                    Instr::AddImmBrIfGtS { target, .. }
-                    | Instr::AddBrIfGtS { target, .. } => Some(target),
-                    Instr::AddImmBrIfGtU { target, .. }
-                    | Instr::AddBrIfGtU { target, .. } => Some(target),
-                    Instr::AddImmBrIfLeS { target, .. }
-                    | Instr::AddBrIfLeS { target, .. } => Some(target),
-                    Instr::AddImmBrIfLeU { target, .. }
-                    | Instr::AddBrIfLeU { target, .. } => Some(target),
-                    Instr::AddImmBrIfGeS { target, .. }
-                    | Instr::AddBrIfGeS { target, .. } => Some(target),
-                    Instr::AddImmBrIfGeU { target, .. }
-                    | Instr::AddBrIfGeU { target, .. } => Some(target),
-                    _ => None,
+                    other => other.add_branch_target_mut(),
                 }
             }
 
@@ -812,45 +691,6 @@ impl Instr {
             | Instr::Load64A { dst, .. } => Some(dst),
             _ => self.numeric_result_mut(),
         }
-    }
-
-    /// For an `i32` compare-and-branch on two slots: the comparison and the operands.
-    pub fn as_compare_branch(&self) -> Option<(Cmp, Slot, Slot)> {
-        use Cmp::*;
-        let (cmp, a, b) = match *self {
-            Instr::BrIfEq { a, b, .. } => (Eq, a, b),
-            Instr::BrIfNe { a, b, .. } => (Ne, a, b),
-            Instr::BrIfLtS { a, b, .. } => (LtS, a, b),
-            Instr::BrIfLtU { a, b, .. } => (LtU, a, b),
-            Instr::BrIfGtS { a, b, .. } => (GtS, a, b),
-            Instr::BrIfGtU { a, b, .. } => (GtU, a, b),
-            Instr::BrIfLeS { a, b, .. } => (LeS, a, b),
-            Instr::BrIfLeU { a, b, .. } => (LeU, a, b),
-            Instr::BrIfGeS { a, b, .. } => (GeS, a, b),
-            Instr::BrIfGeU { a, b, .. } => (GeU, a, b),
-            _ => return None,
-        };
-        Some((cmp, a, b))
-    }
-
-    /// For an `i32` compare-and-branch on a slot and an immediate: the comparison and the
-    /// operands.
-    pub fn as_compare_imm_branch(&self) -> Option<(Cmp, Slot, i32)> {
-        use Cmp::*;
-        let (cmp, a, imm) = match *self {
-            Instr::BrIfEqImm { a, imm, .. } => (Eq, a, imm),
-            Instr::BrIfNeImm { a, imm, .. } => (Ne, a, imm),
-            Instr::BrIfLtSImm { a, imm, .. } => (LtS, a, imm),
-            Instr::BrIfLtUImm { a, imm, .. } => (LtU, a, imm),
-            Instr::BrIfGtSImm { a, imm, .. } => (GtS, a, imm),
-            Instr::BrIfGtUImm { a, imm, .. } => (GtU, a, imm),
-            Instr::BrIfLeSImm { a, imm, .. } => (LeS, a, imm),
-            Instr::BrIfLeUImm { a, imm, .. } => (LeU, a, imm),
-            Instr::BrIfGeSImm { a, imm, .. } => (GeS, a, imm),
-            Instr::BrIfGeUImm { a, imm, .. } => (GeU, a, imm),
-            _ => return None,
-        };
-        Some((cmp, a, imm))
     }
 
     /// For a load or store whose address is slot `addr`: the same access at `a + (b << shift)`.
