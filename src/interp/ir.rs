@@ -175,6 +175,93 @@ cmp_instrs! {
     GeU => BrIfGeU, BrIfGeU64, BrIfGeUImm, AddImmBrIfGeU, AddBrIfGeU;
 }
 
+/// The forms of each load and store, from one table: the plain one, the accumulator variants
+/// (`A`: the address, `B`: a store's value) and the fused-address one.
+macro_rules! access_instrs {
+    (
+        loads { $($load:ident, $load_a:ident, $load_add:ident;)* }
+        stores { $($store:ident, $store_a:ident, $store_b:ident, $store_add:ident;)* }
+    ) => {
+        impl Instr {
+            /// A load or store reading slot `acc` from the accumulator instead (see
+            /// [`Instr::with_acc`]), or `None` for other instructions.
+            fn access_with_acc(self, acc: Slot) -> Option<Self> {
+                Some(match self {
+                    $(
+                        Instr::$load { dst, addr, offset } if addr == acc => {
+                            Instr::$load_a { dst, addr, offset }
+                        }
+                    )*
+                    $(
+                        Instr::$store { addr, src, offset } if src == acc => {
+                            Instr::$store_b { addr, src, offset }
+                        }
+                        Instr::$store { addr, src, offset } if addr == acc => {
+                            Instr::$store_a { addr, src, offset }
+                        }
+                    )*
+                    _ => return None,
+                })
+            }
+
+            /// The result slot of a load or a numeric instruction.
+            fn load_or_numeric_result_mut(&mut self) -> Option<&mut Slot> {
+                match self {
+                    $(
+                        Instr::$load { dst, .. }
+                        | Instr::$load_a { dst, .. }
+                        | Instr::$load_add { dst, .. } => Some(dst),
+                    )*
+                    other => other.numeric_result_mut(),
+                }
+            }
+
+            /// For a load or store whose address is slot `addr`: the same access at
+            /// `a + (b << shift)`. (Not for a store of the address itself, whose slot the
+            /// fused instruction no longer writes.)
+            pub fn with_address_sum(
+                &self,
+                addr: Slot,
+                a: Slot,
+                b: Slot,
+                shift: u8,
+            ) -> Option<Instr> {
+                Some(match *self {
+                    $(
+                        Instr::$load { dst, addr: at, offset } if at == addr => {
+                            Instr::$load_add { dst, a, b, shift, offset }
+                        }
+                    )*
+                    $(
+                        Instr::$store { addr: at, src, offset } if at == addr && src != addr => {
+                            Instr::$store_add { a, b, shift, src, offset }
+                        }
+                    )*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+access_instrs! {
+    loads {
+        Load8S, Load8SA, Load8SAdd;
+        Load8U, Load8UA, Load8UAdd;
+        Load16S, Load16SA, Load16SAdd;
+        Load16U, Load16UA, Load16UAdd;
+        Load32S, Load32SA, Load32SAdd;
+        Load32U, Load32UA, Load32UAdd;
+        Load64, Load64A, Load64Add;
+    }
+    stores {
+        Store8, Store8A, Store8B, Store8Add;
+        Store16, Store16A, Store16B, Store16Add;
+        Store32, Store32A, Store32B, Store32Add;
+        Store64, Store64A, Store64B, Store64Add;
+    }
+}
+
 macro_rules! define_instr {
     (
         binary: [$($binary:ident($binary_a:ident, $binary_b:ident))*],
@@ -603,52 +690,9 @@ impl Instr {
             Instr::Select64 { dst, cond, a, b } if cond == acc => {
                 Instr::Select64A { dst, cond, a, b }
             }
-            Instr::Load8S { dst, addr, offset } if addr == acc => {
-                Instr::Load8SA { dst, addr, offset }
-            }
-            Instr::Load8U { dst, addr, offset } if addr == acc => {
-                Instr::Load8UA { dst, addr, offset }
-            }
-            Instr::Load16S { dst, addr, offset } if addr == acc => {
-                Instr::Load16SA { dst, addr, offset }
-            }
-            Instr::Load16U { dst, addr, offset } if addr == acc => {
-                Instr::Load16UA { dst, addr, offset }
-            }
-            Instr::Load32S { dst, addr, offset } if addr == acc => {
-                Instr::Load32SA { dst, addr, offset }
-            }
-            Instr::Load32U { dst, addr, offset } if addr == acc => {
-                Instr::Load32UA { dst, addr, offset }
-            }
-            Instr::Load64 { dst, addr, offset } if addr == acc => {
-                Instr::Load64A { dst, addr, offset }
-            }
-            Instr::Store8 { addr, src, offset } if src == acc => {
-                Instr::Store8B { addr, src, offset }
-            }
-            Instr::Store8 { addr, src, offset } if addr == acc => {
-                Instr::Store8A { addr, src, offset }
-            }
-            Instr::Store16 { addr, src, offset } if src == acc => {
-                Instr::Store16B { addr, src, offset }
-            }
-            Instr::Store16 { addr, src, offset } if addr == acc => {
-                Instr::Store16A { addr, src, offset }
-            }
-            Instr::Store32 { addr, src, offset } if src == acc => {
-                Instr::Store32B { addr, src, offset }
-            }
-            Instr::Store32 { addr, src, offset } if addr == acc => {
-                Instr::Store32A { addr, src, offset }
-            }
-            Instr::Store64 { addr, src, offset } if src == acc => {
-                Instr::Store64B { addr, src, offset }
-            }
-            Instr::Store64 { addr, src, offset } if addr == acc => {
-                Instr::Store64A { addr, src, offset }
-            }
-            other => other.numeric_with_acc(acc),
+            other => other
+                .access_with_acc(acc)
+                .unwrap_or_else(|| other.numeric_with_acc(acc)),
         }
     }
 
@@ -667,158 +711,9 @@ impl Instr {
             | Instr::Select64 { dst, .. }
             | Instr::Select64A { dst, .. }
             | Instr::GlobalGet { dst, .. }
-            | Instr::I32AddShl { dst, .. }
-            | Instr::Load8SAdd { dst, .. }
-            | Instr::Load8UAdd { dst, .. }
-            | Instr::Load16SAdd { dst, .. }
-            | Instr::Load16UAdd { dst, .. }
-            | Instr::Load32SAdd { dst, .. }
-            | Instr::Load32UAdd { dst, .. }
-            | Instr::Load64Add { dst, .. }
-            | Instr::Load8S { dst, .. }
-            | Instr::Load8SA { dst, .. }
-            | Instr::Load8U { dst, .. }
-            | Instr::Load8UA { dst, .. }
-            | Instr::Load16S { dst, .. }
-            | Instr::Load16SA { dst, .. }
-            | Instr::Load16U { dst, .. }
-            | Instr::Load16UA { dst, .. }
-            | Instr::Load32S { dst, .. }
-            | Instr::Load32SA { dst, .. }
-            | Instr::Load32U { dst, .. }
-            | Instr::Load32UA { dst, .. }
-            | Instr::Load64 { dst, .. }
-            | Instr::Load64A { dst, .. } => Some(dst),
-            _ => self.numeric_result_mut(),
+            | Instr::I32AddShl { dst, .. } => Some(dst),
+            other => other.load_or_numeric_result_mut(),
         }
-    }
-
-    /// For a load or store whose address is slot `addr`: the same access at `a + (b << shift)`.
-    pub fn with_address_sum(&self, addr: Slot, a: Slot, b: Slot, shift: u8) -> Option<Instr> {
-        Some(match *self {
-            Instr::Load8S {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load8SAdd {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Load8U {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load8UAdd {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Load16S {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load16SAdd {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Load16U {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load16UAdd {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Load32S {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load32SAdd {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Load32U {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load32UAdd {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Load64 {
-                dst,
-                addr: at,
-                offset,
-            } if at == addr => Instr::Load64Add {
-                dst,
-                a,
-                b,
-                shift,
-                offset,
-            },
-            Instr::Store8 {
-                addr: at,
-                src,
-                offset,
-            } if at == addr && src != addr => Instr::Store8Add {
-                a,
-                b,
-                shift,
-                src,
-                offset,
-            },
-            Instr::Store16 {
-                addr: at,
-                src,
-                offset,
-            } if at == addr && src != addr => Instr::Store16Add {
-                a,
-                b,
-                shift,
-                src,
-                offset,
-            },
-            Instr::Store32 {
-                addr: at,
-                src,
-                offset,
-            } if at == addr && src != addr => Instr::Store32Add {
-                a,
-                b,
-                shift,
-                src,
-                offset,
-            },
-            Instr::Store64 {
-                addr: at,
-                src,
-                offset,
-            } if at == addr && src != addr => Instr::Store64Add {
-                a,
-                b,
-                shift,
-                src,
-                offset,
-            },
-            _ => return None,
-        })
     }
 
     /// Points a branch instruction at `target` (used to resolve forward jumps).
