@@ -770,6 +770,13 @@ mod handlers {
                     unsafe { *fp.add($slot as usize) = value }
                 }};
             }
+            /// The address `a + (b << shift)` of the fused accesses: only its low 32 bits
+            /// count, so it wraps as `i32.shl` and `i32.add` do.
+            macro_rules! indexed {
+                ($a:tt, $b:tt, $shift:expr) => {
+                    reg!($a).wrapping_add(reg!($b) << $shift)
+                };
+            }
             /// A load of a `$ty` from memory 0, sign- or zero-extended through `$wide`.
             macro_rules! load {
                 ($dst:tt, $addr:expr, $offset:expr, $ty:ident as $wide:ident) => {{
@@ -1446,47 +1453,47 @@ mod handlers {
                 memory.store(reg!(addr), offset, reg!(src).to_le_bytes())?;
             },
             Load8SAdd { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, i8 as i64);
             },
             Load8UAdd { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u8 as u64);
             },
             Load16SAdd { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, i16 as i64);
             },
             Load16UAdd { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u16 as u64);
             },
             Load32SAdd { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, i32 as i64);
             },
             Load32UAdd { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u32 as u64);
             },
             Load64Add { dst, a, b, shift, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u64 as u64);
             },
             Store8Add { a, b, shift, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 memory.store(addr, offset, (reg!(src) as u8).to_le_bytes())?;
             },
             Store16Add { a, b, shift, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 memory.store(addr, offset, (reg!(src) as u16).to_le_bytes())?;
             },
             Store32Add { a, b, shift, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 memory.store(addr, offset, (reg!(src) as u32).to_le_bytes())?;
             },
             Store64Add { a, b, shift, src, offset } => {
-                let addr = reg!(a).wrapping_add(reg!(b) << shift);
+                let addr = indexed!(a, b, shift);
                 memory.store(addr, offset, reg!(src).to_le_bytes())?;
             },
             MemorySize { dst } => set!(dst, memory.len / PAGE_SIZE as u64),
@@ -2120,8 +2127,9 @@ fn indirect_callee(
 }
 
 /// `CallIndirect` in every case (the handler takes calls within the instance that
-/// [`quick_call`] can make), as a handler of its own. (Memory 0 is read again: the callee may
-/// be in another instance, or a host function that grows it.)
+/// [`quick_call`] can make), as a handler of its own. It resolves the callee again, since a
+/// handler's arguments have no room for it; this is the slow path. (Memory 0 is read again:
+/// the callee may be in another instance, or a host function that grows it.)
 #[inline(never)]
 fn call_indirect_in_general(
     ip: Ip,
