@@ -443,13 +443,12 @@ pub(crate) struct Op {
 impl Op {
     /// The executable form of `instr`.
     pub fn new(instr: Instr) -> Self {
-        // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the discriminant, the op
-        // code.
-        let op = unsafe { *(&raw const instr).cast::<u16>() };
-        Op {
-            handler: HANDLERS[op as usize],
+        let mut op = Op {
+            handler: HANDLERS[0],
             instr,
-        }
+        };
+        op.store_result();
+        op
     }
 
     /// The instruction. (There is no mutable access that could change its variant and so
@@ -461,6 +460,26 @@ impl Op {
     /// Points a branch instruction at `target`.
     pub fn set_target(&mut self, target: Target) {
         self.instr.set_target(target);
+    }
+
+    /// Makes an instruction that writes a result slot and leaves the value in the
+    /// accumulator ([`Instr::acc_result`]) leave it in the accumulator only: for when the
+    /// next instruction reads it from there and nothing reads the slot before it is written
+    /// again.
+    pub fn keep_result_in_acc(&mut self) {
+        debug_assert!(self.instr.acc_result().is_some());
+        self.handler = ACC_ONLY_HANDLERS[self.op_code()];
+    }
+
+    /// Undoes [`Op::keep_result_in_acc`]: the instruction writes its result slot.
+    pub fn store_result(&mut self) {
+        self.handler = HANDLERS[self.op_code()];
+    }
+
+    fn op_code(&self) -> usize {
+        // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the discriminant, the op
+        // code.
+        unsafe { *(&raw const self.instr).cast::<u16>() as usize }
     }
 
     /// Makes an instruction that leaves its result in the accumulator write it to `slot`.
@@ -622,15 +641,24 @@ macro_rules! define_handler_table {
             $( $(#[$meta:meta])* $other:ident $({ $($field:ident : $fty:ty),* $(,)? })? ),* $(,)?
         }
     ) => {
-        /// The handler of each op code.
-        static HANDLERS: [Handler; Instr::COUNT] = [
-            $(handlers::$binary, handlers::$binary_a, handlers::$binary_b,)*
-            $(handlers::$unary, handlers::$unary_a,)*
-            $(handlers::$binary_imm, handlers::$binary_imm_a,)*
-            $(handlers::$branch_cmp, handlers::$branch_cmp_a, handlers::$branch_cmp_b,)*
-            $(handlers::$branch_cmp_imm, handlers::$branch_cmp_imm_a,)*
-            $(handlers::$other,)*
-        ];
+        define_handler_table! {
+            /// The handler of each op code.
+            HANDLERS = stored;
+            $($binary $binary_a $binary_b)* $($unary $unary_a)* $($binary_imm $binary_imm_a)*
+            $($branch_cmp $branch_cmp_a $branch_cmp_b)* $($branch_cmp_imm $branch_cmp_imm_a)*
+            $($other)*
+        }
+        define_handler_table! {
+            /// The handler of each op code that leaves the result in the accumulator only.
+            ACC_ONLY_HANDLERS = acc_only;
+            $($binary $binary_a $binary_b)* $($unary $unary_a)* $($binary_imm $binary_imm_a)*
+            $($branch_cmp $branch_cmp_a $branch_cmp_b)* $($branch_cmp_imm $branch_cmp_imm_a)*
+            $($other)*
+        }
+    };
+    ($(#[$doc:meta])* $table:ident = $module:ident; $($name:ident)*) => {
+        $(#[$doc])*
+        static $table: [Handler; Instr::COUNT] = [$(handlers::$module::$name,)*];
     };
 }
 
@@ -677,8 +705,25 @@ macro_rules! handlers {
     (@body raw $ctx:ident $inner:ident $body:expr) => {
         $body;
     };
+    // `write_result!(slot, value)`: how `set!` writes the result slot. An `acc_only` handler
+    // leaves the result in the accumulator alone (see `Op::keep_result_in_acc`).
+    (@write_result stored $d:tt $fp:ident) => {
+        macro_rules! write_result {
+            // SAFETY: slot operands are inside the frame at `fp`, see the module documentation.
+            ($d slot:tt, $d value:expr) => {
+                unsafe { *$fp.add($d slot as usize) = $d value }
+            };
+        }
+    };
+    (@write_result acc_only $d:tt $fp:ident) => {
+        macro_rules! write_result {
+            ($d slot:tt, $d value:expr) => {
+                ()
+            };
+        }
+    };
     (
-        @handler $kind:ident $d:tt
+        @handler $store:ident $kind:ident $d:tt
         ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
         $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr
     ) => {
@@ -690,7 +735,7 @@ macro_rules! handlers {
             unused_assignments,
             unreachable_code
         )]
-        pub(super) fn $name(
+        pub(in crate::interp::exec) fn $name(
             $ip: Ip,
             $fp: *mut u64,
             mem_base: *mut u8,
@@ -712,6 +757,7 @@ macro_rules! handlers {
             // or this one never continues at `next`, which is then one past the end.
             let mut $next = unsafe { $ip.add(1) };
             handlers!(@reg $d $fp $acc $acc_operand);
+            handlers!(@write_result $store $d $fp);
             handlers!(@unbrace $prelude);
             handlers!(@body $kind $ctx $inner $body);
             dispatch($next, $fp, $memory, $ctx, $acc)
@@ -735,18 +781,66 @@ macro_rules! handlers {
             ),* $(,)?
         }
     ) => {
+        /// The handlers that write their result slot.
+        pub(super) mod stored {
+            use super::*;
+            handlers! {
+                @handlers stored $d; state $state; prelude $prelude
+                wrapped { $($name $fields $(acc($($acc_operand => $acc_name),*))? => $body),* }
+                raw {
+                    $(
+                        $raw_name $raw_fields
+                            $(acc($($raw_acc_operand => $raw_acc_name),*))? => $raw_body
+                    ),*
+                }
+            }
+        }
+        /// The handlers that leave their result in the accumulator only.
+        pub(super) mod acc_only {
+            use super::*;
+            handlers! {
+                @handlers acc_only $d; state $state; prelude $prelude
+                wrapped { $($name $fields $(acc($($acc_operand => $acc_name),*))? => $body),* }
+                raw {
+                    $(
+                        $raw_name $raw_fields
+                            $(acc($($raw_acc_operand => $raw_acc_name),*))? => $raw_body
+                    ),*
+                }
+            }
+        }
+    };
+    (
+        @handlers $store:ident $d:tt; state $state:tt; prelude $prelude:tt
+        wrapped {
+            $(
+                $name:ident $fields:tt $(acc($($acc_operand:ident => $acc_name:ident),*))?
+                    => $body:expr
+            ),*
+        }
+        raw {
+            $(
+                $raw_name:ident $raw_fields:tt
+                    $(acc($($raw_acc_operand:ident => $raw_acc_name:ident),*))?
+                    => $raw_body:expr
+            ),*
+        }
+    ) => {
         $(
-            handlers!(@handler wrapped $d $state $prelude $name $fields [] $body);
+            handlers!(@handler $store wrapped $d $state $prelude $name $fields [] $body);
             $($(
-                handlers!(@handler wrapped $d $state $prelude $acc_name $fields [$acc_operand] $body);
+                handlers!(
+                    @handler $store wrapped $d $state $prelude $acc_name $fields [$acc_operand]
+                    $body
+                );
             )*)?
         )*
         $(
-            handlers!(@handler raw $d $state $prelude $raw_name $raw_fields [] $raw_body);
+            handlers!(@handler $store raw $d $state $prelude $raw_name $raw_fields [] $raw_body);
             $($(
                 handlers!(
-                    @handler raw $d $state $prelude $raw_acc_name $raw_fields [$raw_acc_operand]
-                    $raw_body
+                    @handler $store raw $d $state $prelude $raw_acc_name $raw_fields
+                    [$raw_acc_operand] $raw_body
                 );
             )*)?
         )*
@@ -761,13 +855,13 @@ mod handlers {
         $;
         state(ip, fp, memory, ctx, acc, next, inner);
         prelude {
-            /// Writes a result slot and leaves the value in the accumulator.
-            // SAFETY: slot operands are inside the frame at `fp`, see the module documentation.
+            /// Leaves a result in the accumulator and writes it to its slot (unless the
+            /// handler is `acc_only`).
             macro_rules! set {
                 ($slot:tt, $value:expr) => {{
                     let value: u64 = $value;
                     acc = value;
-                    unsafe { *fp.add($slot as usize) = value }
+                    write_result!($slot, value)
                 }};
             }
             /// The address `a + (b << shift)` of the fused accesses: only its low 32 bits

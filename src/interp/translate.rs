@@ -325,11 +325,26 @@ impl<'m> Translator<'m> {
                 producer.redirect_result(0);
                 Instr::Return { src: 0, count: 1 }
             }
-            (Some(slot), instr) => instr.with_acc(slot),
+            (Some(slot), original) => {
+                let instr = original.with_acc(slot);
+                let reads_acc = std::mem::discriminant(&instr) != std::mem::discriminant(&original);
+                if reads_acc && self.is_dead_after(slot, &instr) {
+                    let producer = self.code.last_mut().expect("the accumulator is set");
+                    producer.keep_result_in_acc();
+                }
+                instr
+            }
             (None, instr) => instr,
         };
         self.acc = instr.acc_result();
         self.code.push(Op::new(instr));
+    }
+
+    /// Whether nothing reads `slot` after `consumer` (emitted next) before writing it: it
+    /// is a temporary that is no longer on the operand stack, or that `consumer` writes.
+    fn is_dead_after(&self, slot: Slot, consumer: &Instr) -> bool {
+        slot >= self.temp(self.stack.len())
+            || slot >= self.temp_base && consumer.acc_result() == Some(slot)
     }
 
     fn new_label(&mut self) -> Label {
@@ -356,6 +371,9 @@ impl<'m> Translator<'m> {
     /// Removes the last instruction, to fuse it into the next one.
     fn pop_last(&mut self) {
         self.code.pop();
+        if let Some(producer) = self.code.last_mut() {
+            producer.store_result();
+        }
         self.acc = self.acc_before_last.take();
     }
 
