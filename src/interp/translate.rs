@@ -150,6 +150,9 @@ struct Translator<'m> {
     acc: Option<Slot>,
     /// What `acc` was before the last instruction was emitted.
     acc_before_last: Option<Slot>,
+    /// The locals that the block about to be entered writes, when known (see
+    /// [`locals_written_by_block`]).
+    next_block_writes: Option<Vec<Slot>>,
 }
 
 impl<'m> Translator<'m> {
@@ -173,6 +176,7 @@ impl<'m> Translator<'m> {
             skipped_depth: 0,
             acc: None,
             acc_before_last: None,
+            next_block_writes: None,
         }
     }
 
@@ -283,11 +287,18 @@ impl<'m> Translator<'m> {
         }
     }
 
-    /// Materialises every local entry: at a block boundary, the branches in and out of the
-    /// block must not depend on which writes to locals happened on the way.
-    fn materialize_all_locals(&mut self) {
+    /// Materialises the local entries whose local the block being entered writes: at a
+    /// block boundary, the branches in and out of the block must not depend on which writes
+    /// to locals happened on the way. (A local the block does not write keeps its value
+    /// throughout, so its entries can stay.)
+    fn materialize_locals_written_by_block(&mut self) {
+        let written = self.next_block_writes.take();
         for depth in 0..self.stack.len() {
-            if matches!(self.stack[depth], Entry::Local(_)) {
+            if let Entry::Local(local) = self.stack[depth]
+                && written
+                    .as_ref()
+                    .is_none_or(|written| written.contains(&local))
+            {
                 self.materialize(depth);
             }
         }
@@ -539,7 +550,7 @@ impl<'m> Translator<'m> {
 
     fn enter_block(&mut self, kind: ControlKind, ty: BlockType, condition: Option<Condition>) {
         let (params, results) = self.block_arity(ty);
-        self.materialize_all_locals();
+        self.materialize_locals_written_by_block();
         self.materialize_top(params);
         let else_label = condition.map(|condition| {
             let label = self.new_label();
@@ -689,6 +700,21 @@ impl<'m> Translator<'m> {
                     return;
                 }
                 continue;
+            }
+            // A block (or an `if` that a comparison before it fuses with) is about to be
+            // entered with locals on the operand stack: find which locals it writes.
+            let body_start = match (op, next) {
+                (Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. }, _) => {
+                    Some(pos)
+                }
+                (_, Some(Operator::If { .. })) => Some(pos + 1),
+                _ => None,
+            };
+            if let Some(start) = body_start {
+                let has_locals = self.stack.iter().any(|e| matches!(e, Entry::Local(_)));
+                self.next_block_writes = has_locals
+                    .then(|| locals_written_by_block(&operators[start..]))
+                    .flatten();
             }
             let mut consumed = false;
             if self.operator(op, next, &mut consumed) {
@@ -1278,6 +1304,29 @@ impl<'m> Translator<'m> {
 }
 
 /// The slot encoding of a constant operator, or `None` for other operators.
+/// The most operators of a block body that [`locals_written_by_block`] looks at, which bounds
+/// the translation time a function with deeply nested blocks can cost.
+const MAX_BLOCK_SCAN: usize = 256;
+
+/// The locals written by the block whose body starts at `body[0]` (up to its `end`), or
+/// `None` when the body is longer than [`MAX_BLOCK_SCAN`] operators.
+fn locals_written_by_block(body: &[Operator<'_>]) -> Option<Vec<Slot>> {
+    let mut written = Vec::new();
+    let mut depth = 0usize;
+    for op in body.iter().take(MAX_BLOCK_SCAN) {
+        match *op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => depth += 1,
+            Operator::End if depth == 0 => return Some(written),
+            Operator::End => depth -= 1,
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                written.push(local_index);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn const_bits(op: &Operator<'_>) -> Option<u64> {
     Some(match *op {
         Operator::I32Const { value } => value as u32 as u64,
