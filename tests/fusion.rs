@@ -254,3 +254,49 @@ fn early_and_final_returns_give_the_right_result() {
     assert_eq!(g.call(&mut store, 20).unwrap(), 20);
     assert_eq!(g.call(&mut store, 4).unwrap(), 100);
 }
+
+/// The jumps back to an interpreter loop's `br_table` each get a copy of it: every arm keeps
+/// its meaning in every copy — forward to a case, straight back to the loop, and out of the
+/// function — whether its target was known when the copy was made or not.
+#[test]
+fn copied_dispatch_loop_keeps_every_arm() {
+    let mut store = store();
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+          (memory 1)
+          ;; 0 dec, 1 inc, 2 double, 3 halt (acc + 1000), 4 nothing, other: return acc * 3
+          (data (i32.const 0) "\01\01\02\04\00\02\03")
+          (data (i32.const 16) "\01\02\04\02\09")
+          (func (export "run") (param $pc i32) (result i32)
+            (local $acc i32) (local $op i32)
+            (block $exit (result i32)
+              (loop $next
+                (local.set $op (i32.load8_u (local.get $pc)))
+                (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+                (block $triple
+                  (block $halt
+                    (block $double
+                      (block $inc
+                        (block $dec
+                          (br_table $dec $inc $double $halt $next $triple (local.get $op)))
+                        (local.set $acc (i32.sub (local.get $acc) (i32.const 1)))
+                        (br $next))
+                      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+                      (br $next))
+                    (local.set $acc (i32.shl (local.get $acc) (i32.const 1)))
+                    (br $next))
+                  (br $exit (i32.add (local.get $acc) (i32.const 1000))))
+                (return (i32.mul (local.get $acc) (i32.const 3))))
+              (unreachable))))"#,
+    );
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
+    // 0 → 1 → 2 → 4 → 4 → 3 → 6, halt.
+    assert_eq!(run.call(&mut store, 0).unwrap(), 1006);
+    // 0 → 1 → 2 → 2 → 4, then op 9: 4 * 3.
+    assert_eq!(run.call(&mut store, 16).unwrap(), 12);
+    // Starting mid-program: 0 → -1 → -2, halt.
+    assert_eq!(run.call(&mut store, 4).unwrap(), 998);
+}

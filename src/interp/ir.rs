@@ -716,6 +716,12 @@ impl Instr {
         }
     }
 
+    /// The branch target, for the instructions that have one.
+    pub fn target(&self) -> Option<Target> {
+        let mut copy = *self;
+        copy.target_mut().copied()
+    }
+
     /// Points a branch instruction at `target` (used to resolve forward jumps).
     pub fn set_target(&mut self, new: Target) {
         match self.target_mut() {

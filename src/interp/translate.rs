@@ -150,6 +150,8 @@ struct Translator<'m> {
     acc: Option<Slot>,
     /// What `acc` was before the last instruction was emitted.
     acc_before_last: Option<Slot>,
+    /// Instructions copied by [`Translator::replicate_dispatch`] so far.
+    replicated: usize,
     /// The locals that the block about to be entered writes, when known (see
     /// [`locals_written_by_block`]).
     next_block_writes: Option<Vec<Slot>>,
@@ -177,6 +179,7 @@ impl<'m> Translator<'m> {
             acc: None,
             acc_before_last: None,
             next_block_writes: None,
+            replicated: 0,
         }
     }
 
@@ -372,11 +375,66 @@ impl<'m> Translator<'m> {
     /// Emits a branch instruction whose target is `label`.
     fn emit_branch(&mut self, instr: Instr, label: Label) {
         let mut instr = self.fuse_add_into_branch(instr);
+        if let (Instr::Br { .. }, Some(target)) = (instr, self.labels[label.0])
+            && self.replicate_dispatch(target as usize)
+        {
+            return;
+        }
         match self.labels[label.0] {
             Some(target) => instr.set_target(relative(self.code.len(), target)),
             None => self.fixups.push((self.code.len(), label)),
         }
         self.emit(instr);
+    }
+
+    /// For a jump back to `target`, where a short sequence ends in a `br_table` (the
+    /// dispatch of an interpreter loop written in Wasm): emits a copy of that sequence instead
+    /// and returns `true`. Each jump back then has a `br_table` of its own, which the
+    /// processor's branch predictor tells apart from the others, and the jump itself is
+    /// saved. Returns `false`, emitting nothing, when the code at `target` is not like that or
+    /// the function has used up its budget for copies.
+    fn replicate_dispatch(&mut self, target: usize) -> bool {
+        let mut end = None;
+        for at in target..self.code.len().min(target + MAX_DISPATCH_HEAD) {
+            let instr = self.code[at].instr();
+            match *instr {
+                Instr::BrTable { len, .. } | Instr::BrTableA { len, .. } => {
+                    end = Some(at + len as usize + 2);
+                    break;
+                }
+                _ if instr.is_terminator() || instr.target().is_some() => return false,
+                _ => {}
+            }
+        }
+        let Some(end) = end.filter(|&end| end <= self.code.len()) else {
+            return false;
+        };
+        if self.replicated + (end - target) > MAX_REPLICATED {
+            return false;
+        }
+        self.replicated += end - target;
+        // The arms whose labels are not bound yet: their copies need fixups too.
+        let pending: Vec<(usize, Label)> = self
+            .fixups
+            .iter()
+            .filter(|(at, _)| (target..end).contains(at))
+            .copied()
+            .collect();
+        let offset = self.code.len() - target;
+        for at in target..end {
+            let mut op = self.code[at];
+            if let Some(relative) = op.instr().target() {
+                let new_at = at + offset;
+                match pending.iter().find(|(pending_at, _)| *pending_at == at) {
+                    Some(&(_, label)) => self.fixups.push((new_at, label)),
+                    None => op.set_target(relative - offset as Target),
+                }
+            }
+            self.code.push(op);
+        }
+        // Only reached by jumps from here on.
+        self.acc = None;
+        true
     }
 
     /// Removes the last instruction, to fuse it into the next one.
@@ -1304,6 +1362,12 @@ impl<'m> Translator<'m> {
 }
 
 /// The slot encoding of a constant operator, or `None` for other operators.
+/// The longest sequence before a `br_table` that [`Translator::replicate_dispatch`] copies.
+const MAX_DISPATCH_HEAD: usize = 12;
+
+/// The most instructions [`Translator::replicate_dispatch`] copies in one function.
+const MAX_REPLICATED: usize = 4096;
+
 /// The most operators of a block body that [`locals_written_by_block`] looks at, which bounds
 /// the translation time a function with deeply nested blocks can cost.
 const MAX_BLOCK_SCAN: usize = 256;
