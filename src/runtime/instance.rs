@@ -382,6 +382,7 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
                 instance,
                 index: index as u32,
                 code: module.code_slot(index as u32),
+                entry: std::ptr::null(),
             },
         });
         funcs.push(func.index());

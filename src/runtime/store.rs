@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::{Engine, SignatureId};
 use crate::error::{Error, Result};
-use crate::interp::Stack;
+use crate::interp::{Op, Stack};
 use crate::module::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
 use crate::module::{CodeSlot, ModuleInner};
 use crate::runtime::func::{Caller, Func};
@@ -36,13 +36,17 @@ pub(crate) enum FuncKind {
         instance: u32,
         index: u32,
         code: *const CodeSlot,
+        /// The first instruction of the slot's interpreter code once it is known to this
+        /// store (null before): `call_indirect` jumps there with one load fewer than
+        /// through the slot.
+        entry: *const Op,
     },
     /// Entry `index` of [`Store::host_funcs`].
     Host { index: u32 },
 }
 
-// SAFETY: `code` points into the code slots of the module of an instance of the same store,
-// which keeps the module alive and moves with the store; code slots are `Sync`.
+// SAFETY: `code` and `entry` point into the code slots of the module of an instance of the
+// same store, which keeps the module alive and moves with the store; code slots are `Sync`.
 unsafe impl Send for FuncKind {}
 
 pub(crate) struct FuncEntity {
