@@ -329,15 +329,17 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
         let mut ctx = Ctx {
             inner,
             host,
-            values: &mut stack.values,
-            frames: &mut stack.frames,
+            values: std::mem::take(&mut stack.values),
+            frames: std::mem::take(&mut stack.frames),
             current,
             frame_limit,
             back_edges: 0,
             trap: None,
         };
         run(&mut ctx, ip);
-        (ctx.trap.take(), ctx.current)
+        stack.values = ctx.values;
+        stack.frames = ctx.frames;
+        (ctx.trap, ctx.current)
     };
     match outcome {
         None => Ok(()),
@@ -406,8 +408,10 @@ struct Ctx<'a> {
     inner: *mut StoreInner,
     /// The whole store, for host calls.
     host: *mut (dyn HostStore + 'a),
-    values: &'a mut Vec<u64>,
-    frames: &'a mut Vec<Frame>,
+    /// The activation's value slots and saved frames (its [`Stack`]'s, held here while it
+    /// runs, so that the handlers reach them with one load fewer).
+    values: Vec<u64>,
+    frames: Vec<Frame>,
     current: Current,
     /// How many frames `frames` may hold: the call-depth limit less the depth at which the
     /// activation started.
@@ -423,7 +427,7 @@ impl Ctx<'_> {
     /// The frame pointer of the running function.
     #[inline(always)]
     fn fp(&mut self) -> *mut u64 {
-        frame_pointer(self.values, self.current.base)
+        frame_pointer(&mut self.values, self.current.base)
     }
 }
 
@@ -2173,7 +2177,7 @@ fn call_wasm(
     let new_base = ctx.current.base + base as usize;
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
     let inner = unsafe { &*ctx.inner };
-    let code = enter(inner, ctx.values, instance, slot, new_base);
+    let code = enter(inner, &mut ctx.values, instance, slot, new_base);
     ctx.frames.push(ctx.current.save(ip));
     let current = &mut ctx.current;
     current.switch_instance(inner, instance);
@@ -2298,7 +2302,7 @@ fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> 
             let new_base = ctx.current.base + base as usize;
             let ty = &inner.funcs[callee as usize].ty;
             let width = ty.params().len().max(ty.results().len());
-            let values = &mut *ctx.values;
+            let values = &mut ctx.values;
             if values.len() < new_base + width {
                 values.resize(new_base + width, 0);
             }
