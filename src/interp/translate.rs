@@ -7,6 +7,8 @@
 //! At a block boundary every value is in the slot of its depth, so a branch only copies a
 //! block's results down to where the block started.
 
+use std::cell::Cell;
+
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use super::exec::Op;
@@ -28,16 +30,60 @@ pub(crate) fn translate(module: &ModuleInner, func: u32) -> CompiledFunc {
         let (count, _) = local.expect("validated");
         num_locals += count;
     }
-    // Compiled code averages a little over two bytes per operator: start with room for
-    // that many, so that the vector rarely grows.
-    let mut operators = Vec::with_capacity(slot.body.len() / 2 + 4);
+    let mut scratch = SCRATCH.take().unwrap_or_default();
+    let mut operators = scratch.operators();
+    // Compiled code averages a little over two bytes per operator: make room for that many,
+    // so that the vector rarely grows.
+    operators.reserve(slot.body.len() / 2 + 4);
     for op in body.get_operators_reader().expect("validated") {
         operators.push(op.expect("validated"));
     }
-    let mut translator = Translator::new(module, num_locals, &operators);
+    let mut translator = Translator::new(module, num_locals, &operators, &mut scratch);
     translator.push_control(ControlKind::Function, 0, ty.results().len() as u32);
     translator.translate(&operators);
-    translator.finish(num_params)
+    let compiled = translator.finish(num_params, &mut scratch);
+    scratch.keep_operators(operators);
+    SCRATCH.set(Some(scratch));
+    compiled
+}
+
+thread_local! {
+    /// The buffers of the thread's last translation, for its next one.
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
+}
+
+/// The buffers a translation works in, kept for the next translation on the thread, so that
+/// translating a function allocates little more than its result.
+#[derive(Default)]
+struct Scratch {
+    /// Always empty here; only its allocation is kept.
+    operators: Vec<Operator<'static>>,
+    stack: Vec<Entry>,
+    controls: Vec<Control>,
+    labels: Vec<Option<u32>>,
+    fixups: Vec<(usize, Label)>,
+    consts: Vec<u64>,
+}
+
+impl Scratch {
+    /// The operator buffer, empty, for operators of any lifetime.
+    fn operators<'a>(&mut self) -> Vec<Operator<'a>> {
+        // Collecting an empty vector into a vector of a type with the same layout reuses the
+        // allocation.
+        std::mem::take(&mut self.operators)
+            .into_iter()
+            .map(|_| unreachable!("the buffer is empty"))
+            .collect()
+    }
+
+    /// Keeps the operator buffer's allocation.
+    fn keep_operators(&mut self, mut operators: Vec<Operator<'_>>) {
+        operators.clear();
+        self.operators = operators
+            .into_iter()
+            .map(|_| unreachable!("the buffer is empty"))
+            .collect();
+    }
 }
 
 /// Where a value on the virtual operand stack is.
@@ -158,18 +204,33 @@ struct Translator<'m> {
 }
 
 impl<'m> Translator<'m> {
-    fn new(module: &'m ModuleInner, num_locals: u32, operators: &[Operator<'_>]) -> Self {
+    fn new(
+        module: &'m ModuleInner,
+        num_locals: u32,
+        operators: &[Operator<'_>],
+        scratch: &mut Scratch,
+    ) -> Self {
         // The pool, sorted (a constant's slot is found by binary search).
-        let mut consts: Vec<u64> = operators.iter().filter_map(const_bits).collect();
+        let mut consts = std::mem::take(&mut scratch.consts);
+        consts.clear();
+        consts.extend(operators.iter().filter_map(const_bits));
         consts.sort_unstable();
         consts.dedup();
+        let mut stack = std::mem::take(&mut scratch.stack);
+        let mut controls = std::mem::take(&mut scratch.controls);
+        let mut labels = std::mem::take(&mut scratch.labels);
+        let mut fixups = std::mem::take(&mut scratch.fixups);
+        stack.clear();
+        controls.clear();
+        labels.clear();
+        fixups.clear();
         Translator {
             module,
             code: Vec::with_capacity(operators.len()),
-            stack: Vec::with_capacity(16),
-            controls: Vec::with_capacity(16),
-            labels: Vec::with_capacity(32),
-            fixups: Vec::with_capacity(32),
+            stack,
+            controls,
+            labels,
+            fixups,
             temp_base: num_locals + consts.len() as u32,
             consts,
             num_locals,
@@ -185,8 +246,8 @@ impl<'m> Translator<'m> {
 
     /// Resolves forward branches. The executor relies on what the debug assertions check:
     /// the code ends in a terminator and every branch target is inside it.
-    fn finish(mut self, num_params: u32) -> CompiledFunc {
-        for (at, label) in std::mem::take(&mut self.fixups) {
+    fn finish(mut self, num_params: u32, scratch: &mut Scratch) -> CompiledFunc {
+        for &(at, label) in &self.fixups {
             let target = self.labels[label.0].expect("every used label is bound");
             debug_assert!((target as usize) < self.code.len());
             self.code[at].set_target(relative(at, target));
@@ -212,6 +273,11 @@ impl<'m> Translator<'m> {
         frame_init.resize(frame_init.len().next_multiple_of(FRAME_INIT_CHUNK), 0);
         let frame_size =
             (self.temp_base + self.max_height as u32).max(num_params + frame_init.len() as u32);
+        scratch.stack = self.stack;
+        scratch.controls = self.controls;
+        scratch.labels = self.labels;
+        scratch.fixups = self.fixups;
+        scratch.consts = self.consts;
         CompiledFunc {
             code: self.code.into_boxed_slice(),
             num_params,
