@@ -771,6 +771,24 @@ macro_rules! handlers {
         $d:tt;
         state $state:tt;
         prelude $prelude:tt
+        wrapped $wrapped:tt
+        raw $raw:tt
+    ) => {
+        /// The handlers that write their result slot.
+        pub(super) mod stored {
+            use super::*;
+            handlers!(@handlers stored $d; state $state; prelude $prelude wrapped $wrapped raw $raw);
+        }
+        /// The handlers that leave their result in the accumulator only.
+        pub(super) mod acc_only {
+            use super::*;
+            handlers!(
+                @handlers acc_only $d; state $state; prelude $prelude wrapped $wrapped raw $raw
+            );
+        }
+    };
+    (
+        @handlers $store:ident $d:tt; state $state:tt; prelude $prelude:tt
         wrapped {
             $(
                 $name:ident $fields:tt $(acc($($acc_operand:ident => $acc_name:ident),* $(,)?))?
@@ -783,51 +801,6 @@ macro_rules! handlers {
                     $(acc($($raw_acc_operand:ident => $raw_acc_name:ident),* $(,)?))?
                     => $raw_body:expr
             ),* $(,)?
-        }
-    ) => {
-        /// The handlers that write their result slot.
-        pub(super) mod stored {
-            use super::*;
-            handlers! {
-                @handlers stored $d; state $state; prelude $prelude
-                wrapped { $($name $fields $(acc($($acc_operand => $acc_name),*))? => $body),* }
-                raw {
-                    $(
-                        $raw_name $raw_fields
-                            $(acc($($raw_acc_operand => $raw_acc_name),*))? => $raw_body
-                    ),*
-                }
-            }
-        }
-        /// The handlers that leave their result in the accumulator only.
-        pub(super) mod acc_only {
-            use super::*;
-            handlers! {
-                @handlers acc_only $d; state $state; prelude $prelude
-                wrapped { $($name $fields $(acc($($acc_operand => $acc_name),*))? => $body),* }
-                raw {
-                    $(
-                        $raw_name $raw_fields
-                            $(acc($($raw_acc_operand => $raw_acc_name),*))? => $raw_body
-                    ),*
-                }
-            }
-        }
-    };
-    (
-        @handlers $store:ident $d:tt; state $state:tt; prelude $prelude:tt
-        wrapped {
-            $(
-                $name:ident $fields:tt $(acc($($acc_operand:ident => $acc_name:ident),*))?
-                    => $body:expr
-            ),*
-        }
-        raw {
-            $(
-                $raw_name:ident $raw_fields:tt
-                    $(acc($($raw_acc_operand:ident => $raw_acc_name:ident),*))?
-                    => $raw_body:expr
-            ),*
         }
     ) => {
         $(
