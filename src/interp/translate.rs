@@ -247,6 +247,7 @@ impl<'m> Translator<'m> {
     /// Resolves forward branches. The executor relies on what the debug assertions check:
     /// the code ends in a terminator and every branch target is inside it.
     fn finish(mut self, num_params: u32, scratch: &mut Scratch) -> CompiledFunc {
+        debug_assert!(self.fixups.is_sorted_by_key(|&(at, _)| at));
         for &(at, label) in &self.fixups {
             let target = self.labels[label.0].expect("every used label is bound");
             debug_assert!((target as usize) < self.code.len());
@@ -479,11 +480,13 @@ impl<'m> Translator<'m> {
             return false;
         }
         self.replicated += end - target;
-        // The arms whose labels are not bound yet: their copies need fixups too.
-        let pending: Vec<(usize, Label)> = self
-            .fixups
+        // The arms whose labels are not bound yet: their copies need fixups too. (Fixups are
+        // in code order, as branches are emitted at the end of the code.)
+        debug_assert!(self.fixups.is_sorted_by_key(|&(at, _)| at));
+        let first = self.fixups.partition_point(|&(at, _)| at < target);
+        let pending: Vec<(usize, Label)> = self.fixups[first..]
             .iter()
-            .filter(|(at, _)| (target..end).contains(at))
+            .take_while(|&&(at, _)| at < end)
             .copied()
             .collect();
         let offset = self.code.len() - target;
