@@ -447,12 +447,10 @@ pub(crate) struct Op {
 impl Op {
     /// The executable form of `instr`.
     pub fn new(instr: Instr) -> Self {
-        let mut op = Op {
-            handler: HANDLERS[0],
+        Op {
+            handler: HANDLERS[op_code(&instr)],
             instr,
-        };
-        op.store_result();
-        op
+        }
     }
 
     /// The instruction. (There is no mutable access that could change its variant and so
@@ -472,18 +470,12 @@ impl Op {
     /// again.
     pub fn keep_result_in_acc(&mut self) {
         debug_assert!(self.instr.acc_result().is_some());
-        self.handler = ACC_ONLY_HANDLERS[self.op_code()];
+        self.handler = ACC_ONLY_HANDLERS[op_code(&self.instr)];
     }
 
     /// Undoes [`Op::keep_result_in_acc`]: the instruction writes its result slot.
     pub fn store_result(&mut self) {
-        self.handler = HANDLERS[self.op_code()];
-    }
-
-    fn op_code(&self) -> usize {
-        // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the discriminant, the op
-        // code.
-        unsafe { *(&raw const self.instr).cast::<u16>() as usize }
+        self.handler = HANDLERS[op_code(&self.instr)];
     }
 
     /// Makes an instruction that leaves its result in the accumulator write it to `slot`.
@@ -496,6 +488,12 @@ impl Op {
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 32);
+
+/// The op code of `instr`: its discriminant, which indexes the handler tables.
+fn op_code(instr: &Instr) -> usize {
+    // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the discriminant.
+    unsafe { *std::ptr::from_ref(instr).cast::<u16>() as usize }
+}
 
 impl std::fmt::Debug for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
