@@ -196,6 +196,9 @@ struct Translator<'m> {
     acc: Option<Slot>,
     /// What `acc` was before the last instruction was emitted.
     acc_before_last: Option<Slot>,
+    /// How many constants of the pool, from the first, the frame template initialises: one
+    /// past the last that an instruction reads.
+    consts_read: Cell<u32>,
     /// Instructions copied by [`Translator::replicate_dispatch`] so far.
     replicated: usize,
     /// The locals that the block about to be entered writes, when known (see
@@ -241,6 +244,7 @@ impl<'m> Translator<'m> {
             acc_before_last: None,
             next_block_writes: None,
             replicated: 0,
+            consts_read: Cell::new(0),
         }
     }
 
@@ -269,7 +273,8 @@ impl<'m> Translator<'m> {
         );
         let declared_locals = (self.num_locals - num_params) as usize;
         let mut frame_init = vec![0; declared_locals];
-        frame_init.extend_from_slice(&self.consts);
+        // Only the constants some instruction reads: the rest became immediates.
+        frame_init.extend_from_slice(&self.consts[..self.consts_read.get() as usize]);
         // Whole chunks, so that a call copies fixed-size blocks (see `CompiledFunc`).
         frame_init.resize(frame_init.len().next_multiple_of(FRAME_INIT_CHUNK), 0);
         let frame_size =
@@ -293,9 +298,11 @@ impl<'m> Translator<'m> {
         self.temp_base + depth as Slot
     }
 
+    /// The slot of the entry at `depth`, as an instruction's operand.
     fn slot_at(&self, depth: usize) -> Slot {
         match self.stack[depth] {
-            Entry::Local(slot) | Entry::Const(slot, _) => slot,
+            Entry::Local(slot) => slot,
+            Entry::Const(slot, _) => self.const_read(slot),
             Entry::Temp => self.temp(depth),
         }
     }
@@ -321,20 +328,35 @@ impl<'m> Translator<'m> {
         self.temp(self.stack.len() - 1)
     }
 
-    /// The pool slot holding the constant `bits`, if the function has that constant.
+    /// The pool slot holding the constant `bits`, if the function has that constant, as an
+    /// instruction's operand.
     fn const_slot(&self, bits: u64) -> Option<Slot> {
         let index = self.consts.binary_search(&bits).ok()?;
-        Some(self.num_locals + index as Slot)
+        Some(self.const_read(self.num_locals + index as Slot))
+    }
+
+    /// Records that an instruction reads pool slot `slot`, so the frame template must
+    /// initialise it (see [`Translator::consts_read`]).
+    fn const_read(&self, slot: Slot) -> Slot {
+        let count = slot - self.num_locals + 1;
+        if count > self.consts_read.get() {
+            self.consts_read.set(count);
+        }
+        slot
     }
 
     fn push_const(&mut self, bits: u64) {
-        let slot = self.const_slot(bits).expect("the pool has every constant");
-        self.push(Entry::Const(slot, bits));
+        let index = self
+            .consts
+            .binary_search(&bits)
+            .expect("the pool has every constant");
+        self.push(Entry::Const(self.num_locals + index as Slot, bits));
     }
 
     /// Moves the value at `depth` into its temporary slot.
     fn materialize(&mut self, depth: usize) {
-        if let Entry::Local(src) | Entry::Const(src, _) = self.stack[depth] {
+        if let Entry::Local(_) | Entry::Const(..) = self.stack[depth] {
+            let src = self.slot_at(depth);
             let dst = self.temp(depth);
             self.emit(Instr::Copy { dst, src });
             self.stack[depth] = Entry::Temp;
@@ -923,12 +945,20 @@ impl<'m> Translator<'m> {
         if !matches!(next, Some(Operator::BrIf { .. } | Operator::If { .. })) {
             return self.binary(make, next, consumed);
         }
-        let (b_entry, b) = self.pop_entry();
-        let a = self.pop();
-        let condition = match b_entry {
-            _ if wide => Condition::I64(cmp, a, b),
-            Entry::Const(_, bits) => Condition::I32Imm(cmp, a, bits as i32),
-            _ => Condition::I32(cmp, a, b),
+        let condition = match self.stack.last() {
+            Some(&Entry::Const(_, bits)) if !wide => {
+                self.stack.pop();
+                Condition::I32Imm(cmp, self.pop(), bits as i32)
+            }
+            _ => {
+                let b = self.pop();
+                let a = self.pop();
+                if wide {
+                    Condition::I64(cmp, a, b)
+                } else {
+                    Condition::I32(cmp, a, b)
+                }
+            }
         };
         *consumed = true;
         self.conditional(condition, next.expect("matched above"));
