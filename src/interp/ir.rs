@@ -740,9 +740,10 @@ pub(crate) struct CompiledFunc {
     pub code: Box<[Op]>,
     pub num_params: u32,
     /// What the slots after the parameters start as at every entry: zeros for the declared
-    /// locals, then the constant pool, then zeros up to a whole number of
-    /// [`FRAME_INIT_CHUNK`]s (the padding lands in temporaries, which are written before
-    /// they are read; `frame_size` covers it).
+    /// locals, then the constant pool up to the last constant an instruction reads, then
+    /// zeros up to a whole number of [`FRAME_INIT_CHUNK`]s (the padding lands in pool slots
+    /// nothing reads or in temporaries, which are written before they are read;
+    /// `frame_size` covers it).
     pub frame_init: Box<[u64]>,
     /// Slots a frame of this function needs.
     pub frame_size: u32,
