@@ -35,10 +35,15 @@ pub(crate) fn translate(module: &ModuleInner, func: u32) -> CompiledFunc {
     // Compiled code averages a little over two bytes per operator: make room for that many,
     // so that the vector rarely grows.
     operators.reserve(slot.body.len() / 2 + 4);
+    // The constant pool is gathered in the same pass.
+    let mut consts = std::mem::take(&mut scratch.consts);
+    consts.clear();
     for op in body.get_operators_reader().expect("validated") {
-        operators.push(op.expect("validated"));
+        let op = op.expect("validated");
+        consts.extend(const_bits(&op));
+        operators.push(op);
     }
-    let mut translator = Translator::new(module, num_locals, &operators, &mut scratch);
+    let mut translator = Translator::new(module, num_locals, consts, &operators, &mut scratch);
     translator.push_control(ControlKind::Function, 0, ty.results().len() as u32);
     translator.translate(&operators);
     let compiled = translator.finish(num_params, &mut scratch);
@@ -63,6 +68,7 @@ struct Scratch {
     labels: Vec<Option<u32>>,
     fixups: Vec<(usize, Label)>,
     consts: Vec<u64>,
+    code: Vec<Op>,
 }
 
 impl Scratch {
@@ -210,26 +216,27 @@ impl<'m> Translator<'m> {
     fn new(
         module: &'m ModuleInner,
         num_locals: u32,
+        mut consts: Vec<u64>,
         operators: &[Operator<'_>],
         scratch: &mut Scratch,
     ) -> Self {
         // The pool, sorted (a constant's slot is found by binary search).
-        let mut consts = std::mem::take(&mut scratch.consts);
-        consts.clear();
-        consts.extend(operators.iter().filter_map(const_bits));
         consts.sort_unstable();
         consts.dedup();
         let mut stack = std::mem::take(&mut scratch.stack);
         let mut controls = std::mem::take(&mut scratch.controls);
         let mut labels = std::mem::take(&mut scratch.labels);
         let mut fixups = std::mem::take(&mut scratch.fixups);
+        let mut code = std::mem::take(&mut scratch.code);
+        code.clear();
+        code.reserve(operators.len());
         stack.clear();
         controls.clear();
         labels.clear();
         fixups.clear();
         Translator {
             module,
-            code: Vec::with_capacity(operators.len()),
+            code,
             stack,
             controls,
             labels,
@@ -272,11 +279,14 @@ impl<'m> Translator<'m> {
                 .is_some_and(|op| op.instr().is_terminator())
         );
         let declared_locals = (self.num_locals - num_params) as usize;
-        let mut frame_init = vec![0; declared_locals];
         // Only the constants some instruction reads: the rest became immediates.
-        frame_init.extend_from_slice(&self.consts[..self.consts_read.get() as usize]);
+        let consts_read = &self.consts[..self.consts_read.get() as usize];
         // Whole chunks, so that a call copies fixed-size blocks (see `CompiledFunc`).
-        frame_init.resize(frame_init.len().next_multiple_of(FRAME_INIT_CHUNK), 0);
+        let template_len = (declared_locals + consts_read.len()).next_multiple_of(FRAME_INIT_CHUNK);
+        let mut frame_init = Vec::with_capacity(template_len);
+        frame_init.resize(declared_locals, 0);
+        frame_init.extend_from_slice(consts_read);
+        frame_init.resize(template_len, 0);
         let frame_size =
             (self.temp_base + self.max_height as u32).max(num_params + frame_init.len() as u32);
         scratch.stack = self.stack;
@@ -284,8 +294,12 @@ impl<'m> Translator<'m> {
         scratch.labels = self.labels;
         scratch.fixups = self.fixups;
         scratch.consts = self.consts;
+        // One allocation of the exact size: shrinking a vector of 32-byte aligned
+        // instructions in place would allocate and copy anyway.
+        let code = Box::from(self.code.as_slice());
+        scratch.code = self.code;
         CompiledFunc {
-            code: self.code.into_boxed_slice(),
+            code,
             num_params,
             frame_init: frame_init.into_boxed_slice(),
             frame_size,
