@@ -300,3 +300,82 @@ fn copied_dispatch_loop_keeps_every_arm() {
     // Starting mid-program: 0 → -1 → -2, halt.
     assert_eq!(run.call(&mut store, 4).unwrap(), 998);
 }
+
+/// Float results pass to the next instruction in float registers. Only float instructions
+/// and float loads put them there: a float that comes from an integer instruction, a copy,
+/// a `select` or a reinterpretation must be read from its slot, and the sign operations must
+/// keep NaN payloads bit for bit.
+#[test]
+fn float_accumulator_only_follows_float_producers() {
+    let mut store = store();
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+          (memory 1)
+          (data (i32.const 0) "\00\00\00\00\00\00\f8\3f" "\00\00\20\40")
+          (func (export "reinterpreted") (param $x i64) (result f64)
+            (f64.add (f64.reinterpret_i64 (i64.add (local.get $x) (i64.const 1)))
+                     (f64.const 1)))
+          (func (export "selected") (param $c i32) (result f64)
+            (f64.mul (select (f64.const 3) (f64.const 5) (local.get $c)) (f64.const 2)))
+          (func (export "teed") (param $x f64) (result f64) (local $t f64)
+            (f64.sqrt (local.tee $t (local.get $x))))
+          (func (export "chain") (param $x f64) (result i64)
+            (i64.trunc_f64_s
+              (f64.neg (f64.promote_f32 (f32.demote_f64 (f64.mul (local.get $x)
+                (f64.load (i32.const 0))))))))
+          (func (export "mixed") (result f32)
+            (f32.mul (f32.load (i32.const 8)) (f32.convert_i32_s (i32.const 3))))
+          (func (export "sign_ops") (param $x i64) (result i64)
+            (i64.reinterpret_f64
+              (f64.copysign (f64.abs (f64.neg (f64.reinterpret_i64 (local.get $x))))
+                            (f64.const -1))))
+          (func (export "sign_ops32") (param $x i32) (result i32)
+            (i32.reinterpret_f32 (f32.neg (f32.abs (f32.reinterpret_i32 (local.get $x)))))))"#,
+    );
+    let reinterpreted = instance
+        .get_typed_func::<i64, f64>(&mut store, "reinterpreted")
+        .unwrap();
+    // The bits of 2.0 minus one, plus one, are 2.0.
+    let two = 2.0f64.to_bits() as i64;
+    assert_eq!(reinterpreted.call(&mut store, two - 1).unwrap(), 3.0);
+
+    let selected = instance
+        .get_typed_func::<i32, f64>(&mut store, "selected")
+        .unwrap();
+    assert_eq!(selected.call(&mut store, 1).unwrap(), 6.0);
+    assert_eq!(selected.call(&mut store, 0).unwrap(), 10.0);
+
+    let teed = instance
+        .get_typed_func::<f64, f64>(&mut store, "teed")
+        .unwrap();
+    assert_eq!(teed.call(&mut store, 16.0).unwrap(), 4.0);
+
+    let chain = instance
+        .get_typed_func::<f64, i64>(&mut store, "chain")
+        .unwrap();
+    // -(10 * 1.5) = -15.
+    assert_eq!(chain.call(&mut store, 10.0).unwrap(), -15);
+
+    let mixed = instance
+        .get_typed_func::<(), f32>(&mut store, "mixed")
+        .unwrap();
+    assert_eq!(mixed.call(&mut store, ()).unwrap(), 7.5);
+
+    // A signalling NaN with a payload: the sign operations change only the sign bit.
+    let snan = 0x7ff0_0000_0000_0001_i64;
+    let sign_ops = instance
+        .get_typed_func::<i64, i64>(&mut store, "sign_ops")
+        .unwrap();
+    assert_eq!(
+        sign_ops.call(&mut store, snan).unwrap() as u64,
+        0xfff0_0000_0000_0001
+    );
+    let sign_ops32 = instance
+        .get_typed_func::<i32, i32>(&mut store, "sign_ops32")
+        .unwrap();
+    assert_eq!(
+        sign_ops32.call(&mut store, 0x7f80_0001).unwrap() as u32,
+        0xff80_0001
+    );
+}

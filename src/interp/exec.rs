@@ -26,6 +26,9 @@
 //!   every branch target (an offset from the branch instruction) is inside the code, so the
 //!   instruction pointer never leaves it.
 
+// Handlers take the hot state as arguments, eight of them, so that it stays in registers.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
 use crate::module::CodeSlot;
 use crate::runtime::instance::checked_range;
@@ -502,11 +505,19 @@ impl std::fmt::Debug for Op {
 }
 
 /// An instruction handler. The hot state is in its arguments, which stay in registers
-/// (six integer arguments, all passed in registers on x86-64 SysV and AArch64): the
-/// instruction, the frame pointer, memory 0's base and length, the cold state and the
-/// accumulator.
-type Handler =
-    fn(ip: Ip, fp: *mut u64, mem_base: *mut u8, mem_len: u64, ctx: &mut Ctx<'_>, acc: u64) -> Done;
+/// (six integer and two float arguments, all passed in registers on x86-64 SysV and
+/// AArch64): the instruction, the frame pointer, memory 0's base and length, the cold state,
+/// the accumulator, and the float accumulators.
+type Handler = fn(
+    ip: Ip,
+    fp: *mut u64,
+    mem_base: *mut u8,
+    mem_len: u64,
+    ctx: &mut Ctx<'_>,
+    acc: u64,
+    f32acc: f32,
+    f64acc: f64,
+) -> Done;
 
 /// The handler of the instruction at `ip`.
 #[inline(always)]
@@ -532,8 +543,10 @@ mod dispatch {
         memory: LinearMemory,
         ctx: &mut Ctx<'_>,
         acc: u64,
+        f32acc: f32,
+        f64acc: f64,
     ) -> Done {
-        handler(ip)(ip, fp, memory.base, memory.len, ctx, acc)
+        handler(ip)(ip, fp, memory.base, memory.len, ctx, acc, f32acc, f64acc)
     }
 
     /// Stops execution (the outermost function returned, or `ctx.trap` says why).
@@ -544,7 +557,7 @@ mod dispatch {
 
     /// Runs from `ip` until the outermost function returns or a trap.
     pub fn run(ctx: &mut Ctx<'_>, ip: Ip, fp: *mut u64, memory: LinearMemory) {
-        dispatch(ip, fp, memory, ctx, 0);
+        dispatch(ip, fp, memory, ctx, 0, 0.0, 0.0);
     }
 }
 
@@ -562,6 +575,8 @@ mod dispatch {
         fp: *mut u64,
         memory: LinearMemory,
         acc: u64,
+        f32acc: f32,
+        f64acc: f64,
     }
 
     /// What a handler returns: the next state, or that execution has stopped.
@@ -575,12 +590,16 @@ mod dispatch {
         memory: LinearMemory,
         _ctx: &mut Ctx<'_>,
         acc: u64,
+        f32acc: f32,
+        f64acc: f64,
     ) -> Done {
         ControlFlow::Continue(State {
             ip,
             fp,
             memory,
             acc,
+            f32acc,
+            f64acc,
         })
     }
 
@@ -597,6 +616,8 @@ mod dispatch {
             fp,
             memory,
             acc: 0,
+            f32acc: 0.0,
+            f64acc: 0.0,
         };
         while let ControlFlow::Continue(next) = handler(state.ip)(
             state.ip,
@@ -605,6 +626,8 @@ mod dispatch {
             state.memory.len,
             ctx,
             state.acc,
+            state.f32acc,
+            state.f64acc,
         ) {
             state = next;
         }
@@ -677,8 +700,9 @@ for_each_numeric!(define_handler_table);
 macro_rules! handlers {
     (@unbrace { $($tokens:tt)* }) => { $($tokens)* };
     // `reg!(operand)`: an operand's value. It is read from the frame slot the operand names,
-    // except for `$acc_operand` (if any), which the accumulator holds.
-    (@reg $d:tt $fp:ident $acc:ident [$($acc_operand:ident)?]) => {
+    // except for `$acc_operand` (if any), which the accumulator holds. `f32_reg!` and
+    // `f64_reg!` read a float operand, `$acc_operand` from the float accumulator.
+    (@reg $d:tt $fp:ident $acc:ident $f32acc:ident $f64acc:ident [$($acc_operand:ident)?]) => {
         macro_rules! reg {
             $(
                 ($acc_operand) => {
@@ -688,6 +712,26 @@ macro_rules! handlers {
             // SAFETY: slot operands are inside the frame at `fp`, see the module documentation.
             ($d slot:tt) => {
                 unsafe { *$fp.add($d slot as usize) }
+            };
+        }
+        macro_rules! f32_reg {
+            $(
+                ($acc_operand) => {
+                    $f32acc
+                };
+            )?
+            ($d slot:tt) => {
+                f32::from_bits(reg!($d slot) as u32)
+            };
+        }
+        macro_rules! f64_reg {
+            $(
+                ($acc_operand) => {
+                    $f64acc
+                };
+            )?
+            ($d slot:tt) => {
+                f64::from_bits(reg!($d slot))
             };
         }
     };
@@ -726,7 +770,7 @@ macro_rules! handlers {
     };
     (
         @handler $store:ident $kind:ident $d:tt
-        ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $next:ident, $inner:ident)
+        ($ip:ident, $fp:ident, $memory:ident, $ctx:ident, $acc:ident, $f32acc:ident, $f64acc:ident, $next:ident, $inner:ident)
         $prelude:tt $name:ident $fields:tt $acc_operand:tt $body:expr
     ) => {
         #[allow(
@@ -744,6 +788,8 @@ macro_rules! handlers {
             mem_len: u64,
             $ctx: &mut Ctx<'_>,
             $acc: u64,
+            $f32acc: f32,
+            $f64acc: f64,
         ) -> Done {
             // SAFETY: `ip` points to an instruction of the running function (module
             // documentation), and this handler is only reached through the table entry of
@@ -754,15 +800,17 @@ macro_rules! handlers {
             };
             let mut $fp = $fp;
             let mut $acc = $acc;
+            let mut $f32acc = $f32acc;
+            let mut $f64acc = $f64acc;
             let mut $memory = LinearMemory { base: mem_base, len: mem_len };
             // SAFETY: the code ends in a terminator, so either another instruction follows
             // or this one never continues at `next`, which is then one past the end.
             let mut $next = unsafe { $ip.add(1) };
-            handlers!(@reg $d $fp $acc $acc_operand);
+            handlers!(@reg $d $fp $acc $f32acc $f64acc $acc_operand);
             handlers!(@write_result $store $d $fp);
             handlers!(@unbrace $prelude);
             handlers!(@body $kind $ctx $inner $body);
-            dispatch($next, $fp, $memory, $ctx, $acc)
+            dispatch($next, $fp, $memory, $ctx, $acc, $f32acc, $f64acc)
         }
     };
     (
@@ -828,7 +876,7 @@ mod handlers {
 
     handlers! {
         $;
-        state(ip, fp, memory, ctx, acc, next, inner);
+        state(ip, fp, memory, ctx, acc, f32acc, f64acc, next, inner);
         prelude {
             /// Leaves a result in the accumulator and writes it to its slot (unless the
             /// handler is `acc_only`).
@@ -837,6 +885,21 @@ mod handlers {
                     let value: u64 = $value;
                     acc = value;
                     write_result!($slot, value)
+                }};
+            }
+            /// `set!` for a float result, which also goes to the float accumulator.
+            macro_rules! set_f32 {
+                ($slot:tt, $value:expr) => {{
+                    let value: f32 = $value;
+                    f32acc = value;
+                    set!($slot, value.to_bits() as u64)
+                }};
+            }
+            macro_rules! set_f64 {
+                ($slot:tt, $value:expr) => {{
+                    let value: f64 = $value;
+                    f64acc = value;
+                    set!($slot, value.to_bits())
                 }};
             }
             /// The address `a + (b << shift)` of the fused accesses: only its low 32 bits
@@ -864,7 +927,7 @@ mod handlers {
                     if offset <= 0 {
                         ctx.back_edges = ctx.back_edges.wrapping_add(1);
                     }
-                    return dispatch(target, fp, memory, ctx, acc);
+                    return dispatch(target, fp, memory, ctx, acc, f32acc, f64acc);
                 }};
             }
             /// A fused compare-and-branch on two slots, read as `$ty` (`i32`/`u32` from the
@@ -921,77 +984,79 @@ mod handlers {
             }
             macro_rules! f32_bin {
                 ($dst:tt, $a:tt, $b:tt, |$x:ident, $y:ident| $body:expr) => {{
-                    let $x = f32::from_bits(reg!($a) as u32);
-                    let $y = f32::from_bits(reg!($b) as u32);
-                    set!($dst, ($body).to_bits() as u64);
+                    let $x = f32_reg!($a);
+                    let $y = f32_reg!($b);
+                    set_f32!($dst, $body);
                 }};
             }
             macro_rules! f64_bin {
                 ($dst:tt, $a:tt, $b:tt, |$x:ident, $y:ident| $body:expr) => {{
-                    let $x = f64::from_bits(reg!($a));
-                    let $y = f64::from_bits(reg!($b));
-                    set!($dst, ($body).to_bits());
+                    let $x = f64_reg!($a);
+                    let $y = f64_reg!($b);
+                    set_f64!($dst, $body);
                 }};
             }
             macro_rules! f32_cmp {
                 ($dst:tt, $a:tt, $b:tt, $op:tt) => {{
-                    let x = f32::from_bits(reg!($a) as u32);
-                    let y = f32::from_bits(reg!($b) as u32);
+                    let x = f32_reg!($a);
+                    let y = f32_reg!($b);
                     set!($dst, (x $op y) as u64);
                 }};
             }
             macro_rules! f64_cmp {
                 ($dst:tt, $a:tt, $b:tt, $op:tt) => {{
-                    let x = f64::from_bits(reg!($a));
-                    let y = f64::from_bits(reg!($b));
+                    let x = f64_reg!($a);
+                    let y = f64_reg!($b);
                     set!($dst, (x $op y) as u64);
                 }};
             }
+            /// A conversion or a unary operator from `$from` to `$to`, floats read from and
+            /// left in the float accumulators.
             macro_rules! unary {
                 ($dst:tt, $a:tt, |$x:ident: $from:ident| -> $to:ident $body:expr) => {{
-                    let $x = from_slot!($from, reg!($a));
+                    let $x = operand!($from, $a);
                     let value: $to = $body;
-                    set!($dst, to_slot!($to, value));
+                    result!($to, $dst, value);
                 }};
             }
-            macro_rules! from_slot {
-                (i32, $v:expr) => {
-                    $v as u32 as i32
+            macro_rules! operand {
+                (i32, $a:tt) => {
+                    reg!($a) as u32 as i32
                 };
-                (u32, $v:expr) => {
-                    $v as u32
+                (u32, $a:tt) => {
+                    reg!($a) as u32
                 };
-                (i64, $v:expr) => {
-                    $v as i64
+                (i64, $a:tt) => {
+                    reg!($a) as i64
                 };
-                (u64, $v:expr) => {
-                    $v
+                (u64, $a:tt) => {
+                    reg!($a)
                 };
-                (f32, $v:expr) => {
-                    f32::from_bits($v as u32)
+                (f32, $a:tt) => {
+                    f32_reg!($a)
                 };
-                (f64, $v:expr) => {
-                    f64::from_bits($v)
+                (f64, $a:tt) => {
+                    f64_reg!($a)
                 };
             }
-            macro_rules! to_slot {
-                (i32, $v:expr) => {
-                    $v as u32 as u64
+            macro_rules! result {
+                (i32, $dst:tt, $v:expr) => {
+                    set!($dst, $v as u32 as u64)
                 };
-                (u32, $v:expr) => {
-                    $v as u64
+                (u32, $dst:tt, $v:expr) => {
+                    set!($dst, $v as u64)
                 };
-                (i64, $v:expr) => {
-                    $v as u64
+                (i64, $dst:tt, $v:expr) => {
+                    set!($dst, $v as u64)
                 };
-                (u64, $v:expr) => {
-                    $v
+                (u64, $dst:tt, $v:expr) => {
+                    set!($dst, $v)
                 };
-                (f32, $v:expr) => {
-                    $v.to_bits() as u64
+                (f32, $dst:tt, $v:expr) => {
+                    set_f32!($dst, $v)
                 };
-                (f64, $v:expr) => {
-                    $v.to_bits()
+                (f64, $dst:tt, $v:expr) => {
+                    set_f64!($dst, $v)
                 };
             }
             /// After a call or return: continue at `$ip` in the function `ctx.current`
@@ -1205,11 +1270,7 @@ mod handlers {
                 f32_bin!(dst, a, b, |x, y| float::max32(x, y))
             },
             F32Copysign { dst, a, b } acc(a => F32CopysignA, b => F32CopysignB) => {
-                let sign = 1u32 << 31;
-                set!(
-                    dst,
-                    ((reg!(a) as u32 & !sign) | (reg!(b) as u32 & sign)) as u64
-                );
+                f32_bin!(dst, a, b, |x, y| x.copysign(y))
             },
             F32Eq { dst, a, b } acc(a => F32EqA, b => F32EqB) => f32_cmp!(dst, a, b, ==),
             F32Ne { dst, a, b } acc(a => F32NeA, b => F32NeB) => f32_cmp!(dst, a, b, !=),
@@ -1236,8 +1297,7 @@ mod handlers {
                 f64_bin!(dst, a, b, |x, y| float::max64(x, y))
             },
             F64Copysign { dst, a, b } acc(a => F64CopysignA, b => F64CopysignB) => {
-                let sign = 1u64 << 63;
-                set!(dst, (reg!(a) & !sign) | (reg!(b) & sign));
+                f64_bin!(dst, a, b, |x, y| x.copysign(y))
             },
             F64Eq { dst, a, b } acc(a => F64EqA, b => F64EqB) => f64_cmp!(dst, a, b, ==),
             F64Ne { dst, a, b } acc(a => F64NeA, b => F64NeB) => f64_cmp!(dst, a, b, !=),
@@ -1281,8 +1341,10 @@ mod handlers {
             I64Extend32S { dst, a } acc(a => I64Extend32SA) => {
                 unary!(dst, a, |x: i64| -> i64 x as i32 as i64)
             },
-            F32Abs { dst, a } acc(a => F32AbsA) => set!(dst, (reg!(a) as u32 & !(1 << 31)) as u64),
-            F32Neg { dst, a } acc(a => F32NegA) => set!(dst, (reg!(a) as u32 ^ (1 << 31)) as u64),
+            // Rust's `abs`, `neg` and `copysign` change the sign bit only (NaN payloads
+            // included), as Wasm's do.
+            F32Abs { dst, a } acc(a => F32AbsA) => unary!(dst, a, |x: f32| -> f32 x.abs()),
+            F32Neg { dst, a } acc(a => F32NegA) => unary!(dst, a, |x: f32| -> f32 -x),
             F32Ceil { dst, a } acc(a => F32CeilA) => {
                 unary!(dst, a, |x: f32| -> f32 float::quiet32(x.ceil()))
             },
@@ -1296,8 +1358,8 @@ mod handlers {
                 unary!(dst, a, |x: f32| -> f32 float::quiet32(x.round_ties_even()))
             },
             F32Sqrt { dst, a } acc(a => F32SqrtA) => unary!(dst, a, |x: f32| -> f32 x.sqrt()),
-            F64Abs { dst, a } acc(a => F64AbsA) => set!(dst, reg!(a) & !(1 << 63)),
-            F64Neg { dst, a } acc(a => F64NegA) => set!(dst, reg!(a) ^ (1 << 63)),
+            F64Abs { dst, a } acc(a => F64AbsA) => unary!(dst, a, |x: f64| -> f64 x.abs()),
+            F64Neg { dst, a } acc(a => F64NegA) => unary!(dst, a, |x: f64| -> f64 -x),
             F64Ceil { dst, a } acc(a => F64CeilA) => {
                 unary!(dst, a, |x: f64| -> f64 float::quiet64(x.ceil()))
             },
@@ -1312,43 +1374,43 @@ mod handlers {
             },
             F64Sqrt { dst, a } acc(a => F64SqrtA) => unary!(dst, a, |x: f64| -> f64 x.sqrt()),
             I32TruncF32S { dst, a } acc(a => I32TruncF32SA) => {
-                let x = from_slot!(f32, reg!(a)) as f64;
+                let x = f32_reg!(a) as f64;
                 set!(
                     dst,
                     float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
                 );
             },
             I32TruncF32U { dst, a } acc(a => I32TruncF32UA) => {
-                let x = from_slot!(f32, reg!(a)) as f64;
+                let x = f32_reg!(a) as f64;
                 set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
             },
             I32TruncF64S { dst, a } acc(a => I32TruncF64SA) => {
-                let x = from_slot!(f64, reg!(a));
+                let x = f64_reg!(a);
                 set!(
                     dst,
                     float::trunc(x, -2147483649.0, 2147483648.0)? as i32 as u32 as u64
                 );
             },
             I32TruncF64U { dst, a } acc(a => I32TruncF64UA) => {
-                let x = from_slot!(f64, reg!(a));
+                let x = f64_reg!(a);
                 set!(dst, float::trunc(x, -1.0, 4294967296.0)? as u32 as u64);
             },
             I64TruncF32S { dst, a } acc(a => I64TruncF32SA) => {
-                let x = from_slot!(f32, reg!(a)) as f64;
+                let x = f32_reg!(a) as f64;
                 let truncated = float::trunc(x, -9223373136366403584.0, 9223372036854775808.0)?;
                 set!(dst, truncated as i64 as u64);
             },
             I64TruncF32U { dst, a } acc(a => I64TruncF32UA) => {
-                let x = from_slot!(f32, reg!(a)) as f64;
+                let x = f32_reg!(a) as f64;
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             },
             I64TruncF64S { dst, a } acc(a => I64TruncF64SA) => {
-                let x = from_slot!(f64, reg!(a));
+                let x = f64_reg!(a);
                 let truncated = float::trunc(x, -9223372036854777856.0, 9223372036854775808.0)?;
                 set!(dst, truncated as i64 as u64);
             },
             I64TruncF64U { dst, a } acc(a => I64TruncF64UA) => {
-                let x = from_slot!(f64, reg!(a));
+                let x = f64_reg!(a);
                 set!(dst, float::trunc(x, -1.0, 18446744073709551616.0)? as u64);
             },
             // Rust's float-to-int `as` saturates and maps NaN to 0: exactly `trunc_sat`.
@@ -1509,6 +1571,14 @@ mod handlers {
             Load64 { dst, addr, offset } acc(addr => Load64A) => {
                 load!(dst, reg!(addr), offset, u64 as u64)
             },
+            LoadF32 { dst, addr, offset } acc(addr => LoadF32A) => {
+                let bits = u32::from_le_bytes(memory.load(reg!(addr), offset)?);
+                set_f32!(dst, f32::from_bits(bits));
+            },
+            LoadF64 { dst, addr, offset } acc(addr => LoadF64A) => {
+                let bits = u64::from_le_bytes(memory.load(reg!(addr), offset)?);
+                set_f64!(dst, f64::from_bits(bits));
+            },
             Store8 { addr, src, offset } acc(addr => Store8A, src => Store8B) => {
                 memory.store(reg!(addr), offset, (reg!(src) as u8).to_le_bytes())?;
             },
@@ -1548,6 +1618,14 @@ mod handlers {
             Load64Add { dst, a, b, shift, offset } => {
                 let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u64 as u64);
+            },
+            LoadF32Add { dst, a, b, shift, offset } => {
+                let bits = u32::from_le_bytes(memory.load(indexed!(a, b, shift), offset)?);
+                set_f32!(dst, f32::from_bits(bits));
+            },
+            LoadF64Add { dst, a, b, shift, offset } => {
+                let bits = u64::from_le_bytes(memory.load(indexed!(a, b, shift), offset)?);
+                set_f64!(dst, f64::from_bits(bits));
             },
             Store8Add { a, b, shift, src, offset } => {
                 let addr = indexed!(a, b, shift);
@@ -1903,9 +1981,9 @@ mod handlers {
                 match count {
                     0 => {}
                     1 => set!(0, reg!(src)),
-                    _ => return return_values(ip, fp, memory.base, memory.len, ctx, acc),
+                    _ => return return_values(ip, fp, memory.base, memory.len, ctx, acc, f32acc, f64acc),
                 }
-                return return_to_caller(ctx, memory, acc);
+                return return_to_caller(ctx, memory, acc, f32acc, f64acc);
             },
             Call { index, base } => {
                 // SAFETY: the translator emits `Call` with the number of a defined function
@@ -1917,7 +1995,7 @@ mod handlers {
                         next = entry;
                         fp = ctx.fp();
                     }
-                    None => return call_in_general(ip, fp, memory.base, memory.len, ctx, acc),
+                    None => return call_in_general(ip, fp, memory.base, memory.len, ctx, acc, f32acc, f64acc),
                 }
             },
             CallImported { func, base } => {
@@ -1964,7 +2042,7 @@ mod handlers {
                         fp = ctx.fp();
                     }
                     None => {
-                        return call_indirect_in_general(ip, fp, memory.base, memory.len, ctx, acc);
+                        return call_indirect_in_general(ip, fp, memory.base, memory.len, ctx, acc, f32acc, f64acc);
                     }
                 }
             },
@@ -1990,7 +2068,13 @@ fn table_index(inner: &StoreInner, current: &Current, table: u32) -> usize {
 /// After `Return` has put the results in place: continues in the caller (popping its frame
 /// into `ctx.current`), or stops when the returning function was the activation's outermost.
 #[inline(always)]
-fn return_to_caller(ctx: &mut Ctx<'_>, memory: LinearMemory, acc: u64) -> Done {
+fn return_to_caller(
+    ctx: &mut Ctx<'_>,
+    memory: LinearMemory,
+    acc: u64,
+    f32acc: f32,
+    f64acc: f64,
+) -> Done {
     flush_back_edges(ctx);
     let Some(frame) = ctx.frames.pop() else {
         return exit();
@@ -2009,7 +2093,7 @@ fn return_to_caller(ctx: &mut Ctx<'_>, memory: LinearMemory, acc: u64) -> Done {
     current.slot = frame.slot;
     current.base = frame.base;
     let fp = ctx.fp();
-    dispatch(frame.ip, fp, memory, ctx, acc)
+    dispatch(frame.ip, fp, memory, ctx, acc, f32acc, f64acc)
 }
 
 /// `Return` with several results, as a handler of its own (the copy may call `memmove`,
@@ -2022,6 +2106,8 @@ fn return_values(
     mem_len: u64,
     ctx: &mut Ctx<'_>,
     acc: u64,
+    f32acc: f32,
+    f64acc: f64,
 ) -> Done {
     // SAFETY: only the `Return` handler calls this, with its own instruction.
     let &Instr::Return { src, count } = (unsafe { &(*ip).instr }) else {
@@ -2034,7 +2120,7 @@ fn return_values(
         base: mem_base,
         len: mem_len,
     };
-    return_to_caller(ctx, memory, acc)
+    return_to_caller(ctx, memory, acc, f32acc, f64acc)
 }
 
 /// Turns the outcome of a call into where execution continues, or null after a trap (which
@@ -2108,6 +2194,8 @@ fn call_in_general(
     mem_len: u64,
     ctx: &mut Ctx<'_>,
     acc: u64,
+    f32acc: f32,
+    f64acc: f64,
 ) -> Done {
     // SAFETY: only the `Call` handler calls this, with its own instruction.
     let &Instr::Call { index, base } = (unsafe { &(*ip).instr }) else {
@@ -2126,7 +2214,7 @@ fn call_in_general(
                 len: mem_len,
             };
             let fp = ctx.fp();
-            dispatch(entry, fp, memory, ctx, acc)
+            dispatch(entry, fp, memory, ctx, acc, f32acc, f64acc)
         }
         Err(code) => trap_code(ctx, code),
     }
@@ -2215,6 +2303,8 @@ fn call_indirect_in_general(
     _mem_len: u64,
     ctx: &mut Ctx<'_>,
     acc: u64,
+    f32acc: f32,
+    f64acc: f64,
 ) -> Done {
     // SAFETY: only the `CallIndirect` handler calls this, with its own instruction.
     let &Instr::CallIndirect {
@@ -2247,7 +2337,7 @@ fn call_indirect_in_general(
             }
             let fp = ctx.fp();
             let memory = ctx.current.memory();
-            dispatch(entry, fp, memory, ctx, acc)
+            dispatch(entry, fp, memory, ctx, acc, f32acc, f64acc)
         }
         Err(error) => {
             ctx.trap = Some(error);

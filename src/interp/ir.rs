@@ -253,6 +253,8 @@ access_instrs! {
         Load32S, Load32SA, Load32SAdd;
         Load32U, Load32UA, Load32UAdd;
         Load64, Load64A, Load64Add;
+        LoadF32, LoadF32A, LoadF32Add;
+        LoadF64, LoadF64A, LoadF64Add;
     }
     stores {
         Store8, Store8A, Store8B, Store8Add;
@@ -599,6 +601,12 @@ macro_rules! for_each_numeric {
                 Load32UA { dst: Slot, addr: Slot, offset: u32 },
                 Load64 { dst: Slot, addr: Slot, offset: u32 },
                 Load64A { dst: Slot, addr: Slot, offset: u32 },
+                /// `f32.load` and `f64.load`: as `Load32U` and `Load64`, also leaving the
+                /// value in the float accumulator.
+                LoadF32 { dst: Slot, addr: Slot, offset: u32 },
+                LoadF32A { dst: Slot, addr: Slot, offset: u32 },
+                LoadF64 { dst: Slot, addr: Slot, offset: u32 },
+                LoadF64A { dst: Slot, addr: Slot, offset: u32 },
                 /// Stores of the low bytes of `src` to memory 0 at `addr + offset`; the `A`
                 /// variants take `addr` from the accumulator, the `B` variants `src`.
                 Store8 { addr: Slot, src: Slot, offset: u32 },
@@ -623,6 +631,8 @@ macro_rules! for_each_numeric {
                 Load32SAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 Load32UAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 Load64Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                LoadF32Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                LoadF64Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 Store8Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
                 Store16Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
                 Store32Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
@@ -667,7 +677,83 @@ for_each_numeric!(define_instr);
 // The op code is a `u16`: every variant must have one.
 const _: () = assert!(Instr::COUNT <= 1 << 16);
 
+/// Which float accumulator an instruction leaves its result in, or reads an operand from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatAcc {
+    F32,
+    F64,
+}
+
 impl Instr {
+    /// The float accumulator this instruction leaves its result in (besides the integer
+    /// accumulator, which every instruction with a result sets), if any.
+    #[rustfmt::skip]
+    pub fn float_result(&self) -> Option<FloatAcc> {
+        use Instr::*;
+        match self {
+            F32Add { .. } | F32AddA { .. } | F32AddB { .. } | F32Sub { .. } | F32SubA { .. }
+            | F32SubB { .. } | F32Mul { .. } | F32MulA { .. } | F32MulB { .. } | F32Div { .. }
+            | F32DivA { .. } | F32DivB { .. } | F32Min { .. } | F32MinA { .. } | F32MinB { .. }
+            | F32Max { .. } | F32MaxA { .. } | F32MaxB { .. } | F32Copysign { .. }
+            | F32CopysignA { .. } | F32CopysignB { .. } | F32Abs { .. } | F32AbsA { .. }
+            | F32Neg { .. } | F32NegA { .. } | F32Ceil { .. } | F32CeilA { .. }
+            | F32Floor { .. } | F32FloorA { .. } | F32Trunc { .. } | F32TruncA { .. }
+            | F32Nearest { .. } | F32NearestA { .. } | F32Sqrt { .. } | F32SqrtA { .. }
+            | F32ConvertI32S { .. } | F32ConvertI32SA { .. } | F32ConvertI32U { .. }
+            | F32ConvertI32UA { .. } | F32ConvertI64S { .. } | F32ConvertI64SA { .. }
+            | F32ConvertI64U { .. } | F32ConvertI64UA { .. } | F32DemoteF64 { .. }
+            | F32DemoteF64A { .. } | LoadF32 { .. } | LoadF32A { .. } | LoadF32Add { .. }
+                => Some(FloatAcc::F32),
+            F64Add { .. } | F64AddA { .. } | F64AddB { .. } | F64Sub { .. } | F64SubA { .. }
+            | F64SubB { .. } | F64Mul { .. } | F64MulA { .. } | F64MulB { .. } | F64Div { .. }
+            | F64DivA { .. } | F64DivB { .. } | F64Min { .. } | F64MinA { .. } | F64MinB { .. }
+            | F64Max { .. } | F64MaxA { .. } | F64MaxB { .. } | F64Copysign { .. }
+            | F64CopysignA { .. } | F64CopysignB { .. } | F64Abs { .. } | F64AbsA { .. }
+            | F64Neg { .. } | F64NegA { .. } | F64Ceil { .. } | F64CeilA { .. }
+            | F64Floor { .. } | F64FloorA { .. } | F64Trunc { .. } | F64TruncA { .. }
+            | F64Nearest { .. } | F64NearestA { .. } | F64Sqrt { .. } | F64SqrtA { .. }
+            | F64ConvertI32S { .. } | F64ConvertI32SA { .. } | F64ConvertI32U { .. }
+            | F64ConvertI32UA { .. } | F64ConvertI64S { .. } | F64ConvertI64SA { .. }
+            | F64ConvertI64U { .. } | F64ConvertI64UA { .. } | F64PromoteF32 { .. }
+            | F64PromoteF32A { .. } | LoadF64 { .. } | LoadF64A { .. } | LoadF64Add { .. }
+                => Some(FloatAcc::F64),
+            _ => None,
+        }
+    }
+
+    /// The float accumulator an accumulator variant reads its operand from, if it reads a
+    /// float: the instruction before it must have left the operand there (see
+    /// [`Instr::float_result`]).
+    #[rustfmt::skip]
+    pub fn float_acc_operand(&self) -> Option<FloatAcc> {
+        use Instr::*;
+        match self {
+            F32AddA { .. } | F32AddB { .. } | F32SubA { .. } | F32SubB { .. } | F32MulA { .. }
+            | F32MulB { .. } | F32DivA { .. } | F32DivB { .. } | F32MinA { .. } | F32MinB { .. }
+            | F32MaxA { .. } | F32MaxB { .. } | F32CopysignA { .. } | F32CopysignB { .. }
+            | F32EqA { .. } | F32EqB { .. } | F32NeA { .. } | F32NeB { .. } | F32LtA { .. }
+            | F32LtB { .. } | F32GtA { .. } | F32GtB { .. } | F32LeA { .. } | F32LeB { .. }
+            | F32GeA { .. } | F32GeB { .. } | F32AbsA { .. } | F32NegA { .. } | F32CeilA { .. }
+            | F32FloorA { .. } | F32TruncA { .. } | F32NearestA { .. } | F32SqrtA { .. }
+            | I32TruncF32SA { .. } | I32TruncF32UA { .. } | I64TruncF32SA { .. }
+            | I64TruncF32UA { .. } | I32TruncSatF32SA { .. } | I32TruncSatF32UA { .. }
+            | I64TruncSatF32SA { .. } | I64TruncSatF32UA { .. } | F64PromoteF32A { .. }
+                => Some(FloatAcc::F32),
+            F64AddA { .. } | F64AddB { .. } | F64SubA { .. } | F64SubB { .. } | F64MulA { .. }
+            | F64MulB { .. } | F64DivA { .. } | F64DivB { .. } | F64MinA { .. } | F64MinB { .. }
+            | F64MaxA { .. } | F64MaxB { .. } | F64CopysignA { .. } | F64CopysignB { .. }
+            | F64EqA { .. } | F64EqB { .. } | F64NeA { .. } | F64NeB { .. } | F64LtA { .. }
+            | F64LtB { .. } | F64GtA { .. } | F64GtB { .. } | F64LeA { .. } | F64LeB { .. }
+            | F64GeA { .. } | F64GeB { .. } | F64AbsA { .. } | F64NegA { .. } | F64CeilA { .. }
+            | F64FloorA { .. } | F64TruncA { .. } | F64NearestA { .. } | F64SqrtA { .. }
+            | I32TruncF64SA { .. } | I32TruncF64UA { .. } | I64TruncF64SA { .. }
+            | I64TruncF64UA { .. } | I32TruncSatF64SA { .. } | I32TruncSatF64UA { .. }
+            | I64TruncSatF64SA { .. } | I64TruncSatF64UA { .. } | F32DemoteF64A { .. }
+                => Some(FloatAcc::F64),
+            _ => None,
+        }
+    }
+
     /// Whether execution never continues with the next instruction.
     pub fn is_terminator(&self) -> bool {
         matches!(

@@ -12,7 +12,9 @@ use std::cell::Cell;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use super::exec::Op;
-use super::ir::{Cmp, CompiledFunc, FRAME_INIT_CHUNK, Instr, Slot, Target, for_each_numeric};
+use super::ir::{
+    Cmp, CompiledFunc, FRAME_INIT_CHUNK, FloatAcc, Instr, Slot, Target, for_each_numeric,
+};
 use crate::module::ModuleInner;
 
 /// Translates defined function `func` (module index space) of a validated module.
@@ -443,7 +445,14 @@ impl<'m> Translator<'m> {
                 Instr::Return { src: 0, count: 1 }
             }
             (Some(slot), original) => {
-                let instr = original.with_acc(slot);
+                let mut instr = original.with_acc(slot);
+                // A float operand is read from a float accumulator, which only the
+                // instructions with a float result set.
+                if let Some(width) = instr.float_acc_operand()
+                    && self.last_float_result() != Some(width)
+                {
+                    instr = original;
+                }
                 let reads_acc = std::mem::discriminant(&instr) != std::mem::discriminant(&original);
                 if reads_acc && self.is_dead_after(slot, &instr) {
                     let producer = self.code.last_mut().expect("the accumulator is set");
@@ -455,6 +464,12 @@ impl<'m> Translator<'m> {
         };
         self.acc = instr.acc_result();
         self.code.push(Op::new(instr));
+    }
+
+    /// The float accumulator the last instruction set. (When `acc` says what the accumulator
+    /// holds, the last instruction is the one that put it there.)
+    fn last_float_result(&self) -> Option<FloatAcc> {
+        self.code.last().and_then(|op| op.instr().float_result())
     }
 
     /// Whether nothing reads `slot` after `consumer` (emitted next) before writing it: it
@@ -1314,8 +1329,10 @@ impl<'m> Translator<'m> {
                     global: global_index,
                 });
             }
-            Operator::I32Load { memarg } | Operator::F32Load { memarg } => load!(Load32U, memarg),
-            Operator::I64Load { memarg } | Operator::F64Load { memarg } => load!(Load64, memarg),
+            Operator::I32Load { memarg } => load!(Load32U, memarg),
+            Operator::I64Load { memarg } => load!(Load64, memarg),
+            Operator::F32Load { memarg } => load!(LoadF32, memarg),
+            Operator::F64Load { memarg } => load!(LoadF64, memarg),
             Operator::I32Load8S { memarg } | Operator::I64Load8S { memarg } => {
                 load!(Load8S, memarg)
             }
