@@ -10,7 +10,8 @@
 //! warm-up call (which also triggers lazy translation), and after that the engines alternate
 //! (tierwasm, wasmi, tierwasm, wasmi, ...) for `--runs` timed calls each. A table gives the
 //! median call time per engine, the ratio and the geometric mean of the ratios. Every call's
-//! checksum must be the same on both engines, or the program fails.
+//! checksum must be the same on both engines, or the program fails. Times are the thread's
+//! CPU time, which time the machine spends on other work (it is shared) does not inflate.
 //!
 //! Translation: `big.wasm` (generated C, a few thousand functions) is compiled and every
 //! function translated: with `Module::new` + `Module::translate_all` on tierwasm, with
@@ -18,7 +19,9 @@
 //! interpreter code it produced.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use cpu_time::ThreadTime;
 
 use anyhow::{Context, Result, bail};
 
@@ -365,10 +368,10 @@ fn run_workload(workload: &Workload, size: i32, runs: usize) -> Result<Row> {
     let mut times_tierwasm = Vec::with_capacity(runs);
     let mut times_wasmi = Vec::with_capacity(runs);
     for run in 0..runs {
-        let start = Instant::now();
+        let start = ThreadTime::now();
         let a = tierwasm(size).context("tierwasm call")?;
         times_tierwasm.push(start.elapsed());
-        let start = Instant::now();
+        let start = ThreadTime::now();
         let b = wasmi(size).context("wasmi call")?;
         times_wasmi.push(start.elapsed());
         check(&format!("timed run {}", run + 1), a, b)?;
@@ -397,8 +400,8 @@ fn run_workloads(options: &Options) -> Result<()> {
         return Ok(());
     }
     println!(
-        "Execution: tierwasm (interpreter) vs wasmi 2 (default config); median of {} timed \
-         calls per engine.",
+        "Execution: tierwasm (interpreter) vs wasmi 2 (default config); median thread CPU \
+         time of {} timed calls per engine.",
         options.runs
     );
     println!(
@@ -476,10 +479,10 @@ struct TierwasmTranslation {
 
 fn tierwasm_translate_all(bytes: &[u8]) -> Result<TierwasmTranslation> {
     let engine = tierwasm::Engine::default();
-    let start = Instant::now();
+    let start = ThreadTime::now();
     let module = tierwasm::Module::new(&engine, bytes)?;
     let module_new = start.elapsed();
-    let start = Instant::now();
+    let start = ThreadTime::now();
     module.translate_all();
     let translate_all = start.elapsed();
     Ok(TierwasmTranslation {
@@ -493,7 +496,7 @@ fn wasmi_compile(bytes: &[u8], mode: wasmi::CompilationMode) -> Result<Duration>
     let mut config = wasmi::Config::default();
     config.compilation_mode(mode);
     let engine = wasmi::Engine::new(&config);
-    let start = Instant::now();
+    let start = ThreadTime::now();
     let module = wasmi::Module::new(&engine, bytes)?;
     let elapsed = start.elapsed();
     drop(module);
@@ -514,8 +517,8 @@ fn run_translation(runs: usize) -> Result<()> {
         bytes.len()
     );
     println!(
-        "Median of {runs} fresh engines each, after an untimed round; the engines alternate. \
-         ns/B = nanoseconds per byte of code section."
+        "Median thread CPU time of {runs} fresh engines each, after an untimed round; the \
+         engines alternate. ns/B = nanoseconds per byte of code section."
     );
 
     let mut t_new = Vec::new();
