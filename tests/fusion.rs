@@ -379,3 +379,49 @@ fn float_accumulator_only_follows_float_producers() {
         0xff80_0001
     );
 }
+
+/// A call's result used by the very next instruction, which must not read it from the
+/// accumulator unless the callee's `Return` put it there: from a defined function, a host
+/// function, `call_indirect`, an early return, and a float result.
+#[test]
+fn call_results_reach_the_next_instruction() {
+    let engine = tierwasm::Engine::default();
+    let mut store = tierwasm::Store::new(&engine, ());
+    let mut linker = tierwasm::Linker::new(&engine);
+    linker.func_wrap("env", "triple", |x: i32| x * 3).unwrap();
+    let module = tierwasm::Module::new(
+        &engine,
+        common::wasm(
+            r#"(module
+             (import "env" "triple" (func $triple (param i32) (result i32)))
+             (table funcref (elem $double))
+             (type $unary (func (param i32) (result i32)))
+             (func $double (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+             (func $half (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5)))
+             (func $early (param i32) (result i32)
+               (if (local.get 0) (then (return (i32.const 7))))
+               (i32.const 9))
+             (func (export "run") (param i32) (result i32) (local $sum i32)
+               (local.set $sum (i32.add (local.get 0) (call $double (local.get 0))))
+               (local.set $sum (i32.add (local.get $sum) (call $triple (local.get 0))))
+               (local.set $sum (i32.add (local.get $sum)
+                 (call_indirect (type $unary) (local.get 0) (i32.const 0))))
+               (local.set $sum (i32.add (local.get $sum) (call $early (local.get 0))))
+               (i32.add (local.get $sum) (call $early (i32.const 0))))
+             (func (export "float") (param f64) (result f64)
+               (f64.add (call $half (local.get 0)) (f64.const 1))))"#,
+        ),
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
+    // x + 2x + 3x + 2x + 7 + 9.
+    assert_eq!(run.call(&mut store, 5).unwrap(), 5 + 10 + 15 + 10 + 7 + 9);
+    assert_eq!(run.call(&mut store, 0).unwrap(), 9 + 9);
+    let float = instance
+        .get_typed_func::<f64, f64>(&mut store, "float")
+        .unwrap();
+    assert_eq!(float.call(&mut store, 5.0).unwrap(), 3.5);
+}
