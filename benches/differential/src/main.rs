@@ -6,9 +6,9 @@
 //! agree, or the program prints the seed, writes the module out and fails.
 //!
 //! ```sh
-//! cargo run --release -p compare --bin differential                   # seeds 0..2000
-//! cargo run --release -p compare --bin differential -- --seeds 100000 --start 5000
-//! cargo run --release -p compare --bin differential -- --file differential-42.wasm --start 42
+//! cargo run --release -p differential                   # seeds 0..2000
+//! cargo run --release -p differential -- --seeds 100000 --start 5000
+//! cargo run --release -p differential -- --file differential-42.wasm --start 42
 //! ```
 //!
 //! `--file` checks a module from a file (one that failed, say, while reducing it), with the
