@@ -209,7 +209,27 @@ fn exports(bytes: &[u8]) -> Result<Exports> {
 /// One engine's instance and how to drive it.
 trait Engine {
     fn call(&mut self, func: &str, args: &[tierwasm::Val]) -> Result<Outcome>;
-    fn state(&self, exports: &Exports) -> Result<State>;
+    /// The value of the exported global `name`.
+    fn global(&self, name: &str) -> Result<Value>;
+    /// The contents of the exported memory `name`.
+    fn memory(&self, name: &str) -> Result<&[u8]>;
+
+    fn state(&self, exports: &Exports) -> Result<State> {
+        let globals = exports
+            .globals
+            .iter()
+            .map(|name| self.global(name))
+            .collect::<Result<_>>()?;
+        let memories = exports
+            .memories
+            .iter()
+            .map(|name| {
+                let data = self.memory(name)?;
+                Ok((data.len(), fnv1a(data)))
+            })
+            .collect::<Result<_>>()?;
+        Ok(State { globals, memories })
+    }
 }
 
 struct Tierwasm {
@@ -235,31 +255,20 @@ impl Engine for Tierwasm {
         }
     }
 
-    fn state(&self, exports: &Exports) -> Result<State> {
-        let globals = exports
-            .globals
-            .iter()
-            .map(|name| {
-                let global = self
-                    .instance
-                    .get_global(&self.store, name)
-                    .context("global")?;
-                Ok(from_tierwasm(&global.get(&self.store)))
-            })
-            .collect::<Result<_>>()?;
-        let memories = exports
-            .memories
-            .iter()
-            .map(|name| {
-                let memory = self
-                    .instance
-                    .get_memory(&self.store, name)
-                    .context("memory")?;
-                let data = memory.data(&self.store);
-                Ok((data.len(), fnv1a(data)))
-            })
-            .collect::<Result<_>>()?;
-        Ok(State { globals, memories })
+    fn global(&self, name: &str) -> Result<Value> {
+        let global = self
+            .instance
+            .get_global(&self.store, name)
+            .context("tierwasm: no such global")?;
+        Ok(from_tierwasm(&global.get(&self.store)))
+    }
+
+    fn memory(&self, name: &str) -> Result<&[u8]> {
+        let memory = self
+            .instance
+            .get_memory(&self.store, name)
+            .context("tierwasm: no such memory")?;
+        Ok(memory.data(&self.store))
     }
 }
 
@@ -287,31 +296,20 @@ impl Engine for Wasmi {
         })
     }
 
-    fn state(&self, exports: &Exports) -> Result<State> {
-        let globals = exports
-            .globals
-            .iter()
-            .map(|name| {
-                let global = self
-                    .instance
-                    .get_global(&self.store, name)
-                    .context("global")?;
-                Ok(from_wasmi(&global.get(&self.store)))
-            })
-            .collect::<Result<_>>()?;
-        let memories = exports
-            .memories
-            .iter()
-            .map(|name| {
-                let memory = self
-                    .instance
-                    .get_memory(&self.store, name)
-                    .context("memory")?;
-                let data = memory.data(&self.store);
-                Ok((data.len(), fnv1a(data)))
-            })
-            .collect::<Result<_>>()?;
-        Ok(State { globals, memories })
+    fn global(&self, name: &str) -> Result<Value> {
+        let global = self
+            .instance
+            .get_global(&self.store, name)
+            .context("wasmi: no such global")?;
+        Ok(from_wasmi(&global.get(&self.store)))
+    }
+
+    fn memory(&self, name: &str) -> Result<&[u8]> {
+        let memory = self
+            .instance
+            .get_memory(&self.store, name)
+            .context("wasmi: no such memory")?;
+        Ok(memory.data(&self.store))
     }
 }
 
