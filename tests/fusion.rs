@@ -425,3 +425,33 @@ fn call_results_reach_the_next_instruction() {
         .unwrap();
     assert_eq!(float.call(&mut store, 5.0).unwrap(), 3.5);
 }
+
+/// A pointer stepped in its local and loaded through (`local.tee` of an `i32.add` of a
+/// constant, then `i32.load`) is one instruction: the step wraps at 32 bits, the local keeps
+/// the stepped value, and an access out of bounds traps.
+#[test]
+fn stepped_pointer_loads_like_the_operators() {
+    let mut store = store();
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+          (memory 1)
+          (data (i32.const 0) "\01\00\00\00\02\00\00\00\03\00\00\00\04\00\00\00")
+          (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $sum i32)
+            (loop $next
+              (local.set $sum (i32.add (local.get $sum)
+                (i32.load (local.tee $p (i32.add (local.get $p) (i32.const 4))))))
+              (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (i32.add (local.get $sum) (i32.mul (local.get $p) (i32.const 1000)))))"#,
+    );
+    let sum = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "sum")
+        .unwrap();
+    // From -4: the first step wraps to 0. Loads 1 + 2 + 3, and the pointer ends at 8.
+    assert_eq!(sum.call(&mut store, (-4, 3)).unwrap(), 6 + 8000);
+    assert_eq!(sum.call(&mut store, (0, 3)).unwrap(), 2 + 3 + 4 + 12_000);
+    // The last step lands on the last four bytes of the page, then one past them.
+    assert_eq!(sum.call(&mut store, (65528, 1)).unwrap(), 65532 * 1000);
+    let err = sum.call(&mut store, (65529, 1)).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::MemoryOutOfBounds));
+}

@@ -1619,6 +1619,12 @@ mod handlers {
                 let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u32 as u64);
             },
+            StepLoad32U { dst, local, a, imm, offset } => {
+                let addr = (reg!(a) as u32).wrapping_add(imm as u32);
+                // SAFETY: slot operands are inside the frame at `fp` (module documentation).
+                unsafe { *fp.add(local as usize) = addr as u64 };
+                load!(dst, addr as u64, offset, u32 as u64);
+            },
             Load64Add { dst, a, b, shift, offset } => {
                 let addr = indexed!(a, b, shift);
                 load!(dst, addr, offset, u64 as u64);

@@ -631,6 +631,9 @@ macro_rules! for_each_numeric {
                 Load32SAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 Load32UAdd { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 Load64Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
+                /// `local = a + imm` (`i32`), then `dst` = the `i32` at `local + offset`: a
+                /// pointer stepped and loaded through (`*++p`).
+                StepLoad32U { dst: Slot, local: Slot, a: Slot, imm: i32, offset: u32 },
                 LoadF32Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 LoadF64Add { dst: Slot, a: Slot, b: Slot, shift: u8, offset: u32 },
                 Store8Add { a: Slot, b: Slot, shift: u8, src: Slot, offset: u32 },
@@ -797,7 +800,8 @@ impl Instr {
             | Instr::Select64 { dst, .. }
             | Instr::Select64A { dst, .. }
             | Instr::GlobalGet { dst, .. }
-            | Instr::I32AddShl { dst, .. } => Some(dst),
+            | Instr::I32AddShl { dst, .. }
+            | Instr::StepLoad32U { dst, .. } => Some(dst),
             other => other.load_or_numeric_result_mut(),
         }
     }

@@ -680,6 +680,21 @@ impl<'m> Translator<'m> {
                 (Entry::Temp, _),
                 Some(Instr::I32AddImm { a, imm, .. } | Instr::I32AddImmA { a, imm, .. }),
             ) => self.const_slot(imm as u32 as u64).map(|b| (a, b, 0)),
+            // A pointer stepped in its local and loaded through.
+            ((Entry::Local(local), _), Some(Instr::I32AddImm { dst, a, imm })) if dst == local => {
+                if let Instr::Load32U { dst, offset, .. } = access {
+                    self.pop_last();
+                    self.emit(Instr::StepLoad32U {
+                        dst,
+                        local,
+                        a,
+                        imm,
+                        offset,
+                    });
+                    return;
+                }
+                None
+            }
             _ => None,
         };
         if let Some((a, b, shift)) = addends
