@@ -663,8 +663,23 @@ impl<'m> Translator<'m> {
 
     /// Emits a load or store whose address is `addr`; when that is a temporary holding the
     /// sum of two slots that the instruction just before computed, the addition is fused
-    /// into the access.
+    /// into the access, and when it is a local that the instruction just before stepped by
+    /// a constant, a load is fused with the step.
     fn emit_access(&mut self, access: Instr, addr: (Entry, Slot)) {
+        // A pointer stepped in its local and loaded through (`*++p`).
+        if let (Entry::Local(local), Instr::Load32U { dst, offset, .. }) = (addr.0, access)
+            && let Some(Instr::I32AddImm { a, imm, .. }) = self.last_add(local)
+        {
+            self.pop_last();
+            self.emit(Instr::StepLoad32U {
+                dst,
+                local,
+                a,
+                imm,
+                offset,
+            });
+            return;
+        }
         let addends = match (addr, self.last_add(addr.1)) {
             (
                 (Entry::Temp, _),
@@ -680,21 +695,6 @@ impl<'m> Translator<'m> {
                 (Entry::Temp, _),
                 Some(Instr::I32AddImm { a, imm, .. } | Instr::I32AddImmA { a, imm, .. }),
             ) => self.const_slot(imm as u32 as u64).map(|b| (a, b, 0)),
-            // A pointer stepped in its local and loaded through.
-            ((Entry::Local(local), _), Some(Instr::I32AddImm { dst, a, imm })) if dst == local => {
-                if let Instr::Load32U { dst, offset, .. } = access {
-                    self.pop_last();
-                    self.emit(Instr::StepLoad32U {
-                        dst,
-                        local,
-                        a,
-                        imm,
-                        offset,
-                    });
-                    return;
-                }
-                None
-            }
             _ => None,
         };
         if let Some((a, b, shift)) = addends
