@@ -8,6 +8,7 @@
 //! block's results down to where the block started.
 
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -40,12 +41,13 @@ pub(crate) fn translate(module: &ModuleInner, func: u32) -> CompiledFunc {
     // The constant pool is gathered in the same pass.
     let mut consts = std::mem::take(&mut scratch.consts);
     consts.clear();
-    for op in body.get_operators_reader().expect("validated") {
-        let op = op.expect("validated");
+    let mut reader = body.get_operators_reader().expect("validated");
+    while !reader.eof() {
+        let op = reader.read().expect("validated");
         consts.extend(const_bits(&op));
-        operators.push(op);
+        operators.push(ManuallyDrop::new(op));
     }
-    let mut translator = Translator::new(module, num_locals, consts, &operators, &mut scratch);
+    let mut translator = Translator::new(module, num_locals, consts, operators.len(), &mut scratch);
     translator.push_control(ControlKind::Function, 0, ty.results().len() as u32);
     translator.translate(&operators);
     let compiled = translator.finish(num_params, &mut scratch);
@@ -63,19 +65,22 @@ thread_local! {
 /// translating a function allocates little more than its result.
 #[derive(Default)]
 struct Scratch {
-    /// Always empty here; only its allocation is kept.
-    operators: Vec<Operator<'static>>,
+    /// Always empty here; only its allocation is kept. The operators are never dropped:
+    /// those that own heap data (`try_table`, `resume`) belong to proposals the validator
+    /// refuses, and clearing a vector of the others one by one is a measurable cost.
+    operators: Vec<ManuallyDrop<Operator<'static>>>,
     stack: Vec<Entry>,
     controls: Vec<Control>,
     labels: Vec<Option<u32>>,
     fixups: Vec<(usize, Label)>,
     consts: Vec<u64>,
     code: Vec<Op>,
+    block_writes: Vec<Slot>,
 }
 
 impl Scratch {
     /// The operator buffer, empty, for operators of any lifetime.
-    fn operators<'a>(&mut self) -> Vec<Operator<'a>> {
+    fn operators<'a>(&mut self) -> Vec<ManuallyDrop<Operator<'a>>> {
         // Collecting an empty vector into a vector of a type with the same layout reuses the
         // allocation.
         std::mem::take(&mut self.operators)
@@ -85,7 +90,7 @@ impl Scratch {
     }
 
     /// Keeps the operator buffer's allocation.
-    fn keep_operators(&mut self, mut operators: Vec<Operator<'_>>) {
+    fn keep_operators(&mut self, mut operators: Vec<ManuallyDrop<Operator<'_>>>) {
         operators.clear();
         self.operators = operators
             .into_iter()
@@ -209,9 +214,10 @@ struct Translator<'m> {
     consts_read: Cell<u32>,
     /// Instructions copied by [`Translator::replicate_dispatch`] so far.
     replicated: usize,
-    /// The locals that the block about to be entered writes, when known (see
+    /// The locals that the block about to be entered writes, when `block_writes_known` (see
     /// [`locals_written_by_block`]).
-    next_block_writes: Option<Vec<Slot>>,
+    block_writes: Vec<Slot>,
+    block_writes_known: bool,
 }
 
 impl<'m> Translator<'m> {
@@ -219,7 +225,7 @@ impl<'m> Translator<'m> {
         module: &'m ModuleInner,
         num_locals: u32,
         mut consts: Vec<u64>,
-        operators: &[Operator<'_>],
+        num_operators: usize,
         scratch: &mut Scratch,
     ) -> Self {
         // The pool, sorted (a constant's slot is found by binary search).
@@ -231,7 +237,7 @@ impl<'m> Translator<'m> {
         let mut fixups = std::mem::take(&mut scratch.fixups);
         let mut code = std::mem::take(&mut scratch.code);
         code.clear();
-        code.reserve(operators.len());
+        code.reserve(num_operators);
         stack.clear();
         controls.clear();
         labels.clear();
@@ -251,7 +257,8 @@ impl<'m> Translator<'m> {
             skipped_depth: 0,
             acc: None,
             acc_before_last: None,
-            next_block_writes: None,
+            block_writes: std::mem::take(&mut scratch.block_writes),
+            block_writes_known: false,
             replicated: 0,
             consts_read: Cell::new(0),
         }
@@ -296,6 +303,7 @@ impl<'m> Translator<'m> {
         scratch.labels = self.labels;
         scratch.fixups = self.fixups;
         scratch.consts = self.consts;
+        scratch.block_writes = self.block_writes;
         // One allocation of the exact size: shrinking a vector of 32-byte aligned
         // instructions in place would allocate and copy anyway.
         let code = Box::from(self.code.as_slice());
@@ -400,12 +408,10 @@ impl<'m> Translator<'m> {
     /// to locals happened on the way. (A local the block does not write keeps its value
     /// throughout, so its entries can stay.)
     fn materialize_locals_written_by_block(&mut self) {
-        let written = self.next_block_writes.take();
+        let known = std::mem::take(&mut self.block_writes_known);
         for depth in 0..self.stack.len() {
             if let Entry::Local(local) = self.stack[depth]
-                && written
-                    .as_ref()
-                    .is_none_or(|written| written.contains(&local))
+                && (!known || self.block_writes.contains(&local))
             {
                 self.materialize(depth);
             }
@@ -882,11 +888,11 @@ impl<'m> Translator<'m> {
 
     // ---- operators ----
 
-    fn translate(&mut self, operators: &[Operator<'_>]) {
+    fn translate(&mut self, operators: &[ManuallyDrop<Operator<'_>>]) {
         let mut pos = 0;
         while pos < operators.len() {
-            let op = &operators[pos];
-            let next = operators.get(pos + 1);
+            let op: &Operator<'_> = &operators[pos];
+            let next = operators.get(pos + 1).map(|next| &**next);
             pos += 1;
             if !self.reachable {
                 if self.skip_unreachable(op) {
@@ -905,9 +911,8 @@ impl<'m> Translator<'m> {
             };
             if let Some(start) = body_start {
                 let has_locals = self.stack.iter().any(|e| matches!(e, Entry::Local(_)));
-                self.next_block_writes = has_locals
-                    .then(|| locals_written_by_block(&operators[start..]))
-                    .flatten();
+                self.block_writes_known = has_locals
+                    && locals_written_by_block(&operators[start..], &mut self.block_writes);
             }
             let mut consumed = false;
             if self.operator(op, next, &mut consumed) {
@@ -1517,15 +1522,15 @@ const MAX_REPLICATED: usize = 4096;
 /// the translation time a function with deeply nested blocks can cost.
 const MAX_BLOCK_SCAN: usize = 256;
 
-/// The locals written by the block whose body starts at `body[0]` (up to its `end`), or
-/// `None` when the body is longer than [`MAX_BLOCK_SCAN`] operators.
-fn locals_written_by_block(body: &[Operator<'_>]) -> Option<Vec<Slot>> {
-    let mut written = Vec::new();
+/// Puts into `written` the locals written by the block whose body starts at `body[0]` (up to
+/// its `end`); `false` when the body is longer than [`MAX_BLOCK_SCAN`] operators.
+fn locals_written_by_block(body: &[ManuallyDrop<Operator<'_>>], written: &mut Vec<Slot>) -> bool {
+    written.clear();
     let mut depth = 0usize;
     for op in body.iter().take(MAX_BLOCK_SCAN) {
-        match *op {
+        match **op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => depth += 1,
-            Operator::End if depth == 0 => return Some(written),
+            Operator::End if depth == 0 => return true,
             Operator::End => depth -= 1,
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
                 written.push(local_index);
@@ -1533,7 +1538,7 @@ fn locals_written_by_block(body: &[Operator<'_>]) -> Option<Vec<Slot>> {
             _ => {}
         }
     }
-    None
+    false
 }
 
 fn const_bits(op: &Operator<'_>) -> Option<u64> {
