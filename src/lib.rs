@@ -15,6 +15,8 @@
 mod engine;
 mod error;
 mod interp;
+#[cfg(feature = "jit")]
+mod jit;
 mod module;
 mod runtime;
 #[cfg(feature = "wasi")]

@@ -92,6 +92,9 @@ pub(crate) struct CodeSlot {
     pub translated: OnceLock<CompiledFunc>,
     /// Entries plus loop back-edges, for tiering decisions.
     pub hotness: AtomicU32,
+    /// The native code, once compiled.
+    #[cfg(feature = "jit")]
+    pub native: crate::jit::NativeSlot,
 }
 
 impl CodeSlot {
@@ -472,6 +475,8 @@ fn parse(engine: &Engine, bytes: Box<[u8]>) -> Result<ModuleInner> {
                     body: start..start + body.as_bytes().len(),
                     translated: OnceLock::new(),
                     hotness: AtomicU32::new(0),
+                    #[cfg(feature = "jit")]
+                    native: crate::jit::NativeSlot::default(),
                 });
             }
             Payload::CustomSection(reader) => {

@@ -146,11 +146,22 @@ fn call_unchecked<T>(
     for (slot, param) in slots.iter_mut().zip(params) {
         *slot = store.inner.val_to_slot(param)?;
     }
-    interp::invoke(store, index, &mut slots)?;
+    call_slots(store, index, &mut slots)?;
     for ((result, slot), ty) in results.iter_mut().zip(&slots).zip(ty.results()) {
         *result = store.inner.slot_to_val(*slot, *ty);
     }
     Ok(())
+}
+
+/// Calls store function `index` with arguments and results in `slots` (at least as many as
+/// it has parameters and results): in native code when it has some (compiled now under
+/// [`Strategy::Compiled`](crate::Strategy::Compiled)), else in the interpreter.
+pub(crate) fn call_slots<T>(store: &mut Store<T>, index: u32, slots: &mut [u64]) -> Result<()> {
+    #[cfg(feature = "jit")]
+    if let Some(entry) = crate::jit::native_entry(store, index) {
+        return crate::jit::invoke(store, entry, slots);
+    }
+    interp::invoke(store, index, slots)
 }
 
 /// The store and calling instance, as a host function sees them.

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result, TrapCode};
-use crate::interp;
 use crate::module::types::{ExternType, describe_given};
 use crate::module::{ConstExpr, EntityIndex, Module, ModuleInner, SegmentMode};
 use crate::runtime::func::{Func, TypedFunc, WasmTyList};
@@ -295,7 +294,7 @@ impl InitializedInstance {
         let entity = &store.inner.instances[self.index as usize];
         if let Some(start) = entity.module.start {
             let func = entity.funcs[start as usize];
-            interp::invoke(store, func, &mut [])?;
+            crate::runtime::func::call_slots(store, func, &mut [])?;
         }
         Ok(Instance::from_raw(self.store, self.index))
     }
@@ -429,6 +428,12 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
         funcs: func_refs.as_ptr(),
         signatures: module.signatures.as_ptr(),
         trap_code: 0,
+        #[cfg(feature = "jit")]
+        instance,
+        #[cfg(feature = "jit")]
+        code: module.code.as_ptr(),
+        #[cfg(feature = "jit")]
+        stack_limit: usize::MAX,
     });
     let element_segments = module
         .elements

@@ -37,6 +37,15 @@ pub(crate) struct VmContext {
     pub signatures: *const SignatureId,
     /// Where a native frame stores its trap code before returning a failure status.
     pub trap_code: u32,
+    /// The instance's index in its store, for the runtime helpers native code calls.
+    #[cfg(feature = "jit")]
+    pub instance: u32,
+    /// The module's code slots, whose native entries native callers load on every call.
+    #[cfg(feature = "jit")]
+    pub code: *const crate::module::CodeSlot,
+    /// The lowest stack address native code may run at; set on every entry from the host.
+    #[cfg(feature = "jit")]
+    pub stack_limit: usize,
 }
 
 /// A heap cell owned by the store, reached through raw pointers from [`VmContext`]s.

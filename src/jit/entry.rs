@@ -1,0 +1,326 @@
+//! The glue between Rust and native code: entering native code from the host (through a
+//! function's array trampoline), the `extern "C"` helpers native code calls the runtime
+//! through, and the layout of the structures native code reads.
+//!
+//! A helper reaches the store through the thread's current [`Activation`], which [`invoke`]
+//! sets up around every entry into native code. Errors and panics in a helper do not unwind
+//! through native frames: the helper keeps them in the activation and returns
+//! [`status::ERROR`], which every native caller passes on, and [`invoke`] turns back into the
+//! error (or resumes the panic) once native code has returned.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use cranelift_codegen::ir::LibCall;
+
+use crate::engine::SignatureId;
+use crate::error::{Error, Result, TrapCode};
+use crate::runtime::store::{FuncKind, Store};
+use crate::runtime::vmctx::VmContext;
+
+use super::{NativeCode, native_code, status};
+
+/// Offsets and sizes of what native code reads, as Rust lays it out.
+pub(super) mod layout {
+    use std::mem::{offset_of, size_of};
+
+    use crate::jit::NativeSlot;
+    use crate::module::CodeSlot;
+    use crate::runtime::vmctx::{VmContext, VmMemory, VmTable};
+
+    pub const VMCTX_MEMORY: usize = offset_of!(VmContext, memory);
+    pub const VMCTX_GLOBALS: usize = offset_of!(VmContext, globals);
+    pub const VMCTX_TABLES: usize = offset_of!(VmContext, tables);
+    pub const VMCTX_FUNCS: usize = offset_of!(VmContext, funcs);
+    pub const VMCTX_CODE: usize = offset_of!(VmContext, code);
+    pub const VMCTX_STACK_LIMIT: usize = offset_of!(VmContext, stack_limit);
+    pub const VMMEMORY_BASE: usize = offset_of!(VmMemory, base);
+    pub const VMMEMORY_LEN: usize = offset_of!(VmMemory, len);
+    pub const VMTABLE_BASE: usize = offset_of!(VmTable, base);
+    pub const VMTABLE_LEN: usize = offset_of!(VmTable, len);
+    pub const CODE_SLOT_SIZE: usize = size_of::<CodeSlot>();
+    /// Where a code slot's native entry pointer is.
+    pub const CODE_SLOT_NATIVE_ENTRY: usize =
+        offset_of!(CodeSlot, native) + offset_of!(NativeSlot, entry);
+}
+
+/// A function's array trampoline: calls the body at the second argument with the VM context
+/// and the arguments in the slot array, writes the results over them, returns the status.
+type ArrayEntry = unsafe extern "C" fn(*mut VmContext, *const u8, *mut u64) -> u32;
+
+/// Host stack kept free below native code: room for a helper and for the interpreter's own
+/// reserve (`HOST_STACK_RESERVE` in the executor) when a helper calls into it.
+const NATIVE_STACK_RESERVE: usize = 384 * 1024;
+
+/// The stack native code may use when the thread's stack size is unknown.
+const UNKNOWN_STACK_BUDGET: usize = 1024 * 1024;
+
+/// The addresses of the helpers, for the translator to call.
+pub(super) struct Helpers {
+    /// [`call`].
+    pub call: usize,
+    /// [`call_indirect`].
+    pub call_indirect: usize,
+    /// [`memory_grow`].
+    pub memory_grow: usize,
+}
+
+impl Helpers {
+    pub fn get() -> Helpers {
+        Helpers {
+            call: call as *const () as usize,
+            call_indirect: call_indirect as *const () as usize,
+            memory_grow: memory_grow as *const () as usize,
+        }
+    }
+}
+
+/// What the helpers need of a store; a trait object, so helpers are not generic over the
+/// store's host data.
+trait Runtime {
+    /// Calls store function `func` with arguments and results in `slots`.
+    fn call(&mut self, func: u32, slots: &mut [u64]) -> Result<()>;
+    /// Grows memory 0 of store instance `instance`: the old size in pages, or `u32::MAX`.
+    fn memory_grow(&mut self, instance: u32, delta: u32) -> u32;
+    /// The signature of store function `func`.
+    fn signature(&self, func: u32) -> SignatureId;
+}
+
+impl<T> Runtime for Store<T> {
+    fn call(&mut self, func: u32, slots: &mut [u64]) -> Result<()> {
+        crate::runtime::func::call_slots(self, func, slots)
+    }
+
+    fn memory_grow(&mut self, instance: u32, delta: u32) -> u32 {
+        let inner = &mut self.inner;
+        let memory = inner.instances[instance as usize].memories[0];
+        let max_pages = inner.engine.config().max_memory_pages;
+        inner.memories[memory as usize]
+            .grow(delta, max_pages)
+            .unwrap_or(u32::MAX)
+    }
+
+    fn signature(&self, func: u32) -> SignatureId {
+        self.inner.funcs[func as usize].signature
+    }
+}
+
+/// One entry from Rust into native code, as the helpers see it.
+struct Activation {
+    /// The store that entered; borrowed mutably by [`invoke`] for the whole activation.
+    runtime: *mut dyn Runtime,
+    /// The error a helper failed with.
+    error: Option<Error>,
+    /// The panic a helper caught.
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+thread_local! {
+    /// The innermost activation of native code on this thread, or null.
+    static ACTIVATION: Cell<*mut Activation> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// A function with native code, ready to be entered.
+#[derive(Clone, Copy)]
+pub(crate) struct NativeEntry {
+    vmctx: *mut VmContext,
+    body: *const u8,
+    array_entry: *const u8,
+}
+
+/// The native code to run store function `func` with, if it is a Wasm function that has or
+/// (under `Strategy::Compiled`) gets native code now.
+pub(crate) fn native_entry<T>(store: &Store<T>, func: u32) -> Option<NativeEntry> {
+    let inner = &store.inner;
+    if inner.engine.config().strategy != crate::Strategy::Compiled {
+        return None;
+    }
+    let FuncKind::Wasm {
+        instance, index, ..
+    } = inner.funcs[func as usize].kind
+    else {
+        return None;
+    };
+    let instance = &inner.instances[instance as usize];
+    let code: &NativeCode = native_code(&instance.module, index)?;
+    Some(NativeEntry {
+        vmctx: instance.vmctx.get(),
+        body: code.body(),
+        array_entry: code.array_entry(),
+    })
+}
+
+/// Runs native code with the arguments in `slots` (at least as many as the function's
+/// parameters and results), leaving the results there.
+pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u64]) -> Result<()> {
+    let marker = 0u8;
+    let sp = std::ptr::addr_of!(marker) as usize;
+    let remaining = stacker::remaining_stack().unwrap_or(UNKNOWN_STACK_BUDGET);
+    if remaining < 2 * NATIVE_STACK_RESERVE {
+        return Err(Error::trap(TrapCode::StackOverflow));
+    }
+    let limit = sp - remaining + NATIVE_STACK_RESERVE;
+    let runtime: *mut (dyn Runtime + '_) = store;
+    // SAFETY: only the lifetime bound changes. The pointer is used by helpers while native
+    // code runs, inside this call, during which `store` is borrowed and `T` is alive.
+    let runtime: *mut (dyn Runtime + 'static) = unsafe { std::mem::transmute(runtime) };
+    let mut activation = Activation {
+        runtime,
+        error: None,
+        panic: None,
+    };
+    // SAFETY: `entry.vmctx` is the VM context of an instance of `store` (see `native_entry`),
+    // a live cell that nothing borrows while this thread holds the store.
+    let saved_limit = unsafe { std::mem::replace(&mut (*entry.vmctx).stack_limit, limit) };
+    let previous = ACTIVATION.replace(&raw mut activation);
+    // SAFETY: `array_entry` is the trampoline compiled with the function's body, of type
+    // `ArrayEntry` in the host calling convention; the code stays mapped while the module,
+    // which the store's instance keeps, lives. `slots` has room for every parameter and
+    // result, and the VM context's pointers are valid for the store's lifetime.
+    let status = unsafe {
+        let array_entry: ArrayEntry = std::mem::transmute(entry.array_entry);
+        array_entry(entry.vmctx, entry.body, slots.as_mut_ptr())
+    };
+    ACTIVATION.set(previous);
+    // SAFETY: as above; the activation is over, so no native code reads the limit.
+    unsafe { (*entry.vmctx).stack_limit = saved_limit };
+    if let Some(panic) = activation.panic {
+        resume_unwind(panic);
+    }
+    match status {
+        status::OK => Ok(()),
+        status::ERROR => Err(activation
+            .error
+            .unwrap_or_else(|| Error::host("native code failed without an error"))),
+        status => Err(Error::trap(
+            status::trap(status).unwrap_or(TrapCode::Unreachable),
+        )),
+    }
+}
+
+/// Runs `f` on the current activation's store; returns `f`'s value, or `failed` after
+/// keeping its error or panic in the activation.
+fn with_runtime<R>(failed: R, f: impl FnOnce(&mut dyn Runtime) -> Result<R>) -> R {
+    let activation = ACTIVATION.get();
+    // SAFETY: helpers are only called by native code, which only runs inside `invoke`, so the
+    // pointer is the innermost live activation on this thread. `invoke` does not touch it or
+    // the store until native code returns, and a nested `invoke` installs its own.
+    let activation = unsafe { &mut *activation };
+    // SAFETY: as above; the store is borrowed by `invoke` for the whole activation.
+    let runtime = unsafe { &mut *activation.runtime };
+    match catch_unwind(AssertUnwindSafe(|| f(runtime))) {
+        Ok(Ok(value)) => value,
+        Ok(Err(error)) => {
+            activation.error = Some(error);
+            failed
+        }
+        Err(panic) => {
+            activation.panic = Some(panic);
+            failed
+        }
+    }
+}
+
+/// Helper: calls function `func` (module index space) of `vmctx`'s instance through the
+/// runtime, with arguments and results in `len` slots at `slots`.
+extern "C" fn call(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) -> u32 {
+    with_runtime(status::ERROR, |runtime| {
+        // SAFETY: native code passes its own VM context; the translator took `func` from a
+        // validated `call`, so it indexes the module's functions, which `funcs` covers.
+        let func_ref = unsafe { *(*vmctx).funcs.add(func as usize) };
+        // SAFETY: the caller's stack slot array has `len` slots.
+        let slots = unsafe { std::slice::from_raw_parts_mut(slots, len as usize) };
+        runtime.call((func_ref - 1) as u32, slots)?;
+        Ok(status::OK)
+    })
+}
+
+/// Helper: `call_indirect` through element `element` of table `table` of `vmctx`'s
+/// instance, expecting type `type_index` of its module; arguments and results as for
+/// [`call`].
+extern "C" fn call_indirect(
+    vmctx: *mut VmContext,
+    table: u32,
+    type_index: u32,
+    element: u32,
+    slots: *mut u64,
+    len: u32,
+) -> u32 {
+    with_runtime(status::ERROR, |runtime| {
+        // SAFETY: native code passes its own VM context; the validator checked `table` and
+        // `type_index` against the module, whose tables and types these arrays cover.
+        let (vm_table, expected) = unsafe {
+            let vm = &*vmctx;
+            (
+                &**vm.tables.add(table as usize),
+                *vm.signatures.add(type_index as usize),
+            )
+        };
+        if u64::from(element) >= vm_table.len {
+            return Err(Error::trap(TrapCode::UndefinedElement));
+        }
+        // SAFETY: `element < len`, the table's length.
+        let func_ref = unsafe { *vm_table.base.add(element as usize) };
+        let Some(func) = func_ref.checked_sub(1) else {
+            return Err(Error::trap(TrapCode::UninitializedElement));
+        };
+        let func = func as u32;
+        if runtime.signature(func) != expected {
+            return Err(Error::trap(TrapCode::BadSignature));
+        }
+        // SAFETY: the caller's stack slot array has `len` slots.
+        let slots = unsafe { std::slice::from_raw_parts_mut(slots, len as usize) };
+        runtime.call(func, slots)?;
+        Ok(status::OK)
+    })
+}
+
+/// Helper: `memory.grow` of memory 0 of `vmctx`'s instance.
+extern "C" fn memory_grow(vmctx: *mut VmContext, delta: u32) -> u32 {
+    with_runtime(u32::MAX, |runtime| {
+        // SAFETY: native code passes its own VM context.
+        let instance = unsafe { (*vmctx).instance };
+        Ok(runtime.memory_grow(instance, delta))
+    })
+}
+
+/// The address of a Rust implementation of a Cranelift libcall, for relocations.
+pub(super) fn libcall_address(libcall: LibCall) -> Option<usize> {
+    extern "C" fn ceil_f32(x: f32) -> f32 {
+        x.ceil()
+    }
+    extern "C" fn ceil_f64(x: f64) -> f64 {
+        x.ceil()
+    }
+    extern "C" fn floor_f32(x: f32) -> f32 {
+        x.floor()
+    }
+    extern "C" fn floor_f64(x: f64) -> f64 {
+        x.floor()
+    }
+    extern "C" fn trunc_f32(x: f32) -> f32 {
+        x.trunc()
+    }
+    extern "C" fn trunc_f64(x: f64) -> f64 {
+        x.trunc()
+    }
+    extern "C" fn nearest_f32(x: f32) -> f32 {
+        x.round_ties_even()
+    }
+    extern "C" fn nearest_f64(x: f64) -> f64 {
+        x.round_ties_even()
+    }
+    let address = match libcall {
+        LibCall::CeilF32 => ceil_f32 as *const (),
+        LibCall::CeilF64 => ceil_f64 as *const (),
+        LibCall::FloorF32 => floor_f32 as *const (),
+        LibCall::FloorF64 => floor_f64 as *const (),
+        LibCall::TruncF32 => trunc_f32 as *const (),
+        LibCall::TruncF64 => trunc_f64 as *const (),
+        LibCall::NearestF32 => nearest_f32 as *const (),
+        LibCall::NearestF64 => nearest_f64 as *const (),
+        _ => return None,
+    };
+    Some(address as usize)
+}

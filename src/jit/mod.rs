@@ -1,0 +1,287 @@
+//! The optimizing tier: Wasm function bodies compiled to native code with Cranelift
+//! (feature `jit`).
+//!
+//! - [`translate`]: Wasm operators to Cranelift IR;
+//! - [`code_memory`]: executable memory (W^X, relocated);
+//! - [`entry`]: the glue between Rust and native code — the host entry through a per-function
+//!   array trampoline, the `extern "C"` helpers native code calls into the runtime with, and
+//!   the VM context layout native code reads.
+//!
+//! Native code runs on the same instance state as the interpreter (the `VmContext`). A
+//! defined function calls another through the module's code slots, whose native entry is an
+//! atomic pointer: a callee compiled later is used from its next call. A callee without native
+//! code (not compiled yet, or not compilable) and every import are called through the runtime
+//! (`entry::Runtime`), which compiles the callee first under `Strategy::Compiled` or else
+//! interprets it.
+
+mod code_memory;
+mod entry;
+mod translate;
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Instant;
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, UserFuncName, types};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+use crate::module::ModuleInner;
+use crate::module::types::FuncType;
+use code_memory::{CodeMemory, Relocation};
+pub(crate) use entry::{invoke, native_entry};
+use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
+
+pub(crate) use translate::CompileError;
+
+/// The status a native function returns: 0 when it returned, else why it stopped.
+pub(crate) mod status {
+    use crate::error::TrapCode;
+
+    /// Returned normally.
+    pub const OK: u32 = 0;
+    /// A helper failed with an error that the activation holds (see `entry`).
+    pub const ERROR: u32 = 0xff;
+
+    const TRAPS: [TrapCode; 10] = [
+        TrapCode::Unreachable,
+        TrapCode::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds,
+        TrapCode::UndefinedElement,
+        TrapCode::UninitializedElement,
+        TrapCode::BadSignature,
+        TrapCode::IntegerOverflow,
+        TrapCode::IntegerDivisionByZero,
+        TrapCode::BadConversionToInteger,
+        TrapCode::StackOverflow,
+    ];
+
+    /// The status of a trap.
+    pub fn of_trap(code: TrapCode) -> u32 {
+        let index = TRAPS.iter().position(|known| *known == code);
+        index.map_or(ERROR, |index| index as u32 + 1)
+    }
+
+    /// The trap a status stands for, if it stands for one.
+    pub fn trap(status: u32) -> Option<TrapCode> {
+        TRAPS.get((status as usize).checked_sub(1)?).copied()
+    }
+}
+
+/// A defined function's native code, in its module's code slot.
+#[derive(Default)]
+pub(crate) struct NativeSlot {
+    /// The function's native entry (its signature is the native one, see [`translate`]), or
+    /// null while it has none. Native callers load it on every call.
+    entry: AtomicPtr<u8>,
+    /// The compiled code, or `None` when compiling failed and the function stays interpreted.
+    code: OnceLock<Option<NativeCode>>,
+}
+
+/// One function's machine code: its body and its array-call trampoline.
+pub(crate) struct NativeCode {
+    memory: CodeMemory,
+    body: usize,
+    array_entry: usize,
+}
+
+impl NativeCode {
+    fn body(&self) -> *const u8 {
+        self.memory.address(self.body)
+    }
+
+    fn array_entry(&self) -> *const u8 {
+        self.memory.address(self.array_entry)
+    }
+}
+
+/// The native code of defined function `func` of `module`, compiled now on this thread if
+/// this is the first request; `None` when it cannot be compiled (it stays interpreted).
+pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode> {
+    let slot = &module.code_slot(func).native;
+    let code = slot.code.get_or_init(|| {
+        let start = Instant::now();
+        // Compiling may run deep in the host stack (a native caller near its stack limit).
+        let result = stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
+            COMPILER.with(|compiler| {
+                let mut compiler = compiler.borrow_mut();
+                let compiler = compiler
+                    .get_or_insert_with(Compiler::new)
+                    .as_mut()
+                    .map_err(|error| CompileError::Failed(error.clone()))?;
+                compiler.compile(module, func)
+            })
+        });
+        let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
+        module
+            .engine
+            .record_compilation(start.elapsed(), result.is_ok(), bytes);
+        result.ok().map(|(code, _)| code)
+    });
+    let code = code.as_ref()?;
+    slot.entry.store(code.body().cast_mut(), Ordering::Release);
+    Some(code)
+}
+
+thread_local! {
+    /// Each thread's compiler, made on its first compilation; an error when the host ISA
+    /// cannot be set up.
+    static COMPILER: RefCell<Option<Result<Compiler, String>>> = const { RefCell::new(None) };
+}
+
+/// The host ISA and the reusable Cranelift contexts.
+struct Compiler {
+    isa: OwnedTargetIsa,
+    context: Context,
+    builder_context: FunctionBuilderContext,
+}
+
+impl Compiler {
+    fn new() -> Result<Compiler, String> {
+        if !cfg!(target_arch = "x86_64") {
+            return Err("native code is only generated for x86-64 so far".into());
+        }
+        let mut flags = settings::builder();
+        for (name, value) in [
+            ("opt_level", "speed"),
+            ("enable_multi_ret_implicit_sret", "true"),
+            ("enable_probestack", "false"),
+        ] {
+            flags
+                .set(name, value)
+                .map_err(|error| format!("Cranelift flag {name}: {error}"))?;
+        }
+        let isa = cranelift_native::builder()
+            .map_err(|error| format!("host ISA: {error}"))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|error| format!("host ISA: {error}"))?;
+        Ok(Compiler {
+            isa,
+            context: Context::new(),
+            builder_context: FunctionBuilderContext::new(),
+        })
+    }
+
+    fn call_conv(&self) -> CallConv {
+        self.isa.default_call_conv()
+    }
+
+    /// Compiles `func`'s body and its array trampoline into one mapping; also returns the
+    /// machine code's size.
+    fn compile(
+        &mut self,
+        module: &ModuleInner,
+        func: u32,
+    ) -> Result<(NativeCode, usize), CompileError> {
+        let ty = module.func_type(func).clone();
+        let call_conv = self.call_conv();
+        let helpers = entry::Helpers::get();
+
+        self.context.clear();
+        self.context.func.signature = native_signature(&ty, call_conv);
+        self.context.func.name = UserFuncName::user(0, func);
+        let builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+        FuncTranslator::translate(module, func, builder, &*self.isa, &helpers)?;
+        let mut code = Vec::new();
+        let mut relocations = Vec::new();
+        self.emit(&mut code, &mut relocations)?;
+        let body = 0;
+
+        self.context.clear();
+        self.build_array_trampoline(&ty);
+        let array_entry = align_to(code.len(), 16);
+        code.resize(array_entry, 0);
+        self.emit(&mut code, &mut relocations)?;
+
+        let size = code.len();
+        let memory = CodeMemory::new(&code, &relocations).map_err(CompileError::Failed)?;
+        Ok((
+            NativeCode {
+                memory,
+                body,
+                array_entry,
+            },
+            size,
+        ))
+    }
+
+    /// Compiles the function in `self.context` and appends its code and relocations.
+    fn emit(
+        &mut self,
+        code: &mut Vec<u8>,
+        relocations: &mut Vec<Relocation>,
+    ) -> Result<(), CompileError> {
+        let start = code.len();
+        let compiled = self
+            .context
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|error| CompileError::Failed(format!("Cranelift: {:?}", error.inner)))?;
+        code.extend_from_slice(compiled.code_buffer());
+        for relocation in compiled.buffer.relocs() {
+            let target = match &relocation.target {
+                FinalizedRelocTarget::ExternalName(ir::ExternalName::LibCall(libcall)) => {
+                    entry::libcall_address(*libcall).ok_or_else(|| {
+                        CompileError::Failed(format!("unsupported libcall {libcall:?}"))
+                    })?
+                }
+                FinalizedRelocTarget::Func(_) | FinalizedRelocTarget::ExternalName(_) => {
+                    return Err(CompileError::Failed(format!(
+                        "unsupported relocation target {:?}",
+                        relocation.target
+                    )));
+                }
+            };
+            relocations.push(Relocation {
+                offset: start + relocation.offset as usize,
+                kind: relocation.kind,
+                target,
+                addend: relocation.addend,
+            });
+        }
+        Ok(())
+    }
+
+    /// `(vmctx, body, slots) -> status`: calls `body` with the arguments in `slots` and
+    /// stores its results there (see [`entry::ArrayEntry`]).
+    fn build_array_trampoline(&mut self, ty: &FuncType) {
+        let call_conv = self.call_conv();
+        let pointer = types::I64;
+        let func = &mut self.context.func;
+        func.signature = ir::Signature::new(call_conv);
+        func.signature.params.extend([AbiParam::new(pointer); 3]);
+        func.signature.returns.push(AbiParam::new(types::I32));
+        let mut builder = FunctionBuilder::new(func, &mut self.builder_context);
+        let block = builder.create_block();
+        builder.append_block_params_for_function_params(block);
+        builder.switch_to_block(block);
+        builder.seal_block(block);
+        let [vmctx, body, slots] = builder.block_params(block) else {
+            unreachable!("the trampoline has three parameters");
+        };
+        let (vmctx, body, slots) = (*vmctx, *body, *slots);
+        let flags = MemFlagsData::trusted();
+        let mut args = vec![vmctx];
+        for (i, param) in ty.params().iter().enumerate() {
+            let slot = builder.ins().load(types::I64, flags, slots, (i * 8) as i32);
+            let value = decode_slot(&mut builder, slot, clif_type(*param));
+            args.push(value);
+        }
+        let signature = builder.import_signature(native_signature(ty, call_conv));
+        let call = builder.ins().call_indirect(signature, body, &args);
+        let results = builder.inst_results(call).to_vec();
+        for (i, (value, result)) in results[1..].iter().zip(ty.results()).enumerate() {
+            let slot = encode_slot(&mut builder, *value, clif_type(*result));
+            builder.ins().store(flags, slot, slots, (i * 8) as i32);
+        }
+        builder.ins().return_(&results[..1]);
+        builder.finalize(self.isa.frontend_config());
+    }
+}
+
+fn align_to(offset: usize, alignment: usize) -> usize {
+    offset.div_ceil(alignment) * alignment
+}

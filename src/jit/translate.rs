@@ -1,0 +1,1383 @@
+//! Wasm operators straight to Cranelift IR, with `cranelift-frontend`: locals become
+//! `Variable`s, Wasm blocks become Cranelift blocks whose parameters carry the block results.
+//!
+//! The native signature of a Wasm function of type `[params] -> [results]` is
+//! `(vmctx, params…) -> (status: i32, results…)` in the host's default calling convention
+//! (see [`super::status`]): a non-zero status means the callee trapped, its results are
+//! undefined, and every caller returns it on at once. Nothing here relies on signal handlers:
+//! every trap is an explicit branch to a block that returns its status.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, Endianness, InstBuilder, JumpTableData, MemFlagsData, SigRef,
+    Signature, StackSlotData, StackSlotKind, Type, Value, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetIsa};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
+
+use crate::error::TrapCode;
+use crate::module::ModuleInner;
+use crate::module::types::{FuncType, ValType};
+
+use super::entry::{Helpers, layout};
+use super::status;
+
+/// Why a function cannot be compiled; it then stays interpreted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CompileError {
+    /// An operator this tier does not translate yet.
+    Unsupported(&'static str),
+    /// The body could not be read, or Cranelift refused the function.
+    Failed(String),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Unsupported(what) => write!(f, "not supported yet: {what}"),
+            CompileError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    fn from(error: wasmparser::BinaryReaderError) -> Self {
+        CompileError::Failed(error.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, CompileError>;
+
+/// The Cranelift type of a Wasm value type; references are their 64-bit slot encoding.
+pub(crate) fn clif_type(ty: ValType) -> Type {
+    match ty {
+        ValType::I32 => types::I32,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+    }
+}
+
+/// The native signature of functions of type `ty` (see the module documentation).
+pub(crate) fn native_signature(ty: &FuncType, call_conv: CallConv) -> Signature {
+    let mut signature = Signature::new(call_conv);
+    signature.params.push(AbiParam::new(types::I64));
+    signature
+        .params
+        .extend(ty.params().iter().map(|ty| AbiParam::new(clif_type(*ty))));
+    signature.returns.push(AbiParam::new(types::I32));
+    signature
+        .returns
+        .extend(ty.results().iter().map(|ty| AbiParam::new(clif_type(*ty))));
+    signature
+}
+
+/// A value as the 64-bit slot that stores it (32-bit values zero-extended).
+pub(crate) fn encode_slot(builder: &mut FunctionBuilder<'_>, value: Value, ty: Type) -> Value {
+    match ty {
+        types::I32 => builder.ins().uextend(types::I64, value),
+        types::F32 => {
+            let bits = builder
+                .ins()
+                .bitcast(types::I32, MemFlagsData::new(), value);
+            builder.ins().uextend(types::I64, bits)
+        }
+        types::F64 => builder
+            .ins()
+            .bitcast(types::I64, MemFlagsData::new(), value),
+        _ => value,
+    }
+}
+
+/// A value of type `ty` from the 64-bit slot that stores it.
+pub(crate) fn decode_slot(builder: &mut FunctionBuilder<'_>, slot: Value, ty: Type) -> Value {
+    match ty {
+        types::I32 => builder.ins().ireduce(types::I32, slot),
+        types::F32 => {
+            let bits = builder.ins().ireduce(types::I32, slot);
+            builder.ins().bitcast(types::F32, MemFlagsData::new(), bits)
+        }
+        types::F64 => builder.ins().bitcast(types::F64, MemFlagsData::new(), slot),
+        _ => slot,
+    }
+}
+
+/// Flags of an access to a VM context structure: always valid, native byte order.
+fn vm_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Flags of an access to linear memory, after its bounds check: little-endian, unaligned.
+fn heap_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_notrap()
+        .with_endianness(Endianness::Little)
+}
+
+/// A Wasm block being translated.
+struct Frame {
+    /// Where execution continues after the block's `end`; its parameters are the results.
+    next: Block,
+    /// A branch to a loop goes to its header, whose parameters are the loop's parameters.
+    header: Option<Block>,
+    /// An `if`'s else block, and the values of its parameters to start it with.
+    else_block: Option<(Block, Vec<Value>)>,
+    num_params: usize,
+    num_results: usize,
+    /// The operand stack height below the block's parameters.
+    height: usize,
+    /// Whether anything jumps to `next`.
+    next_reachable: bool,
+}
+
+impl Frame {
+    /// The target of a branch to this block and how many values it carries.
+    fn branch_target(&self) -> (Block, usize) {
+        match self.header {
+            Some(header) => (header, self.num_params),
+            None => (self.next, self.num_results),
+        }
+    }
+}
+
+/// Translates one function body into `builder`'s function.
+pub(crate) struct FuncTranslator<'m, 'b> {
+    module: &'m ModuleInner,
+    builder: FunctionBuilder<'b>,
+    call_conv: CallConv,
+    helpers: &'m Helpers,
+    vmctx: Value,
+    locals: Vec<Variable>,
+    local_types: Vec<Type>,
+    /// Memory 0's base and length, reloaded after anything that may grow it.
+    memory: Option<(Variable, Variable)>,
+    stack: Vec<Value>,
+    control: Vec<Frame>,
+    /// Whether the code being translated can run (it cannot after `br`, `return`, …).
+    reachable: bool,
+    /// Blocks opened inside unreachable code, skipped up to their `end`.
+    unreachable_depth: u32,
+    result_types: Vec<Type>,
+    trap_blocks: HashMap<TrapCode, Block>,
+    /// Returns its status parameter (a callee's non-zero status) with zero results.
+    propagate_block: Option<Block>,
+    signatures: HashMap<u32, SigRef>,
+    helper_signatures: HashMap<&'static str, SigRef>,
+}
+
+impl<'m, 'b> FuncTranslator<'m, 'b> {
+    /// Translates defined function `func` of `module`; `builder` works on a function whose
+    /// signature is already the native one.
+    pub fn translate(
+        module: &'m ModuleInner,
+        func: u32,
+        builder: FunctionBuilder<'b>,
+        isa: &dyn TargetIsa,
+        helpers: &'m Helpers,
+    ) -> Result<()> {
+        let ty = module.func_type(func);
+        let slot = module.code_slot(func);
+        let bytes = module
+            .bytes
+            .get(slot.body.clone())
+            .ok_or_else(|| CompileError::Failed("function body out of range".into()))?;
+        let body = FunctionBody::new(wasmparser::BinaryReader::new(bytes, slot.body.start as u64));
+        let mut this = FuncTranslator {
+            module,
+            builder,
+            call_conv: isa.default_call_conv(),
+            helpers,
+            vmctx: Value::from_u32(0),
+            locals: Vec::new(),
+            local_types: Vec::new(),
+            memory: None,
+            stack: Vec::new(),
+            control: Vec::new(),
+            reachable: true,
+            unreachable_depth: 0,
+            result_types: ty.results().iter().map(|t| clif_type(*t)).collect(),
+            trap_blocks: HashMap::new(),
+            propagate_block: None,
+            signatures: HashMap::new(),
+            helper_signatures: HashMap::new(),
+        };
+        this.entry(ty, &body)?;
+        let mut operators = body.get_operators_reader()?;
+        while !operators.eof() {
+            let operator = operators.read()?;
+            this.operator(&operator)?;
+        }
+        if !this.control.is_empty() {
+            return Err(CompileError::Failed(
+                "function body ends inside a block".into(),
+            ));
+        }
+        this.builder.seal_all_blocks();
+        this.builder.finalize(isa.frontend_config());
+        Ok(())
+    }
+
+    /// The entry block: parameters and locals, the stack-limit check, memory 0, and the
+    /// function's own frame.
+    fn entry(&mut self, ty: &FuncType, body: &FunctionBody<'_>) -> Result<()> {
+        let entry = self.builder.create_block();
+        self.builder.append_block_params_for_function_params(entry);
+        self.builder.switch_to_block(entry);
+        self.builder.seal_block(entry);
+        let params = self.builder.block_params(entry).to_vec();
+        self.vmctx = params[0];
+        for (value, ty) in params[1..].iter().zip(ty.params()) {
+            self.declare_local(clif_type(*ty), *value);
+        }
+        for local in body.get_locals_reader()? {
+            let (count, ty) = local?;
+            let ty = clif_type(valtype(ty)?);
+            for _ in 0..count {
+                let zero = self.zero(ty);
+                self.declare_local(ty, zero);
+            }
+        }
+        let sp = self.builder.ins().get_stack_pointer(types::I64);
+        let limit = self.load_vm(types::I64, self.vmctx, layout::VMCTX_STACK_LIMIT);
+        let overflow = self.builder.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        self.trap_if(overflow, TrapCode::StackOverflow);
+        if !self.module.memories.is_empty() {
+            let base = self.builder.declare_var(types::I64);
+            let len = self.builder.declare_var(types::I64);
+            self.memory = Some((base, len));
+            self.reload_memory();
+        }
+        let next = self.builder.create_block();
+        for ty in self.result_types.clone() {
+            self.builder.append_block_param(next, ty);
+        }
+        self.control.push(Frame {
+            next,
+            header: None,
+            else_block: None,
+            num_params: 0,
+            num_results: self.result_types.len(),
+            height: 0,
+            next_reachable: false,
+        });
+        Ok(())
+    }
+
+    fn declare_local(&mut self, ty: Type, value: Value) {
+        let var = self.builder.declare_var(ty);
+        self.builder.def_var(var, value);
+        self.locals.push(var);
+        self.local_types.push(ty);
+    }
+
+    fn zero(&mut self, ty: Type) -> Value {
+        match ty {
+            types::F32 => self.builder.ins().f32const(Ieee32::with_bits(0)),
+            types::F64 => self.builder.ins().f64const(Ieee64::with_bits(0)),
+            _ => self.builder.ins().iconst(ty, 0),
+        }
+    }
+
+    fn load_vm(&mut self, ty: Type, base: Value, offset: usize) -> Value {
+        self.builder.ins().load(ty, vm_flags(), base, offset as i32)
+    }
+
+    /// Loads memory 0's base and length from its `VmMemory` again.
+    fn reload_memory(&mut self) {
+        let Some((base_var, len_var)) = self.memory else {
+            return;
+        };
+        let memory = self.load_vm(types::I64, self.vmctx, layout::VMCTX_MEMORY);
+        let base = self.load_vm(types::I64, memory, layout::VMMEMORY_BASE);
+        let len = self.load_vm(types::I64, memory, layout::VMMEMORY_LEN);
+        self.builder.def_var(base_var, base);
+        self.builder.def_var(len_var, len);
+    }
+
+    fn pop(&mut self) -> Result<Value> {
+        self.stack
+            .pop()
+            .ok_or_else(|| CompileError::Failed("operand stack underflow".into()))
+    }
+
+    fn pop2(&mut self) -> Result<(Value, Value)> {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        Ok((a, b))
+    }
+
+    fn peek_n(&self, n: usize) -> Result<&[Value]> {
+        let len = self.stack.len();
+        if n > len {
+            return Err(CompileError::Failed("operand stack underflow".into()));
+        }
+        Ok(&self.stack[len - n..])
+    }
+
+    fn pop_n(&mut self, n: usize) -> Result<Vec<Value>> {
+        let values = self.peek_n(n)?.to_vec();
+        self.stack.truncate(self.stack.len() - n);
+        Ok(values)
+    }
+
+    fn push(&mut self, value: Value) {
+        self.stack.push(value);
+    }
+
+    fn block_args(values: &[Value]) -> Vec<BlockArg> {
+        values.iter().map(|v| BlockArg::Value(*v)).collect()
+    }
+
+    fn jump(&mut self, block: Block, values: &[Value]) {
+        let args = Self::block_args(values);
+        self.builder.ins().jump(block, &args);
+    }
+
+    /// The block that returns `code`'s status.
+    fn trap_block(&mut self, code: TrapCode) -> Block {
+        if let Some(block) = self.trap_blocks.get(&code) {
+            return *block;
+        }
+        let block = self.builder.create_block();
+        self.builder.set_cold_block(block);
+        let current = self.builder.current_block();
+        self.builder.switch_to_block(block);
+        let status = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(status::of_trap(code)));
+        self.return_status(status);
+        if let Some(current) = current {
+            self.builder.switch_to_block(current);
+        }
+        self.trap_blocks.insert(code, block);
+        block
+    }
+
+    /// Returns `status` with zero results.
+    fn return_status(&mut self, status: Value) {
+        let mut values = vec![status];
+        for ty in self.result_types.clone() {
+            values.push(self.zero(ty));
+        }
+        self.builder.ins().return_(&values);
+    }
+
+    /// Traps with `code` when `condition` is non-zero.
+    fn trap_if(&mut self, condition: Value, code: TrapCode) {
+        let trap = self.trap_block(code);
+        let continuation = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(condition, trap, &[], continuation, &[]);
+        self.builder.switch_to_block(continuation);
+        self.builder.seal_block(continuation);
+    }
+
+    fn trap(&mut self, code: TrapCode) {
+        let trap = self.trap_block(code);
+        self.builder.ins().jump(trap, &[]);
+        self.reachable = false;
+    }
+
+    /// Returns a callee's non-zero `status` at once; continues when it is zero.
+    fn propagate(&mut self, status: Value) {
+        let block = match self.propagate_block {
+            Some(block) => block,
+            None => {
+                let block = self.builder.create_block();
+                self.builder.set_cold_block(block);
+                let param = self.builder.append_block_param(block, types::I32);
+                let current = self.builder.current_block();
+                self.builder.switch_to_block(block);
+                self.return_status(param);
+                if let Some(current) = current {
+                    self.builder.switch_to_block(current);
+                }
+                self.propagate_block = Some(block);
+                block
+            }
+        };
+        let continuation = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(status, block, &[BlockArg::Value(status)], continuation, &[]);
+        self.builder.switch_to_block(continuation);
+        self.builder.seal_block(continuation);
+    }
+
+    /// Parameter and result types of a block type.
+    fn block_type(&self, ty: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
+        Ok(match ty {
+            BlockType::Empty => (Vec::new(), Vec::new()),
+            BlockType::Type(ty) => (Vec::new(), vec![clif_type(valtype(ty)?)]),
+            BlockType::FuncType(index) => {
+                let ty = self
+                    .module
+                    .types
+                    .get(index as usize)
+                    .ok_or_else(|| CompileError::Failed("block type out of range".into()))?;
+                (
+                    ty.params().iter().map(|t| clif_type(*t)).collect(),
+                    ty.results().iter().map(|t| clif_type(*t)).collect(),
+                )
+            }
+        })
+    }
+
+    fn block_with_params(&mut self, types: &[Type]) -> Block {
+        let block = self.builder.create_block();
+        for ty in types {
+            self.builder.append_block_param(block, *ty);
+        }
+        block
+    }
+
+    fn frame(&self, depth: u32) -> Result<&Frame> {
+        let len = self.control.len();
+        (depth as usize)
+            .checked_add(1)
+            .and_then(|n| len.checked_sub(n))
+            .map(|index| &self.control[index])
+            .ok_or_else(|| CompileError::Failed("branch depth out of range".into()))
+    }
+
+    fn frame_mut(&mut self, depth: u32) -> Result<&mut Frame> {
+        let len = self.control.len();
+        let index = (depth as usize)
+            .checked_add(1)
+            .and_then(|n| len.checked_sub(n))
+            .ok_or_else(|| CompileError::Failed("branch depth out of range".into()))?;
+        Ok(&mut self.control[index])
+    }
+
+    /// The target of a branch to `depth` and the values it carries (left on the stack),
+    /// recording that the target is reached.
+    fn branch(&mut self, depth: u32) -> Result<(Block, Vec<Value>)> {
+        let (target, count) = self.frame(depth)?.branch_target();
+        let frame = self.frame_mut(depth)?;
+        if frame.header.is_none() {
+            frame.next_reachable = true;
+        }
+        Ok((target, self.peek_n(count)?.to_vec()))
+    }
+
+    /// Translates one operator.
+    fn operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        if !self.reachable {
+            return self.unreachable_operator(op);
+        }
+        self.reachable_operator(op)
+    }
+
+    /// In unreachable code only the block structure matters.
+    fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.unreachable_depth += 1;
+            }
+            Operator::Else if self.unreachable_depth == 0 => self.else_()?,
+            Operator::End if self.unreachable_depth == 0 => self.end()?,
+            Operator::End => self.unreachable_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn else_(&mut self) -> Result<()> {
+        let frame = self
+            .control
+            .last_mut()
+            .ok_or_else(|| CompileError::Failed("else outside a block".into()))?;
+        let Some((else_block, params)) = frame.else_block.take() else {
+            return Err(CompileError::Failed("else without if".into()));
+        };
+        let (next, height, results) = (frame.next, frame.height, frame.num_results);
+        if self.reachable {
+            frame.next_reachable = true;
+            let values = self.pop_n(results)?;
+            self.jump(next, &values);
+        }
+        self.stack.truncate(height);
+        self.stack.extend(params);
+        self.builder.switch_to_block(else_block);
+        self.builder.seal_block(else_block);
+        self.reachable = true;
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<()> {
+        let mut frame = self
+            .control
+            .pop()
+            .ok_or_else(|| CompileError::Failed("end outside a block".into()))?;
+        if self.reachable {
+            frame.next_reachable = true;
+            let values = self.pop_n(frame.num_results)?;
+            self.jump(frame.next, &values);
+        }
+        if let Some((else_block, params)) = frame.else_block.take() {
+            // An `if` without `else`: the false branch passes its parameters through.
+            self.builder.switch_to_block(else_block);
+            self.builder.seal_block(else_block);
+            self.jump(frame.next, &params);
+            frame.next_reachable = true;
+        }
+        if let Some(header) = frame.header {
+            self.builder.seal_block(header);
+        }
+        self.stack.truncate(frame.height);
+        self.builder.switch_to_block(frame.next);
+        self.builder.seal_block(frame.next);
+        self.reachable = frame.next_reachable;
+        if self.control.is_empty() {
+            // The function's own block: return its results.
+            if self.reachable {
+                let mut values = vec![self.builder.ins().iconst(types::I32, 0)];
+                values.extend_from_slice(self.builder.block_params(frame.next));
+                self.builder.ins().return_(&values);
+            } else {
+                let status = self.builder.ins().iconst(types::I32, 0);
+                self.return_status(status);
+            }
+            self.reachable = false;
+        } else if self.reachable {
+            let results = self.builder.block_params(frame.next).to_vec();
+            self.stack.extend(results);
+        }
+        Ok(())
+    }
+
+    fn reachable_operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        use Operator as O;
+        match *op {
+            O::Nop => {}
+            O::Unreachable => self.trap(TrapCode::Unreachable),
+            O::Block { blockty } => {
+                let (params, results) = self.block_type(blockty)?;
+                let next = self.block_with_params(&results);
+                self.control.push(Frame {
+                    next,
+                    header: None,
+                    else_block: None,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    height: self.stack.len().saturating_sub(params.len()),
+                    next_reachable: false,
+                });
+            }
+            O::Loop { blockty } => {
+                let (params, results) = self.block_type(blockty)?;
+                let header = self.block_with_params(&params);
+                let next = self.block_with_params(&results);
+                let values = self.pop_n(params.len())?;
+                self.jump(header, &values);
+                self.builder.switch_to_block(header);
+                let height = self.stack.len();
+                let values = self.builder.block_params(header).to_vec();
+                self.stack.extend(values);
+                self.control.push(Frame {
+                    next,
+                    header: Some(header),
+                    else_block: None,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    height,
+                    next_reachable: false,
+                });
+            }
+            O::If { blockty } => {
+                let (params, results) = self.block_type(blockty)?;
+                let condition = self.pop()?;
+                let then_block = self.builder.create_block();
+                let else_block = self.builder.create_block();
+                let next = self.block_with_params(&results);
+                self.builder
+                    .ins()
+                    .brif(condition, then_block, &[], else_block, &[]);
+                self.builder.switch_to_block(then_block);
+                self.builder.seal_block(then_block);
+                let values = self.peek_n(params.len())?.to_vec();
+                self.control.push(Frame {
+                    next,
+                    header: None,
+                    else_block: Some((else_block, values)),
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                });
+            }
+            O::Else => self.else_()?,
+            O::End => self.end()?,
+            O::Br { relative_depth } => {
+                let (target, values) = self.branch(relative_depth)?;
+                self.jump(target, &values);
+                self.reachable = false;
+            }
+            O::BrIf { relative_depth } => {
+                let condition = self.pop()?;
+                let (target, values) = self.branch(relative_depth)?;
+                let continuation = self.builder.create_block();
+                let args = Self::block_args(&values);
+                self.builder
+                    .ins()
+                    .brif(condition, target, &args, continuation, &[]);
+                self.builder.switch_to_block(continuation);
+                self.builder.seal_block(continuation);
+            }
+            O::BrTable { ref targets } => {
+                let index = self.pop()?;
+                let default = targets.default();
+                let depths = targets
+                    .targets()
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                // One edge block per distinct target, which passes the branch's values.
+                let mut edges: HashMap<u32, Block> = HashMap::new();
+                let mut edge_of = |this: &mut Self, depth: u32| -> Result<Block> {
+                    if let Some(edge) = edges.get(&depth) {
+                        return Ok(*edge);
+                    }
+                    let (target, values) = this.branch(depth)?;
+                    let block = if values.is_empty() {
+                        target
+                    } else {
+                        let edge = this.builder.create_block();
+                        let current = this.builder.current_block();
+                        this.builder.switch_to_block(edge);
+                        this.jump(target, &values);
+                        if let Some(current) = current {
+                            this.builder.switch_to_block(current);
+                        }
+                        edge
+                    };
+                    edges.insert(depth, block);
+                    Ok(block)
+                };
+                let default_block = edge_of(self, default)?;
+                let mut table = Vec::with_capacity(depths.len());
+                for depth in depths {
+                    let block = edge_of(self, depth)?;
+                    table.push(self.builder.func.dfg.block_call(block, &[]));
+                }
+                let default_call = self.builder.func.dfg.block_call(default_block, &[]);
+                let table = JumpTableData::new(default_call, &table);
+                let table = self.builder.create_jump_table(table);
+                self.builder.ins().br_table(index, table);
+                self.reachable = false;
+            }
+            O::Return => {
+                let depth = (self.control.len() - 1) as u32;
+                let (target, values) = self.branch(depth)?;
+                self.jump(target, &values);
+                self.reachable = false;
+            }
+            O::Call { function_index } => self.call(function_index)?,
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index)?,
+            O::Drop => {
+                self.pop()?;
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let condition = self.pop()?;
+                let (a, b) = self.pop2()?;
+                let value = self.builder.ins().select(condition, a, b);
+                self.push(value);
+            }
+            O::LocalGet { local_index } => {
+                let var = self.local(local_index)?;
+                let value = self.builder.use_var(var);
+                self.push(value);
+            }
+            O::LocalSet { local_index } => {
+                let var = self.local(local_index)?;
+                let value = self.pop()?;
+                self.builder.def_var(var, value);
+            }
+            O::LocalTee { local_index } => {
+                let var = self.local(local_index)?;
+                let value = *self.peek_n(1)?.first().expect("peeked one value");
+                self.builder.def_var(var, value);
+            }
+            O::GlobalGet { global_index } => {
+                let (cell, ty) = self.global(global_index)?;
+                let value = self.builder.ins().load(ty, vm_flags(), cell, 0);
+                self.push(value);
+            }
+            O::GlobalSet { global_index } => {
+                let (cell, ty) = self.global(global_index)?;
+                let value = self.pop()?;
+                let slot = encode_slot(&mut self.builder, value, ty);
+                self.builder.ins().store(vm_flags(), slot, cell, 0);
+            }
+            O::I32Load { memarg } => self.load(memarg, types::I32, 4, Extend::None)?,
+            O::I64Load { memarg } => self.load(memarg, types::I64, 8, Extend::None)?,
+            O::F32Load { memarg } => self.load(memarg, types::F32, 4, Extend::None)?,
+            O::F64Load { memarg } => self.load(memarg, types::F64, 8, Extend::None)?,
+            O::I32Load8S { memarg } => self.load(memarg, types::I32, 1, Extend::Signed)?,
+            O::I32Load8U { memarg } => self.load(memarg, types::I32, 1, Extend::Unsigned)?,
+            O::I32Load16S { memarg } => self.load(memarg, types::I32, 2, Extend::Signed)?,
+            O::I32Load16U { memarg } => self.load(memarg, types::I32, 2, Extend::Unsigned)?,
+            O::I64Load8S { memarg } => self.load(memarg, types::I64, 1, Extend::Signed)?,
+            O::I64Load8U { memarg } => self.load(memarg, types::I64, 1, Extend::Unsigned)?,
+            O::I64Load16S { memarg } => self.load(memarg, types::I64, 2, Extend::Signed)?,
+            O::I64Load16U { memarg } => self.load(memarg, types::I64, 2, Extend::Unsigned)?,
+            O::I64Load32S { memarg } => self.load(memarg, types::I64, 4, Extend::Signed)?,
+            O::I64Load32U { memarg } => self.load(memarg, types::I64, 4, Extend::Unsigned)?,
+            O::I32Store { memarg } | O::I64Store { memarg } => {
+                let size = if matches!(op, O::I32Store { .. }) {
+                    4
+                } else {
+                    8
+                };
+                self.store(memarg, size)?;
+            }
+            O::F32Store { memarg } => self.store(memarg, 4)?,
+            O::F64Store { memarg } => self.store(memarg, 8)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, 1)?,
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2)?,
+            O::I64Store32 { memarg } => self.store(memarg, 4)?,
+            O::MemorySize { .. } => {
+                let (_, len) = self.memory_vars()?;
+                let len = self.builder.use_var(len);
+                let pages = self.builder.ins().ushr_imm_s(len, 16);
+                let pages = self.builder.ins().ireduce(types::I32, pages);
+                self.push(pages);
+            }
+            O::MemoryGrow { .. } => {
+                let delta = self.pop()?;
+                let result = self.call_helper(
+                    "memory_grow",
+                    self.helpers.memory_grow,
+                    &[types::I64, types::I32],
+                    types::I32,
+                    &[self.vmctx, delta],
+                );
+                self.reload_memory();
+                self.push(result);
+            }
+            O::I32Const { value } => {
+                let value = self.builder.ins().iconst(types::I32, i64::from(value));
+                self.push(value);
+            }
+            O::I64Const { value } => {
+                let value = self.builder.ins().iconst(types::I64, value);
+                self.push(value);
+            }
+            O::F32Const { value } => {
+                let value = self.builder.ins().f32const(Ieee32::with_bits(value.bits()));
+                self.push(value);
+            }
+            O::F64Const { value } => {
+                let value = self.builder.ins().f64const(Ieee64::with_bits(value.bits()));
+                self.push(value);
+            }
+            O::RefNull { .. } => {
+                let value = self.builder.ins().iconst(types::I64, 0);
+                self.push(value);
+            }
+            O::RefIsNull => {
+                let value = self.pop()?;
+                let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, value, 0);
+                let is_null = self.builder.ins().uextend(types::I32, is_null);
+                self.push(is_null);
+            }
+            O::RefFunc { function_index } => {
+                let funcs = self.load_vm(types::I64, self.vmctx, layout::VMCTX_FUNCS);
+                let value = self.builder.ins().load(
+                    types::I64,
+                    vm_flags(),
+                    funcs,
+                    offset_of_index(function_index, 8)?,
+                );
+                self.push(value);
+            }
+            O::TableGet { table } => {
+                let index = self.pop()?;
+                let address = self.table_element(table, index)?;
+                let value = self.builder.ins().load(types::I64, vm_flags(), address, 0);
+                self.push(value);
+            }
+            O::TableSet { table } => {
+                let value = self.pop()?;
+                let index = self.pop()?;
+                let address = self.table_element(table, index)?;
+                self.builder.ins().store(vm_flags(), value, address, 0);
+            }
+            O::TableSize { table } => {
+                let vm_table = self.vm_table(table)?;
+                let len = self.load_vm(types::I64, vm_table, layout::VMTABLE_LEN);
+                let len = self.builder.ins().ireduce(types::I32, len);
+                self.push(len);
+            }
+            _ => self.numeric(op)?,
+        }
+        Ok(())
+    }
+
+    fn local(&self, index: u32) -> Result<Variable> {
+        self.locals
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| CompileError::Failed("local index out of range".into()))
+    }
+
+    /// The address of global `index`'s cell, and the global's type.
+    fn global(&mut self, index: u32) -> Result<(Value, Type)> {
+        let ty = self
+            .module
+            .globals
+            .get(index as usize)
+            .ok_or_else(|| CompileError::Failed("global index out of range".into()))?
+            .content();
+        let globals = self.load_vm(types::I64, self.vmctx, layout::VMCTX_GLOBALS);
+        let cell =
+            self.builder
+                .ins()
+                .load(types::I64, vm_flags(), globals, offset_of_index(index, 8)?);
+        Ok((cell, clif_type(ty)))
+    }
+
+    fn memory_vars(&self) -> Result<(Variable, Variable)> {
+        self.memory
+            .ok_or_else(|| CompileError::Failed("memory access without a memory".into()))
+    }
+
+    /// The host address of an access of `size` bytes at the popped address plus
+    /// `memarg.offset`, after its bounds check.
+    fn heap_address(&mut self, memarg: MemArg, size: u64) -> Result<Value> {
+        let (base, len) = self.memory_vars()?;
+        let address = self.pop()?;
+        let address = self.builder.ins().uextend(types::I64, address);
+        // Both terms are below 2^32, so the sum cannot wrap in 64 bits.
+        let end = memarg
+            .offset
+            .checked_add(size)
+            .and_then(|end| i64::try_from(end).ok())
+            .ok_or(CompileError::Unsupported("64-bit memory offsets"))?;
+        let end = self.builder.ins().iadd_imm_s(address, end);
+        let len = self.builder.use_var(len);
+        let out_of_bounds = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, len);
+        self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds);
+        let base = self.builder.use_var(base);
+        let address = self.builder.ins().iadd(base, address);
+        Ok(self.builder.ins().iadd_imm_s(address, memarg.offset as i64))
+    }
+
+    fn load(&mut self, memarg: MemArg, ty: Type, size: u64, extend: Extend) -> Result<()> {
+        let address = self.heap_address(memarg, size)?;
+        let ins = self.builder.ins();
+        let value = match (extend, size) {
+            (Extend::None, _) => ins.load(ty, heap_flags(), address, 0),
+            (Extend::Signed, 1) => ins.sload8(ty, heap_flags(), address, 0),
+            (Extend::Unsigned, 1) => ins.uload8(ty, heap_flags(), address, 0),
+            (Extend::Signed, 2) => ins.sload16(ty, heap_flags(), address, 0),
+            (Extend::Unsigned, 2) => ins.uload16(ty, heap_flags(), address, 0),
+            (Extend::Signed, _) => ins.sload32(heap_flags(), address, 0),
+            (Extend::Unsigned, _) => ins.uload32(heap_flags(), address, 0),
+        };
+        self.push(value);
+        Ok(())
+    }
+
+    /// A store of the popped value's low `size` bytes.
+    fn store(&mut self, memarg: MemArg, size: u64) -> Result<()> {
+        let value = self.pop()?;
+        let address = self.heap_address(memarg, size)?;
+        let ty = self.builder.func.dfg.value_type(value);
+        let ins = self.builder.ins();
+        match size {
+            1 => ins.istore8(heap_flags(), value, address, 0),
+            2 => ins.istore16(heap_flags(), value, address, 0),
+            4 if ty == types::I64 => ins.istore32(heap_flags(), value, address, 0),
+            _ => ins.store(heap_flags(), value, address, 0),
+        };
+        Ok(())
+    }
+
+    /// The `VmTable` of table `index`.
+    fn vm_table(&mut self, index: u32) -> Result<Value> {
+        if index as usize >= self.module.tables.len() {
+            return Err(CompileError::Failed("table index out of range".into()));
+        }
+        let tables = self.load_vm(types::I64, self.vmctx, layout::VMCTX_TABLES);
+        Ok(self
+            .builder
+            .ins()
+            .load(types::I64, vm_flags(), tables, offset_of_index(index, 8)?))
+    }
+
+    /// The address of element `index` of table `table`, after its bounds check.
+    fn table_element(&mut self, table: u32, index: Value) -> Result<Value> {
+        let vm_table = self.vm_table(table)?;
+        let len = self.load_vm(types::I64, vm_table, layout::VMTABLE_LEN);
+        let index = self.builder.ins().uextend(types::I64, index);
+        let out_of_bounds = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.trap_if(out_of_bounds, TrapCode::TableOutOfBounds);
+        let base = self.load_vm(types::I64, vm_table, layout::VMTABLE_BASE);
+        let offset = self.builder.ins().ishl_imm_s(index, 3);
+        Ok(self.builder.ins().iadd(base, offset))
+    }
+
+    fn native_signature_ref(&mut self, type_index: u32) -> Result<SigRef> {
+        if let Some(sig) = self.signatures.get(&type_index) {
+            return Ok(*sig);
+        }
+        let ty = self
+            .module
+            .types
+            .get(type_index as usize)
+            .ok_or_else(|| CompileError::Failed("type index out of range".into()))?;
+        let sig = self
+            .builder
+            .import_signature(native_signature(ty, self.call_conv));
+        self.signatures.insert(type_index, sig);
+        Ok(sig)
+    }
+
+    /// Calls the helper at `address` (an `extern "C"` function of the runtime).
+    fn call_helper(
+        &mut self,
+        name: &'static str,
+        address: usize,
+        params: &[Type],
+        result: Type,
+        args: &[Value],
+    ) -> Value {
+        let sig = match self.helper_signatures.get(name) {
+            Some(sig) => *sig,
+            None => {
+                let mut signature = Signature::new(self.call_conv);
+                signature
+                    .params
+                    .extend(params.iter().map(|ty| AbiParam::new(*ty)));
+                signature.returns.push(AbiParam::new(result));
+                let sig = self.builder.import_signature(signature);
+                self.helper_signatures.insert(name, sig);
+                sig
+            }
+        };
+        let callee = self.builder.ins().iconst(types::I64, address as i64);
+        let call = self.builder.ins().call_indirect(sig, callee, args);
+        self.builder.inst_results(call)[0]
+    }
+
+    /// A stack slot of `count` 64-bit value slots, for a call through the runtime.
+    fn value_slots(&mut self, count: usize) -> Result<Value> {
+        let size = u32::try_from(count * 8)
+            .map_err(|_| CompileError::Failed("too many call arguments".into()))?;
+        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            3,
+        ));
+        Ok(self.builder.ins().stack_addr(types::I64, slot, 0))
+    }
+
+    /// Spills `args` into a fresh slot array big enough for `ty`'s results too; returns its
+    /// address and its length in slots.
+    fn spill_arguments(&mut self, ty: &FuncType, args: &[Value]) -> Result<(Value, Value)> {
+        let count = ty.params().len().max(ty.results().len()).max(1);
+        let slots = self.value_slots(count)?;
+        for (i, (arg, param)) in args.iter().zip(ty.params()).enumerate() {
+            let slot = encode_slot(&mut self.builder, *arg, clif_type(*param));
+            self.builder
+                .ins()
+                .store(vm_flags(), slot, slots, offset_of_index(i as u32, 8)?);
+        }
+        let count = self.builder.ins().iconst(types::I32, count as i64);
+        Ok((slots, count))
+    }
+
+    fn reload_results(&mut self, ty: &FuncType, slots: Value) -> Result<Vec<Value>> {
+        let mut results = Vec::with_capacity(ty.results().len());
+        for (i, result) in ty.results().iter().enumerate() {
+            let slot = self.builder.ins().load(
+                types::I64,
+                vm_flags(),
+                slots,
+                offset_of_index(i as u32, 8)?,
+            );
+            results.push(decode_slot(&mut self.builder, slot, clif_type(*result)));
+        }
+        Ok(results)
+    }
+
+    fn call(&mut self, func: u32) -> Result<()> {
+        let type_index = *self
+            .module
+            .funcs
+            .get(func as usize)
+            .ok_or_else(|| CompileError::Failed("function index out of range".into()))?;
+        let ty = self.module.types[type_index as usize].clone();
+        let args = self.pop_n(ty.params().len())?;
+        let result_types: Vec<Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
+        let join = self.builder.create_block();
+        self.builder.append_block_param(join, types::I32);
+        for ty in &result_types {
+            self.builder.append_block_param(join, *ty);
+        }
+        let slow = self.builder.create_block();
+        self.builder.set_cold_block(slow);
+        if (func as usize) >= self.module.num_imported_funcs {
+            // A defined function: through its code slot's native entry when it has one.
+            let defined = func as usize - self.module.num_imported_funcs;
+            let offset = defined
+                .checked_mul(layout::CODE_SLOT_SIZE)
+                .and_then(|o| o.checked_add(layout::CODE_SLOT_NATIVE_ENTRY))
+                .and_then(|o| i32::try_from(o).ok())
+                .ok_or_else(|| CompileError::Failed("too many functions".into()))?;
+            let code = self.load_vm(types::I64, self.vmctx, layout::VMCTX_CODE);
+            let entry_address = self.builder.ins().iadd_imm_s(code, i64::from(offset));
+            let entry = self
+                .builder
+                .ins()
+                .atomic_load(types::I64, vm_flags(), entry_address);
+            let fast = self.builder.create_block();
+            self.builder.ins().brif(entry, fast, &[], slow, &[]);
+            self.builder.switch_to_block(fast);
+            self.builder.seal_block(fast);
+            let sig = self.native_signature_ref(type_index)?;
+            let mut call_args = vec![self.vmctx];
+            call_args.extend_from_slice(&args);
+            let call = self.builder.ins().call_indirect(sig, entry, &call_args);
+            let results = self.builder.inst_results(call).to_vec();
+            self.jump(join, &results);
+        } else {
+            self.builder.ins().jump(slow, &[]);
+        }
+        // Anything else goes through the runtime: imports, and functions not compiled yet.
+        self.builder.switch_to_block(slow);
+        self.builder.seal_block(slow);
+        let (slots, count) = self.spill_arguments(&ty, &args)?;
+        let index = self.builder.ins().iconst(types::I32, i64::from(func));
+        let status = self.call_helper(
+            "call",
+            self.helpers.call,
+            &[types::I64, types::I32, types::I64, types::I32],
+            types::I32,
+            &[self.vmctx, index, slots, count],
+        );
+        let mut values = vec![status];
+        values.extend(self.reload_results(&ty, slots)?);
+        self.jump(join, &values);
+        self.builder.switch_to_block(join);
+        self.builder.seal_block(join);
+        let params = self.builder.block_params(join).to_vec();
+        self.propagate(params[0]);
+        self.reload_memory();
+        self.stack.extend_from_slice(&params[1..]);
+        Ok(())
+    }
+
+    /// `call_indirect`, through the runtime, which checks the element and its signature.
+    fn call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        let ty = self
+            .module
+            .types
+            .get(type_index as usize)
+            .ok_or_else(|| CompileError::Failed("type index out of range".into()))?
+            .clone();
+        if table as usize >= self.module.tables.len() {
+            return Err(CompileError::Failed("table index out of range".into()));
+        }
+        let element = self.pop()?;
+        let args = self.pop_n(ty.params().len())?;
+        let (slots, count) = self.spill_arguments(&ty, &args)?;
+        let table = self.builder.ins().iconst(types::I32, i64::from(table));
+        let type_index = self.builder.ins().iconst(types::I32, i64::from(type_index));
+        let status = self.call_helper(
+            "call_indirect",
+            self.helpers.call_indirect,
+            &[
+                types::I64,
+                types::I32,
+                types::I32,
+                types::I32,
+                types::I64,
+                types::I32,
+            ],
+            types::I32,
+            &[self.vmctx, table, type_index, element, slots, count],
+        );
+        self.propagate(status);
+        let results = self.reload_results(&ty, slots)?;
+        self.reload_memory();
+        self.stack.extend(results);
+        Ok(())
+    }
+
+    fn unary(&mut self, f: impl FnOnce(&mut FunctionBuilder<'b>, Value) -> Value) -> Result<()> {
+        let a = self.pop()?;
+        let value = f(&mut self.builder, a);
+        self.push(value);
+        Ok(())
+    }
+
+    fn binary(
+        &mut self,
+        f: impl FnOnce(&mut FunctionBuilder<'b>, Value, Value) -> Value,
+    ) -> Result<()> {
+        let (a, b) = self.pop2()?;
+        let value = f(&mut self.builder, a, b);
+        self.push(value);
+        Ok(())
+    }
+
+    fn icmp(&mut self, cc: IntCC) -> Result<()> {
+        self.binary(|b, x, y| {
+            let flag = b.ins().icmp(cc, x, y);
+            b.ins().uextend(types::I32, flag)
+        })
+    }
+
+    fn fcmp(&mut self, cc: FloatCC) -> Result<()> {
+        self.binary(|b, x, y| {
+            let flag = b.ins().fcmp(cc, x, y);
+            b.ins().uextend(types::I32, flag)
+        })
+    }
+
+    fn eqz(&mut self) -> Result<()> {
+        self.unary(|b, x| {
+            let flag = b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+            b.ins().uextend(types::I32, flag)
+        })
+    }
+
+    /// Integer division and remainder, with the traps Wasm requires checked first.
+    fn divide(&mut self, signed: bool, remainder: bool) -> Result<()> {
+        let (x, y) = self.pop2()?;
+        let ty = self.builder.func.dfg.value_type(x);
+        let zero = self.builder.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        self.trap_if(zero, TrapCode::IntegerDivisionByZero);
+        let minus_one = self.builder.ins().icmp_imm_s(IntCC::Equal, y, -1);
+        let value = match (signed, remainder) {
+            (false, false) => self.builder.ins().udiv(x, y),
+            (false, true) => self.builder.ins().urem(x, y),
+            (true, false) => {
+                let min = if ty == types::I32 {
+                    i64::from(i32::MIN)
+                } else {
+                    i64::MIN
+                };
+                let is_min = self.builder.ins().icmp_imm_s(IntCC::Equal, x, min);
+                let overflow = self.builder.ins().band(is_min, minus_one);
+                self.trap_if(overflow, TrapCode::IntegerOverflow);
+                self.builder.ins().sdiv(x, y)
+            }
+            (true, true) => {
+                // `x rem -1` is 0 for every `x`, and `INT_MIN rem -1` must not fault.
+                let one = self.builder.ins().iconst(ty, 1);
+                let y = self.builder.ins().select(minus_one, one, y);
+                self.builder.ins().srem(x, y)
+            }
+        };
+        self.push(value);
+        Ok(())
+    }
+
+    /// A trapping float-to-int conversion: NaN and out-of-range inputs trap, others truncate.
+    /// `low` and `high` are the exclusive bounds, as `f64`s (exact for every case).
+    fn truncate(&mut self, to: Type, signed: bool) -> Result<()> {
+        let x = self.pop()?;
+        let from = self.builder.func.dfg.value_type(x);
+        let wide = if from == types::F32 {
+            self.builder.ins().fpromote(types::F64, x)
+        } else {
+            x
+        };
+        let is_nan = self.builder.ins().fcmp(FloatCC::Unordered, wide, wide);
+        self.trap_if(is_nan, TrapCode::BadConversionToInteger);
+        let (low, low_cc, high) = match (to, signed) {
+            (types::I32, true) => (-2147483649.0, FloatCC::LessThanOrEqual, 2147483648.0),
+            (types::I32, false) => (-1.0, FloatCC::LessThanOrEqual, 4294967296.0),
+            // −2^63 − 1 is not a double: the double below −2^63 is already out of range.
+            (_, true) => (
+                -9223372036854775808.0,
+                FloatCC::LessThan,
+                9223372036854775808.0,
+            ),
+            (_, false) => (-1.0, FloatCC::LessThanOrEqual, 18446744073709551616.0),
+        };
+        let low = self.builder.ins().f64const(low);
+        let high = self.builder.ins().f64const(high);
+        let below = self.builder.ins().fcmp(low_cc, wide, low);
+        let above = self
+            .builder
+            .ins()
+            .fcmp(FloatCC::GreaterThanOrEqual, wide, high);
+        let out_of_range = self.builder.ins().bor(below, above);
+        self.trap_if(out_of_range, TrapCode::IntegerOverflow);
+        let value = if signed {
+            self.builder.ins().fcvt_to_sint_sat(to, x)
+        } else {
+            self.builder.ins().fcvt_to_uint_sat(to, x)
+        };
+        self.push(value);
+        Ok(())
+    }
+
+    fn numeric(&mut self, op: &Operator<'_>) -> Result<()> {
+        use Operator as O;
+        use types::{F32, F64, I32, I64};
+        match *op {
+            O::I32Eqz | O::I64Eqz => self.eqz()?,
+            O::I32Eq | O::I64Eq => self.icmp(IntCC::Equal)?,
+            O::I32Ne | O::I64Ne => self.icmp(IntCC::NotEqual)?,
+            O::I32LtS | O::I64LtS => self.icmp(IntCC::SignedLessThan)?,
+            O::I32LtU | O::I64LtU => self.icmp(IntCC::UnsignedLessThan)?,
+            O::I32GtS | O::I64GtS => self.icmp(IntCC::SignedGreaterThan)?,
+            O::I32GtU | O::I64GtU => self.icmp(IntCC::UnsignedGreaterThan)?,
+            O::I32LeS | O::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual)?,
+            O::I32LeU | O::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual)?,
+            O::I32GeS | O::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual)?,
+            O::I32GeU | O::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual)?,
+            O::F32Eq | O::F64Eq => self.fcmp(FloatCC::Equal)?,
+            O::F32Ne | O::F64Ne => self.fcmp(FloatCC::NotEqual)?,
+            O::F32Lt | O::F64Lt => self.fcmp(FloatCC::LessThan)?,
+            O::F32Gt | O::F64Gt => self.fcmp(FloatCC::GreaterThan)?,
+            O::F32Le | O::F64Le => self.fcmp(FloatCC::LessThanOrEqual)?,
+            O::F32Ge | O::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual)?,
+            O::I32Clz | O::I64Clz => self.unary(|b, x| b.ins().clz(x))?,
+            O::I32Ctz | O::I64Ctz => self.unary(|b, x| b.ins().ctz(x))?,
+            O::I32Popcnt | O::I64Popcnt => self.unary(|b, x| b.ins().popcnt(x))?,
+            O::I32Add | O::I64Add => self.binary(|b, x, y| b.ins().iadd(x, y))?,
+            O::I32Sub | O::I64Sub => self.binary(|b, x, y| b.ins().isub(x, y))?,
+            O::I32Mul | O::I64Mul => self.binary(|b, x, y| b.ins().imul(x, y))?,
+            O::I32DivS | O::I64DivS => self.divide(true, false)?,
+            O::I32DivU | O::I64DivU => self.divide(false, false)?,
+            O::I32RemS | O::I64RemS => self.divide(true, true)?,
+            O::I32RemU | O::I64RemU => self.divide(false, true)?,
+            O::I32And | O::I64And => self.binary(|b, x, y| b.ins().band(x, y))?,
+            O::I32Or | O::I64Or => self.binary(|b, x, y| b.ins().bor(x, y))?,
+            O::I32Xor | O::I64Xor => self.binary(|b, x, y| b.ins().bxor(x, y))?,
+            // Cranelift's shifts and rotates take the amount modulo the width, as Wasm does.
+            O::I32Shl | O::I64Shl => self.binary(|b, x, y| b.ins().ishl(x, y))?,
+            O::I32ShrS | O::I64ShrS => self.binary(|b, x, y| b.ins().sshr(x, y))?,
+            O::I32ShrU | O::I64ShrU => self.binary(|b, x, y| b.ins().ushr(x, y))?,
+            O::I32Rotl | O::I64Rotl => self.binary(|b, x, y| b.ins().rotl(x, y))?,
+            O::I32Rotr | O::I64Rotr => self.binary(|b, x, y| b.ins().rotr(x, y))?,
+            O::F32Abs | O::F64Abs => self.unary(|b, x| b.ins().fabs(x))?,
+            O::F32Neg | O::F64Neg => self.unary(|b, x| b.ins().fneg(x))?,
+            O::F32Ceil | O::F64Ceil => self.unary(|b, x| b.ins().ceil(x))?,
+            O::F32Floor | O::F64Floor => self.unary(|b, x| b.ins().floor(x))?,
+            O::F32Trunc | O::F64Trunc => self.unary(|b, x| b.ins().trunc(x))?,
+            // Cranelift's `nearest` rounds half to even, as Wasm's does.
+            O::F32Nearest | O::F64Nearest => self.unary(|b, x| b.ins().nearest(x))?,
+            O::F32Sqrt | O::F64Sqrt => self.unary(|b, x| b.ins().sqrt(x))?,
+            O::F32Add | O::F64Add => self.binary(|b, x, y| b.ins().fadd(x, y))?,
+            O::F32Sub | O::F64Sub => self.binary(|b, x, y| b.ins().fsub(x, y))?,
+            O::F32Mul | O::F64Mul => self.binary(|b, x, y| b.ins().fmul(x, y))?,
+            O::F32Div | O::F64Div => self.binary(|b, x, y| b.ins().fdiv(x, y))?,
+            // Cranelift's `fmin`/`fmax` return NaN for a NaN operand and order −0 below +0.
+            O::F32Min | O::F64Min => self.binary(|b, x, y| b.ins().fmin(x, y))?,
+            O::F32Max | O::F64Max => self.binary(|b, x, y| b.ins().fmax(x, y))?,
+            O::F32Copysign | O::F64Copysign => self.binary(|b, x, y| b.ins().fcopysign(x, y))?,
+            O::I32WrapI64 => self.unary(|b, x| b.ins().ireduce(I32, x))?,
+            O::I64ExtendI32S => self.unary(|b, x| b.ins().sextend(I64, x))?,
+            O::I64ExtendI32U => self.unary(|b, x| b.ins().uextend(I64, x))?,
+            O::I32Extend8S
+            | O::I32Extend16S
+            | O::I64Extend8S
+            | O::I64Extend16S
+            | O::I64Extend32S => {
+                let narrow = match op {
+                    O::I32Extend8S | O::I64Extend8S => types::I8,
+                    O::I32Extend16S | O::I64Extend16S => types::I16,
+                    _ => I32,
+                };
+                self.unary(|b, x| {
+                    let ty = b.func.dfg.value_type(x);
+                    let low = b.ins().ireduce(narrow, x);
+                    b.ins().sextend(ty, low)
+                })?
+            }
+            O::I32TruncF32S | O::I32TruncF64S => self.truncate(I32, true)?,
+            O::I32TruncF32U | O::I32TruncF64U => self.truncate(I32, false)?,
+            O::I64TruncF32S | O::I64TruncF64S => self.truncate(I64, true)?,
+            O::I64TruncF32U | O::I64TruncF64U => self.truncate(I64, false)?,
+            O::I32TruncSatF32S | O::I32TruncSatF64S => {
+                self.unary(|b, x| b.ins().fcvt_to_sint_sat(I32, x))?
+            }
+            O::I32TruncSatF32U | O::I32TruncSatF64U => {
+                self.unary(|b, x| b.ins().fcvt_to_uint_sat(I32, x))?
+            }
+            O::I64TruncSatF32S | O::I64TruncSatF64S => {
+                self.unary(|b, x| b.ins().fcvt_to_sint_sat(I64, x))?
+            }
+            O::I64TruncSatF32U | O::I64TruncSatF64U => {
+                self.unary(|b, x| b.ins().fcvt_to_uint_sat(I64, x))?
+            }
+            O::F32ConvertI32S | O::F32ConvertI64S => {
+                self.unary(|b, x| b.ins().fcvt_from_sint(F32, x))?
+            }
+            O::F32ConvertI32U | O::F32ConvertI64U => {
+                self.unary(|b, x| b.ins().fcvt_from_uint(F32, x))?
+            }
+            O::F64ConvertI32S | O::F64ConvertI64S => {
+                self.unary(|b, x| b.ins().fcvt_from_sint(F64, x))?
+            }
+            O::F64ConvertI32U | O::F64ConvertI64U => {
+                self.unary(|b, x| b.ins().fcvt_from_uint(F64, x))?
+            }
+            O::F32DemoteF64 => self.unary(|b, x| b.ins().fdemote(F32, x))?,
+            O::F64PromoteF32 => self.unary(|b, x| b.ins().fpromote(F64, x))?,
+            O::I32ReinterpretF32 => {
+                self.unary(|b, x| b.ins().bitcast(I32, MemFlagsData::new(), x))?
+            }
+            O::I64ReinterpretF64 => {
+                self.unary(|b, x| b.ins().bitcast(I64, MemFlagsData::new(), x))?
+            }
+            O::F32ReinterpretI32 => {
+                self.unary(|b, x| b.ins().bitcast(F32, MemFlagsData::new(), x))?
+            }
+            O::F64ReinterpretI64 => {
+                self.unary(|b, x| b.ins().bitcast(F64, MemFlagsData::new(), x))?
+            }
+            O::MemoryCopy { .. } => return Err(CompileError::Unsupported("memory.copy")),
+            O::MemoryFill { .. } => return Err(CompileError::Unsupported("memory.fill")),
+            O::MemoryInit { .. } => return Err(CompileError::Unsupported("memory.init")),
+            O::DataDrop { .. } => return Err(CompileError::Unsupported("data.drop")),
+            O::TableGrow { .. } => return Err(CompileError::Unsupported("table.grow")),
+            O::TableFill { .. } => return Err(CompileError::Unsupported("table.fill")),
+            O::TableCopy { .. } => return Err(CompileError::Unsupported("table.copy")),
+            O::TableInit { .. } => return Err(CompileError::Unsupported("table.init")),
+            O::ElemDrop { .. } => return Err(CompileError::Unsupported("elem.drop")),
+            _ => return Err(CompileError::Unsupported("an operator outside Wasm 2.0")),
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Extend {
+    None,
+    Signed,
+    Unsigned,
+}
+
+/// The Wasm value type of a `wasmparser` one (the validator admits no others).
+fn valtype(ty: wasmparser::ValType) -> Result<ValType> {
+    Ok(ValType::from_wasmparser(ty))
+}
+
+/// `index * size` as a load or store offset.
+fn offset_of_index(index: u32, size: u32) -> Result<i32> {
+    index
+        .checked_mul(size)
+        .and_then(|offset| i32::try_from(offset).ok())
+        .ok_or_else(|| CompileError::Failed("index too large for an offset".into()))
+}
