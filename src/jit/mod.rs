@@ -185,7 +185,13 @@ impl Compiler {
         self.context.func.signature = native_signature(&ty, call_conv);
         self.context.func.name = UserFuncName::user(0, func);
         let builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-        FuncTranslator::translate(module, func, builder, &*self.isa, &helpers)?;
+        let translated = FuncTranslator::translate(module, func, builder, &*self.isa, &helpers);
+        if let Err(error) = translated {
+            // A translation that stopped early did not reach `finalize`, which is what clears
+            // the builder context for the next function.
+            self.builder_context = FunctionBuilderContext::new();
+            return Err(error);
+        }
         let mut code = Vec::new();
         let mut relocations = Vec::new();
         self.emit(&mut code, &mut relocations)?;

@@ -216,6 +216,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 "function body ends inside a block".into(),
             ));
         }
+        this.finish_exits();
         this.builder.seal_all_blocks();
         this.builder.finalize(isa.frontend_config());
         Ok(())
@@ -337,25 +338,35 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.builder.ins().jump(block, &args);
     }
 
-    /// The block that returns `code`'s status.
+    /// The block that returns `code`'s status (filled in by [`Self::finish_exits`]).
     fn trap_block(&mut self, code: TrapCode) -> Block {
         if let Some(block) = self.trap_blocks.get(&code) {
             return *block;
         }
         let block = self.builder.create_block();
         self.builder.set_cold_block(block);
-        let current = self.builder.current_block();
-        self.builder.switch_to_block(block);
-        let status = self
-            .builder
-            .ins()
-            .iconst(types::I32, i64::from(status::of_trap(code)));
-        self.return_status(status);
-        if let Some(current) = current {
-            self.builder.switch_to_block(current);
-        }
         self.trap_blocks.insert(code, block);
         block
+    }
+
+    /// Fills the blocks that return a trap's or a callee's status. They are filled last, as
+    /// the builder must not leave a block before its terminator.
+    fn finish_exits(&mut self) {
+        let mut traps: Vec<(TrapCode, Block)> = self.trap_blocks.drain().collect();
+        traps.sort_by_key(|(code, _)| status::of_trap(*code));
+        for (code, block) in traps {
+            self.builder.switch_to_block(block);
+            let status = self
+                .builder
+                .ins()
+                .iconst(types::I32, i64::from(status::of_trap(code)));
+            self.return_status(status);
+        }
+        if let Some(block) = self.propagate_block {
+            self.builder.switch_to_block(block);
+            let status = self.builder.block_params(block)[0];
+            self.return_status(status);
+        }
     }
 
     /// Returns `status` with zero results.
@@ -391,13 +402,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             None => {
                 let block = self.builder.create_block();
                 self.builder.set_cold_block(block);
-                let param = self.builder.append_block_param(block, types::I32);
-                let current = self.builder.current_block();
-                self.builder.switch_to_block(block);
-                self.return_status(param);
-                if let Some(current) = current {
-                    self.builder.switch_to_block(current);
-                }
+                self.builder.append_block_param(block, types::I32);
                 self.propagate_block = Some(block);
                 block
             }
@@ -636,38 +641,38 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 let depths = targets
                     .targets()
                     .collect::<std::result::Result<Vec<_>, _>>()?;
-                // One edge block per distinct target, which passes the branch's values.
-                let mut edges: HashMap<u32, Block> = HashMap::new();
-                let mut edge_of = |this: &mut Self, depth: u32| -> Result<Block> {
-                    if let Some(edge) = edges.get(&depth) {
-                        return Ok(*edge);
-                    }
-                    let (target, values) = this.branch(depth)?;
-                    let block = if values.is_empty() {
-                        target
-                    } else {
-                        let edge = this.builder.create_block();
-                        let current = this.builder.current_block();
-                        this.builder.switch_to_block(edge);
-                        this.jump(target, &values);
-                        if let Some(current) = current {
-                            this.builder.switch_to_block(current);
-                        }
-                        edge
-                    };
-                    edges.insert(depth, block);
-                    Ok(block)
-                };
-                let default_block = edge_of(self, default)?;
+                // One edge block per distinct target that takes values, which passes them;
+                // the edges are filled after the `br_table` that ends the current block.
+                let mut targets: HashMap<u32, Block> = HashMap::new();
+                let mut edges = Vec::new();
                 let mut table = Vec::with_capacity(depths.len());
-                for depth in depths {
-                    let block = edge_of(self, depth)?;
+                for depth in depths.into_iter().chain([default]) {
+                    let block = match targets.get(&depth) {
+                        Some(block) => *block,
+                        None => {
+                            let (target, values) = self.branch(depth)?;
+                            let block = if values.is_empty() {
+                                target
+                            } else {
+                                let edge = self.builder.create_block();
+                                edges.push((edge, target, values));
+                                edge
+                            };
+                            targets.insert(depth, block);
+                            block
+                        }
+                    };
                     table.push(self.builder.func.dfg.block_call(block, &[]));
                 }
-                let default_call = self.builder.func.dfg.block_call(default_block, &[]);
+                let default_call = table.pop().expect("the default target was pushed last");
                 let table = JumpTableData::new(default_call, &table);
                 let table = self.builder.create_jump_table(table);
                 self.builder.ins().br_table(index, table);
+                for (edge, target, values) in edges {
+                    self.builder.switch_to_block(edge);
+                    self.builder.seal_block(edge);
+                    self.jump(target, &values);
+                }
                 self.reachable = false;
             }
             O::Return => {
