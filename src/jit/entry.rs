@@ -19,6 +19,7 @@ use crate::error::{Error, Result, TrapCode};
 use crate::runtime::store::{FuncKind, Store};
 use crate::runtime::vmctx::VmContext;
 
+use super::bulk::{self, BulkOp};
 use super::{NativeCode, native_code, status};
 
 /// Offsets and sizes of what native code reads, as Rust lays it out.
@@ -64,6 +65,10 @@ pub(super) struct Helpers {
     pub call_indirect: usize,
     /// [`memory_grow`].
     pub memory_grow: usize,
+    /// [`bulk`].
+    pub bulk: usize,
+    /// [`table_grow`].
+    pub table_grow: usize,
 }
 
 impl Helpers {
@@ -72,6 +77,8 @@ impl Helpers {
             call: call as *const () as usize,
             call_indirect: call_indirect as *const () as usize,
             memory_grow: memory_grow as *const () as usize,
+            bulk: bulk as *const () as usize,
+            table_grow: table_grow as *const () as usize,
         }
     }
 }
@@ -85,6 +92,10 @@ trait Runtime {
     fn memory_grow(&mut self, instance: u32, delta: u32) -> u32;
     /// The signature of store function `func`.
     fn signature(&self, func: u32) -> SignatureId;
+    /// Runs a bulk memory or table operator for store instance `instance`.
+    fn bulk(&mut self, instance: u32, op: BulkOp, operands: &[u64]) -> Result<()>;
+    /// Grows table `table` of store instance `instance`: the old size, or `u32::MAX`.
+    fn table_grow(&mut self, instance: u32, table: u32, init: u64, delta: u32) -> u32;
 }
 
 impl<T> Runtime for Store<T> {
@@ -103,6 +114,14 @@ impl<T> Runtime for Store<T> {
 
     fn signature(&self, func: u32) -> SignatureId {
         self.inner.funcs[func as usize].signature
+    }
+
+    fn bulk(&mut self, instance: u32, op: BulkOp, operands: &[u64]) -> Result<()> {
+        bulk::run(&mut self.inner, instance, op, operands)
+    }
+
+    fn table_grow(&mut self, instance: u32, table: u32, init: u64, delta: u32) -> u32 {
+        bulk::table_grow(&mut self.inner, instance, table, init, delta)
     }
 }
 
@@ -282,6 +301,33 @@ extern "C" fn memory_grow(vmctx: *mut VmContext, delta: u32) -> u32 {
         // SAFETY: native code passes its own VM context.
         let instance = unsafe { (*vmctx).instance };
         Ok(runtime.memory_grow(instance, delta))
+    })
+}
+
+/// Helper: the bulk operator with code `op` (a [`BulkOp`]) for `vmctx`'s instance, with its
+/// operands in the slots at `operands`.
+extern "C" fn bulk(vmctx: *mut VmContext, op: u32, operands: *const u64) -> u32 {
+    with_runtime(status::ERROR, |runtime| {
+        let op = BulkOp::from_code(op).ok_or_else(|| Error::host("unknown bulk operator"))?;
+        // SAFETY: native code passes its own VM context, and a slot array of the operator's
+        // arity (see `FuncTranslator::bulk`).
+        let (instance, operands) = unsafe {
+            (
+                (*vmctx).instance,
+                std::slice::from_raw_parts(operands, op.arity()),
+            )
+        };
+        runtime.bulk(instance, op, operands)?;
+        Ok(status::OK)
+    })
+}
+
+/// Helper: `table.grow` of table `table` of `vmctx`'s instance.
+extern "C" fn table_grow(vmctx: *mut VmContext, table: u32, init: u64, delta: u32) -> u32 {
+    with_runtime(u32::MAX, |runtime| {
+        // SAFETY: native code passes its own VM context.
+        let instance = unsafe { (*vmctx).instance };
+        Ok(runtime.table_grow(instance, table, init, delta))
     })
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`translate`]: Wasm operators to Cranelift IR;
 //! - [`code_memory`]: executable memory (W^X, relocated);
+//! - [`bulk`]: the bulk memory and table operators, which native code runs in Rust;
 //! - [`entry`]: the glue between Rust and native code — the host entry through a per-function
 //!   array trampoline, the `extern "C"` helpers native code calls into the runtime with, and
 //!   the VM context layout native code reads.
@@ -14,6 +15,7 @@
 //! (`entry::Runtime`), which compiles the callee first under `Strategy::Compiled` or else
 //! interprets it.
 
+mod bulk;
 mod code_memory;
 mod entry;
 mod translate;

@@ -23,6 +23,7 @@ use crate::error::TrapCode;
 use crate::module::ModuleInner;
 use crate::module::types::{FuncType, ValType};
 
+use super::bulk::BulkOp;
 use super::entry::{Helpers, layout};
 use super::status;
 
@@ -613,7 +614,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     else_block: Some((else_block, values)),
                     num_params: params.len(),
                     num_results: results.len(),
-                    height: self.stack.len() - params.len(),
+                    height: self.stack.len().saturating_sub(params.len()),
                     next_reachable: false,
                 });
             }
@@ -815,6 +816,32 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 let address = self.table_element(table, index)?;
                 self.builder.ins().store(vm_flags(), value, address, 0);
             }
+            O::MemoryFill { .. } => self.bulk(BulkOp::MemoryFill, &[])?,
+            O::MemoryCopy { .. } => self.bulk(BulkOp::MemoryCopy, &[])?,
+            O::MemoryInit { data_index, .. } => self.bulk(BulkOp::MemoryInit, &[data_index])?,
+            O::DataDrop { data_index } => self.bulk(BulkOp::DataDrop, &[data_index])?,
+            O::TableFill { table } => self.bulk(BulkOp::TableFill, &[table])?,
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => self.bulk(BulkOp::TableCopy, &[dst_table, src_table])?,
+            O::TableInit { elem_index, table } => {
+                self.bulk(BulkOp::TableInit, &[table, elem_index])?
+            }
+            O::ElemDrop { elem_index } => self.bulk(BulkOp::ElemDrop, &[elem_index])?,
+            O::TableGrow { table } => {
+                let delta = self.pop()?;
+                let init = self.pop()?;
+                let table = self.builder.ins().iconst(types::I32, i64::from(table));
+                let result = self.call_helper(
+                    "table_grow",
+                    self.helpers.table_grow,
+                    &[types::I64, types::I32, types::I64, types::I32],
+                    types::I32,
+                    &[self.vmctx, table, init, delta],
+                );
+                self.push(result);
+            }
             O::TableSize { table } => {
                 let vm_table = self.vm_table(table)?;
                 let len = self.load_vm(types::I64, vm_table, layout::VMTABLE_LEN);
@@ -989,6 +1016,34 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             3,
         ));
         Ok(self.builder.ins().stack_addr(types::I64, slot, 0))
+    }
+
+    /// A bulk operator, through the runtime: `immediates` then the popped operands go to a
+    /// slot array (see [`BulkOp`]).
+    fn bulk(&mut self, op: BulkOp, immediates: &[u32]) -> Result<()> {
+        let operands = self.pop_n(op.arity() - immediates.len())?;
+        let slots = self.value_slots(op.arity())?;
+        let immediates: Vec<Value> = immediates
+            .iter()
+            .map(|imm| self.builder.ins().iconst(types::I64, i64::from(*imm)))
+            .collect();
+        for (i, value) in immediates.into_iter().chain(operands).enumerate() {
+            let ty = self.builder.func.dfg.value_type(value);
+            let slot = encode_slot(&mut self.builder, value, ty);
+            self.builder
+                .ins()
+                .store(vm_flags(), slot, slots, offset_of_index(i as u32, 8)?);
+        }
+        let op = self.builder.ins().iconst(types::I32, op as i64);
+        let status = self.call_helper(
+            "bulk",
+            self.helpers.bulk,
+            &[types::I64, types::I32, types::I64],
+            types::I32,
+            &[self.vmctx, op, slots],
+        );
+        self.propagate(status);
+        Ok(())
     }
 
     /// Spills `args` into a fresh slot array big enough for `ty`'s results too; returns its
@@ -1352,15 +1407,6 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             O::F64ReinterpretI64 => {
                 self.unary(|b, x| b.ins().bitcast(F64, MemFlagsData::new(), x))?
             }
-            O::MemoryCopy { .. } => return Err(CompileError::Unsupported("memory.copy")),
-            O::MemoryFill { .. } => return Err(CompileError::Unsupported("memory.fill")),
-            O::MemoryInit { .. } => return Err(CompileError::Unsupported("memory.init")),
-            O::DataDrop { .. } => return Err(CompileError::Unsupported("data.drop")),
-            O::TableGrow { .. } => return Err(CompileError::Unsupported("table.grow")),
-            O::TableFill { .. } => return Err(CompileError::Unsupported("table.fill")),
-            O::TableCopy { .. } => return Err(CompileError::Unsupported("table.copy")),
-            O::TableInit { .. } => return Err(CompileError::Unsupported("table.init")),
-            O::ElemDrop { .. } => return Err(CompileError::Unsupported("elem.drop")),
             _ => return Err(CompileError::Unsupported("an operator outside Wasm 2.0")),
         }
         Ok(())
