@@ -916,6 +916,20 @@ fn the_interpreter_strategy_can_be_named() {
     .stdout("Hello, world!\n");
 }
 
+#[cfg(feature = "jit")]
+#[test]
+fn the_compiled_strategy_runs_a_wasi_program() {
+    tierwasm([
+        "run".as_ref(),
+        "--strategy".as_ref(),
+        "compiled".as_ref(),
+        program("hello").as_os_str(),
+    ])
+    .code(0)
+    .stdout("Hello, world!\n")
+    .stderr("hello on stderr\n");
+}
+
 #[test]
 fn an_unknown_strategy_is_a_usage_error() {
     tierwasm([

@@ -687,6 +687,44 @@ fn host_functions_can_reenter_native_code() {
 }
 
 #[test]
+fn host_functions_called_from_native_code_see_their_caller() {
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (import "host" "peek" (func $peek (param i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 16) "\2a")
+              (table 1 funcref)
+              (elem (i32.const 0) $peek)
+              (type $peek (func (param i32) (result i32)))
+              (func (export "direct") (result i32) (call $peek (i32.const 16)))
+              (func (export "indirect") (result i32)
+                (call_indirect (type $peek) (i32.const 16) (i32.const 0))))"#,
+        ),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let peek = Func::wrap(
+        &mut store,
+        |caller: tierwasm::Caller<'_, ()>, address: i32| -> tierwasm::Result<i32> {
+            let Some(tierwasm::Extern::Memory(memory)) = caller.get_export("memory") else {
+                return Err(tierwasm::Error::host("the caller exports no memory"));
+            };
+            Ok(memory.data(&caller)[address as usize] as i32)
+        },
+    );
+    let instance = Instance::new(&mut store, &module, &[peek.into()]).unwrap();
+    for name in ["direct", "indirect"] {
+        let func = instance.get_func(&store, name).unwrap();
+        let mut results = [Val::I32(0)];
+        func.call(&mut store, &[], &mut results).unwrap();
+        assert_eq!(results[0].i32(), Some(42), "{name}");
+    }
+}
+
+#[test]
 fn the_start_function_runs_native() {
     let engine = engine(Strategy::Compiled);
     let module = Module::new(

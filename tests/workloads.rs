@@ -35,8 +35,22 @@ fn checksum(value: &Val) -> u64 {
 
 #[test]
 fn every_workload_matches_v8() {
+    check_every_workload(common::store());
+}
+
+#[cfg(feature = "jit")]
+#[test]
+fn every_workload_matches_v8_in_native_code() {
+    let engine =
+        tierwasm::Engine::new(tierwasm::Config::new().strategy(tierwasm::Strategy::Compiled));
+    check_every_workload(tierwasm::Store::new(&engine, ()));
+    let stats = engine.stats();
+    assert!(stats.functions_compiled > 0);
+    assert_eq!(stats.compile_failures, 0);
+}
+
+fn check_every_workload(mut store: tierwasm::Store<()>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/workloads");
-    let mut store = common::store();
     for &(name, size, expected) in EXPECTED {
         let bytes = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
         let module = Module::new(store.engine(), bytes).unwrap();

@@ -228,7 +228,7 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, slots: &mut [u64]) -> R
 }
 
 /// Calls a host function with arguments and results in `slots`.
-fn call_host<T>(
+pub(crate) fn call_host<T>(
     store: &mut Store<T>,
     func: u32,
     caller: Option<u32>,

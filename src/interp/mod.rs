@@ -8,7 +8,7 @@ mod translate;
 
 use std::time::Instant;
 
-pub(crate) use exec::{Op, Stack, invoke};
+pub(crate) use exec::{Op, Stack, call_host, invoke};
 pub(crate) use ir::CompiledFunc;
 
 use crate::module::ModuleInner;

@@ -86,8 +86,9 @@ impl Helpers {
 /// What the helpers need of a store; a trait object, so helpers are not generic over the
 /// store's host data.
 trait Runtime {
-    /// Calls store function `func` with arguments and results in `slots`.
-    fn call(&mut self, func: u32, slots: &mut [u64]) -> Result<()>;
+    /// Calls store function `func` for store instance `caller`, with arguments and results in
+    /// `slots`.
+    fn call(&mut self, func: u32, caller: u32, slots: &mut [u64]) -> Result<()>;
     /// Grows memory 0 of store instance `instance`: the old size in pages, or `u32::MAX`.
     fn memory_grow(&mut self, instance: u32, delta: u32) -> u32;
     /// The signature of store function `func`.
@@ -99,8 +100,8 @@ trait Runtime {
 }
 
 impl<T> Runtime for Store<T> {
-    fn call(&mut self, func: u32, slots: &mut [u64]) -> Result<()> {
-        crate::runtime::func::call_slots(self, func, slots)
+    fn call(&mut self, func: u32, caller: u32, slots: &mut [u64]) -> Result<()> {
+        crate::runtime::func::call_slots_from(self, func, caller, slots)
     }
 
     fn memory_grow(&mut self, instance: u32, delta: u32) -> u32 {
@@ -247,10 +248,11 @@ extern "C" fn call(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) 
     with_runtime(status::ERROR, |runtime| {
         // SAFETY: native code passes its own VM context; the translator took `func` from a
         // validated `call`, so it indexes the module's functions, which `funcs` covers.
-        let func_ref = unsafe { *(*vmctx).funcs.add(func as usize) };
+        let (func_ref, instance) =
+            unsafe { (*(*vmctx).funcs.add(func as usize), (*vmctx).instance) };
         // SAFETY: the caller's stack slot array has `len` slots.
         let slots = unsafe { std::slice::from_raw_parts_mut(slots, len as usize) };
-        runtime.call((func_ref - 1) as u32, slots)?;
+        runtime.call((func_ref - 1) as u32, instance, slots)?;
         Ok(status::OK)
     })
 }
@@ -269,11 +271,12 @@ extern "C" fn call_indirect(
     with_runtime(status::ERROR, |runtime| {
         // SAFETY: native code passes its own VM context; the validator checked `table` and
         // `type_index` against the module, whose tables and types these arrays cover.
-        let (vm_table, expected) = unsafe {
+        let (vm_table, expected, instance) = unsafe {
             let vm = &*vmctx;
             (
                 &**vm.tables.add(table as usize),
                 *vm.signatures.add(type_index as usize),
+                vm.instance,
             )
         };
         if u64::from(element) >= vm_table.len {
@@ -290,7 +293,7 @@ extern "C" fn call_indirect(
         }
         // SAFETY: the caller's stack slot array has `len` slots.
         let slots = unsafe { std::slice::from_raw_parts_mut(slots, len as usize) };
-        runtime.call(func, slots)?;
+        runtime.call(func, instance, slots)?;
         Ok(status::OK)
     })
 }

@@ -13,7 +13,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, Endianness, InstBuilder, JumpTableData, MemFlagsData, SigRef,
-    Signature, StackSlotData, StackSlotKind, Type, Value, types,
+    Signature, StackSlot, StackSlotData, StackSlotKind, Type, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -167,6 +167,8 @@ pub(crate) struct FuncTranslator<'m, 'b> {
     /// Returns its status parameter (a callee's non-zero status) with zero results.
     propagate_block: Option<Block>,
     signatures: HashMap<u32, SigRef>,
+    /// The slot array of calls through the runtime (see [`Self::value_slots`]).
+    scratch: Option<StackSlot>,
     helper_signatures: HashMap<&'static str, SigRef>,
 }
 
@@ -204,6 +206,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             trap_blocks: HashMap::new(),
             propagate_block: None,
             signatures: HashMap::new(),
+            scratch: None,
             helper_signatures: HashMap::new(),
         };
         this.entry(ty, &body)?;
@@ -713,7 +716,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             }
             O::GlobalGet { global_index } => {
                 let (cell, ty) = self.global(global_index)?;
-                let value = self.builder.ins().load(ty, vm_flags(), cell, 0);
+                let slot = self.builder.ins().load(types::I64, vm_flags(), cell, 0);
+                let value = decode_slot(&mut self.builder, slot, ty);
                 self.push(value);
             }
             O::GlobalSet { global_index } => {
@@ -1006,15 +1010,25 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.builder.inst_results(call)[0]
     }
 
-    /// A stack slot of `count` 64-bit value slots, for a call through the runtime.
+    /// The address of `count` 64-bit value slots in the frame, for a call through the
+    /// runtime. All such calls share one stack slot, as big as the largest needs: each one
+    /// reads its results back before the next call is made.
     fn value_slots(&mut self, count: usize) -> Result<Value> {
         let size = u32::try_from(count * 8)
             .map_err(|_| CompileError::Failed("too many call arguments".into()))?;
-        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(
-            StackSlotKind::ExplicitSlot,
-            size,
-            3,
-        ));
+        let slot = match self.scratch {
+            Some(slot) => {
+                let data = &mut self.builder.func.sized_stack_slots[slot];
+                data.size = data.size.max(size);
+                slot
+            }
+            None => {
+                let data = StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3);
+                let slot = self.builder.create_sized_stack_slot(data);
+                self.scratch = Some(slot);
+                slot
+            }
+        };
         Ok(self.builder.ins().stack_addr(types::I64, slot, 0))
     }
 

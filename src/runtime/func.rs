@@ -164,6 +164,21 @@ pub(crate) fn call_slots<T>(store: &mut Store<T>, index: u32, slots: &mut [u64])
     interp::invoke(store, index, slots)
 }
 
+/// Calls store function `index` on behalf of store instance `caller` (a host function sees it
+/// as its [`Caller`]'s instance); otherwise as [`call_slots`].
+#[cfg(feature = "jit")]
+pub(crate) fn call_slots_from<T>(
+    store: &mut Store<T>,
+    index: u32,
+    caller: u32,
+    slots: &mut [u64],
+) -> Result<()> {
+    if let FuncKind::Host { .. } = store.inner.funcs[index as usize].kind {
+        return interp::call_host(store, index, Some(caller), slots);
+    }
+    call_slots(store, index, slots)
+}
+
 /// The store and calling instance, as a host function sees them.
 pub struct Caller<'a, T> {
     store: &'a mut Store<T>,

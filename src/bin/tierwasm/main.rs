@@ -117,12 +117,17 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 enum StrategyArg {
     /// The register-based interpreter.
     Interp,
+    /// Native code from Cranelift, each function compiled before its first call.
+    #[cfg(feature = "jit")]
+    Compiled,
 }
 
 impl From<StrategyArg> for Strategy {
     fn from(strategy: StrategyArg) -> Strategy {
         match strategy {
             StrategyArg::Interp => Strategy::Interpreter,
+            #[cfg(feature = "jit")]
+            StrategyArg::Compiled => Strategy::Compiled,
         }
     }
 }
