@@ -223,6 +223,10 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
 /// keeping its error or panic in the activation.
 fn with_runtime<R>(failed: R, f: impl FnOnce(&mut dyn Runtime) -> Result<R>) -> R {
     let activation = ACTIVATION.get();
+    if activation.is_null() {
+        debug_assert!(false, "a helper ran outside an activation of native code");
+        return failed;
+    }
     // SAFETY: helpers are only called by native code, which only runs inside `invoke`, so the
     // pointer is the innermost live activation on this thread. `invoke` does not touch it or
     // the store until native code returns, and a nested `invoke` installs its own.

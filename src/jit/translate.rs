@@ -1264,7 +1264,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     }
 
     /// A trapping float-to-int conversion: NaN and out-of-range inputs trap, others truncate.
-    /// `low` and `high` are the exclusive bounds, as `f64`s (exact for every case).
+    /// The input is compared as an `f64` (exact for `f32` inputs too) with bounds just outside
+    /// the inputs whose truncation fits the integer type.
     fn truncate(&mut self, to: Type, signed: bool) -> Result<()> {
         let x = self.pop()?;
         let from = self.builder.func.dfg.value_type(x);

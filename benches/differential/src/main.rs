@@ -12,7 +12,12 @@
 //! ```
 //!
 //! `--file` checks a module from a file (one that failed, say, while reducing it), with the
-//! arguments of seed `--start`.
+//! arguments of seed `--start`. Built with the feature `jit`, `--strategy compiled` runs
+//! tierwasm's Cranelift tier instead of its interpreter:
+//!
+//! ```sh
+//! cargo run --release -p differential --features jit -- --strategy compiled
+//! ```
 
 use std::process::ExitCode;
 
@@ -322,8 +327,8 @@ enum Checked {
 }
 
 /// Instantiates `wasm` on both engines: both instances, or `None` when both failed.
-fn instantiate(wasm: &[u8]) -> Result<Option<(Tierwasm, Wasmi)>> {
-    let engine = tierwasm::Engine::default();
+fn instantiate(wasm: &[u8], strategy: tierwasm::Strategy) -> Result<Option<(Tierwasm, Wasmi)>> {
+    let engine = tierwasm::Engine::new(tierwasm::Config::new().strategy(strategy));
     let module = tierwasm::Module::new(&engine, wasm).context("tierwasm: compile")?;
     let mut store = tierwasm::Store::new(&engine, ());
     let instance = tierwasm::Instance::new(&mut store, &module, &[]);
@@ -365,19 +370,19 @@ fn module(seed: u64) -> Result<Option<Vec<u8>>> {
 }
 
 /// Runs the module for `seed` on both engines; an error describes the first difference.
-fn check(seed: u64) -> Result<Checked> {
+fn check(seed: u64, strategy: tierwasm::Strategy) -> Result<Checked> {
     match module(seed)? {
-        Some(wasm) => check_module(&wasm, seed),
+        Some(wasm) => check_module(&wasm, seed, strategy),
         None => Ok(Checked::Skipped),
     }
 }
 
 /// Runs `wasm` on both engines, with the arguments of `seed`.
-fn check_module(wasm: &[u8], seed: u64) -> Result<Checked> {
+fn check_module(wasm: &[u8], seed: u64, strategy: tierwasm::Strategy) -> Result<Checked> {
     let exports = exports(wasm)?;
     let mut calls = 0;
     for (index, func) in exports.funcs.iter().enumerate() {
-        let Some((mut tierwasm, mut wasmi)) = instantiate(wasm)? else {
+        let Some((mut tierwasm, mut wasmi)) = instantiate(wasm, strategy)? else {
             return Ok(Checked::Agreed(calls));
         };
         let ty = tierwasm
@@ -413,6 +418,7 @@ fn main() -> ExitCode {
     let mut seeds = 2_000u64;
     let mut start = 0u64;
     let mut file = None;
+    let mut strategy = tierwasm::Strategy::Interpreter;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next();
@@ -421,8 +427,18 @@ fn main() -> ExitCode {
             ("--seeds", Some(v)) => seeds = v,
             ("--start", Some(v)) => start = v,
             ("--file", _) if value.is_some() => file = value,
+            ("--strategy", _) if value.as_deref() == Some("interp") => {
+                strategy = tierwasm::Strategy::Interpreter;
+            }
+            #[cfg(feature = "jit")]
+            ("--strategy", _) if value.as_deref() == Some("compiled") => {
+                strategy = tierwasm::Strategy::Compiled;
+            }
             _ => {
-                eprintln!("usage: differential [--seeds N] [--start S] [--file MODULE.wasm]");
+                eprintln!(
+                    "usage: differential [--seeds N] [--start S] [--file MODULE.wasm] \
+                     [--strategy interp|compiled]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -430,7 +446,7 @@ fn main() -> ExitCode {
     if let Some(file) = file {
         let result = std::fs::read(&file)
             .with_context(|| format!("reading {file}"))
-            .and_then(|wasm| check_module(&wasm, start));
+            .and_then(|wasm| check_module(&wasm, start, strategy));
         return match result {
             Ok(_) => {
                 println!("{file}: every outcome, global and memory equal");
@@ -444,7 +460,7 @@ fn main() -> ExitCode {
     }
     let (mut modules, mut skipped, mut calls) = (0, 0, 0);
     for seed in start..start + seeds {
-        match check(seed) {
+        match check(seed, strategy) {
             Ok(Checked::Agreed(n)) => {
                 modules += 1;
                 calls += n;
