@@ -147,3 +147,16 @@ pub(crate) fn table_grow(
         .grow(delta, init, max_elements)
         .unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BulkOp;
+
+    #[test]
+    fn codes_name_their_operators() {
+        for op in BulkOp::ALL {
+            assert_eq!(BulkOp::from_code(op as u32), Some(op));
+        }
+        assert_eq!(BulkOp::from_code(BulkOp::ALL.len() as u32), None);
+    }
+}

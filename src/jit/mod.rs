@@ -21,6 +21,7 @@ mod entry;
 mod translate;
 
 use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Instant;
@@ -72,6 +73,22 @@ pub(crate) mod status {
     pub fn trap(status: u32) -> Option<TrapCode> {
         TRAPS.get((status as usize).checked_sub(1)?).copied()
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_trap_has_a_status_of_its_own() {
+            for code in TRAPS {
+                let status = of_trap(code);
+                assert!(status != OK && status != ERROR);
+                assert_eq!(trap(status), Some(code));
+            }
+            assert_eq!(trap(OK), None);
+            assert_eq!(trap(ERROR), None);
+        }
+    }
 }
 
 /// A defined function's native code, in its module's code slot.
@@ -110,12 +127,20 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
         // Compiling may run deep in the host stack (a native caller near its stack limit).
         let result = stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
             COMPILER.with(|compiler| {
-                let mut compiler = compiler.borrow_mut();
-                let compiler = compiler
-                    .get_or_insert_with(Compiler::new)
-                    .as_mut()
-                    .map_err(|error| CompileError::Failed(error.clone()))?;
-                compiler.compile(module, func)
+                // A panic inside Cranelift is a refusal, never the embedder's crash; the
+                // compiler it left behind is not reused.
+                let compiled = catch_unwind(AssertUnwindSafe(|| {
+                    let mut compiler = compiler.borrow_mut();
+                    let compiler = compiler
+                        .get_or_insert_with(Compiler::new)
+                        .as_mut()
+                        .map_err(|error| CompileError::Failed(error.clone()))?;
+                    compiler.compile(module, func)
+                }));
+                compiled.unwrap_or_else(|_| {
+                    *compiler.borrow_mut() = None;
+                    Err(CompileError::Failed("the compiler panicked".into()))
+                })
             })
         });
         let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
