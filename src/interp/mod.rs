@@ -8,7 +8,9 @@ mod translate;
 
 use std::time::Instant;
 
-pub(crate) use exec::{Op, Stack, call_host, invoke};
+#[cfg(feature = "jit")]
+pub(crate) use exec::call_host;
+pub(crate) use exec::{Op, Stack, invoke};
 pub(crate) use ir::CompiledFunc;
 
 use crate::module::ModuleInner;

@@ -65,7 +65,7 @@ pub(super) struct Helpers {
     pub call_indirect: usize,
     /// [`memory_grow`].
     pub memory_grow: usize,
-    /// [`bulk`].
+    /// [`bulk()`].
     pub bulk: usize,
     /// [`table_grow`].
     pub table_grow: usize,

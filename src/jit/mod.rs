@@ -279,7 +279,7 @@ impl Compiler {
     }
 
     /// `(vmctx, body, slots) -> status`: calls `body` with the arguments in `slots` and
-    /// stores its results there (see [`entry::ArrayEntry`]).
+    /// stores its results there (see `ArrayEntry` in [`entry`]).
     fn build_array_trampoline(&mut self, ty: &FuncType) {
         let call_conv = self.call_conv();
         let pointer = types::I64;

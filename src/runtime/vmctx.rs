@@ -35,7 +35,8 @@ pub(crate) struct VmContext {
     pub funcs: *const u64,
     /// The engine-wide signature id of each of the module's types, for `call_indirect`.
     pub signatures: *const SignatureId,
-    /// Where a native frame stores its trap code before returning a failure status.
+    /// Reserved for a trap code; native code returns its trap in its status instead (see
+    /// `jit::status`), so nothing writes it yet.
     pub trap_code: u32,
     /// The instance's index in its store, for the runtime helpers native code calls.
     #[cfg(feature = "jit")]
