@@ -11,6 +11,7 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::Ordering;
 
 use cranelift_codegen::ir::LibCall;
 
@@ -63,6 +64,8 @@ pub(super) struct Helpers {
     pub call: usize,
     /// [`call_indirect`].
     pub call_indirect: usize,
+    /// [`resolve_indirect`].
+    pub resolve_indirect: usize,
     /// [`memory_grow`].
     pub memory_grow: usize,
     /// [`bulk()`].
@@ -76,6 +79,7 @@ impl Helpers {
         Helpers {
             call: call as *const () as usize,
             call_indirect: call_indirect as *const () as usize,
+            resolve_indirect: resolve_indirect as *const () as usize,
             memory_grow: memory_grow as *const () as usize,
             bulk: bulk as *const () as usize,
             table_grow: table_grow as *const () as usize,
@@ -93,6 +97,9 @@ trait Runtime {
     fn memory_grow(&mut self, instance: u32, delta: u32) -> u32;
     /// The signature of store function `func`.
     fn signature(&self, func: u32) -> SignatureId;
+    /// The native body of store function `func` if it is a function of store instance
+    /// `instance` that has native code, else null.
+    fn native_body(&self, func: u32, instance: u32) -> *const u8;
     /// Runs a bulk memory or table operator for store instance `instance`.
     fn bulk(&mut self, instance: u32, op: BulkOp, operands: &[u64]) -> Result<()>;
     /// Grows table `table` of store instance `instance`: the old size, or `u32::MAX`.
@@ -115,6 +122,20 @@ impl<T> Runtime for Store<T> {
 
     fn signature(&self, func: u32) -> SignatureId {
         self.inner.funcs[func as usize].signature
+    }
+
+    fn native_body(&self, func: u32, instance: u32) -> *const u8 {
+        match self.inner.funcs[func as usize].kind {
+            FuncKind::Wasm {
+                instance: owner,
+                index,
+                ..
+            } if owner == instance => {
+                let module = &self.inner.instances[instance as usize].module;
+                module.code_slot(index).native.entry.load(Ordering::Acquire)
+            }
+            _ => std::ptr::null(),
+        }
     }
 
     fn bulk(&mut self, instance: u32, op: BulkOp, operands: &[u64]) -> Result<()> {
@@ -261,9 +282,61 @@ extern "C" fn call(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) 
     })
 }
 
-/// Helper: `call_indirect` through element `element` of table `table` of `vmctx`'s
-/// instance, expecting type `type_index` of its module; arguments and results as for
-/// [`call`].
+/// The store function that `call_indirect` through element `element` of table `table` of
+/// `vmctx`'s instance, expecting type `type_index` of its module, calls; or its trap.
+fn indirect_callee(
+    runtime: &dyn Runtime,
+    vmctx: *mut VmContext,
+    table: u32,
+    type_index: u32,
+    element: u32,
+) -> Result<u32, TrapCode> {
+    // SAFETY: native code passes its own VM context; the validator checked `table` and
+    // `type_index` against the module, whose tables and types these arrays cover.
+    let (vm_table, expected) = unsafe {
+        let vm = &*vmctx;
+        (
+            &**vm.tables.add(table as usize),
+            *vm.signatures.add(type_index as usize),
+        )
+    };
+    if u64::from(element) >= vm_table.len {
+        return Err(TrapCode::UndefinedElement);
+    }
+    // SAFETY: `element < len`, the table's length.
+    let func_ref = unsafe { *vm_table.base.add(element as usize) };
+    let func = func_ref
+        .checked_sub(1)
+        .ok_or(TrapCode::UninitializedElement)? as u32;
+    if runtime.signature(func) != expected {
+        return Err(TrapCode::BadSignature);
+    }
+    Ok(func)
+}
+
+/// Helper: the checks of a `call_indirect` (operands as for [`indirect_callee`]), and the
+/// callee's native body when it is a function of the same instance with native code, which
+/// the caller then calls directly. Otherwise 0, and the caller calls [`call_indirect`]; or,
+/// when a check fails, the trap's status (below 256, unlike any code address).
+extern "C" fn resolve_indirect(
+    vmctx: *mut VmContext,
+    table: u32,
+    type_index: u32,
+    element: u32,
+) -> usize {
+    with_runtime(0, |runtime| {
+        let func = match indirect_callee(runtime, vmctx, table, type_index, element) {
+            Ok(func) => func,
+            Err(code) => return Ok(status::of_trap(code) as usize),
+        };
+        // SAFETY: native code passes its own VM context.
+        let instance = unsafe { (*vmctx).instance };
+        Ok(runtime.native_body(func, instance) as usize)
+    })
+}
+
+/// Helper: `call_indirect` (operands as for [`indirect_callee`]) through the runtime, with
+/// arguments and results as for [`call`].
 extern "C" fn call_indirect(
     vmctx: *mut VmContext,
     table: u32,
@@ -273,30 +346,15 @@ extern "C" fn call_indirect(
     len: u32,
 ) -> u32 {
     with_runtime(status::ERROR, |runtime| {
-        // SAFETY: native code passes its own VM context; the validator checked `table` and
-        // `type_index` against the module, whose tables and types these arrays cover.
-        let (vm_table, expected, instance) = unsafe {
-            let vm = &*vmctx;
+        let func =
+            indirect_callee(runtime, vmctx, table, type_index, element).map_err(Error::trap)?;
+        // SAFETY: native code passes its own VM context, and a slot array of `len` slots.
+        let (instance, slots) = unsafe {
             (
-                &**vm.tables.add(table as usize),
-                *vm.signatures.add(type_index as usize),
-                vm.instance,
+                (*vmctx).instance,
+                std::slice::from_raw_parts_mut(slots, len as usize),
             )
         };
-        if u64::from(element) >= vm_table.len {
-            return Err(Error::trap(TrapCode::UndefinedElement));
-        }
-        // SAFETY: `element < len`, the table's length.
-        let func_ref = unsafe { *vm_table.base.add(element as usize) };
-        let Some(func) = func_ref.checked_sub(1) else {
-            return Err(Error::trap(TrapCode::UninitializedElement));
-        };
-        let func = func as u32;
-        if runtime.signature(func) != expected {
-            return Err(Error::trap(TrapCode::BadSignature));
-        }
-        // SAFETY: the caller's stack slot array has `len` slots.
-        let slots = unsafe { std::slice::from_raw_parts_mut(slots, len as usize) };
         runtime.call(func, instance, slots)?;
         Ok(status::OK)
     })

@@ -1156,7 +1156,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         Ok(())
     }
 
-    /// `call_indirect`, through the runtime, which checks the element and its signature.
+    /// `call_indirect`: a helper checks the element and its signature and returns the callee's
+    /// native body when it is a function of this instance that has one, which is then called
+    /// directly; any other callee is called through the runtime.
     fn call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
         let ty = self
             .module
@@ -1169,9 +1171,55 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         }
         let element = self.pop()?;
         let args = self.pop_n(ty.params().len())?;
-        let (slots, count) = self.spill_arguments(&ty, &args)?;
+        let result_types: Vec<Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
         let table = self.builder.ins().iconst(types::I32, i64::from(table));
-        let type_index = self.builder.ins().iconst(types::I32, i64::from(type_index));
+        let type_value = self.builder.ins().iconst(types::I32, i64::from(type_index));
+        let resolved = self.call_helper(
+            "resolve_indirect",
+            self.helpers.resolve_indirect,
+            &[types::I64, types::I32, types::I32, types::I32],
+            types::I64,
+            &[self.vmctx, table, type_value, element],
+        );
+        let join = self.builder.create_block();
+        self.builder.append_block_param(join, types::I32);
+        for ty in &result_types {
+            self.builder.append_block_param(join, *ty);
+        }
+        let direct = self.builder.create_block();
+        let not_direct = self.builder.create_block();
+        let slow = self.builder.create_block();
+        self.builder.set_cold_block(slow);
+        let is_body = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, resolved, 0xff);
+        self.builder
+            .ins()
+            .brif(is_body, direct, &[], not_direct, &[]);
+
+        self.builder.switch_to_block(direct);
+        self.builder.seal_block(direct);
+        let sig = self.native_signature_ref(type_index)?;
+        let mut call_args = vec![self.vmctx];
+        call_args.extend_from_slice(&args);
+        let call = self.builder.ins().call_indirect(sig, resolved, &call_args);
+        let results = self.builder.inst_results(call).to_vec();
+        self.jump(join, &results);
+
+        // A non-zero value below 256 is a trap's status.
+        self.builder.switch_to_block(not_direct);
+        self.builder.seal_block(not_direct);
+        let mut trapped = vec![self.builder.ins().ireduce(types::I32, resolved)];
+        for ty in &result_types {
+            trapped.push(self.zero(*ty));
+        }
+        let trapped = Self::block_args(&trapped);
+        self.builder.ins().brif(resolved, join, &trapped, slow, &[]);
+
+        self.builder.switch_to_block(slow);
+        self.builder.seal_block(slow);
+        let (slots, count) = self.spill_arguments(&ty, &args)?;
         let status = self.call_helper(
             "call_indirect",
             self.helpers.call_indirect,
@@ -1184,12 +1232,18 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 types::I32,
             ],
             types::I32,
-            &[self.vmctx, table, type_index, element, slots, count],
+            &[self.vmctx, table, type_value, element, slots, count],
         );
-        self.propagate(status);
-        let results = self.reload_results(&ty, slots)?;
+        let mut values = vec![status];
+        values.extend(self.reload_results(&ty, slots)?);
+        self.jump(join, &values);
+
+        self.builder.switch_to_block(join);
+        self.builder.seal_block(join);
+        let params = self.builder.block_params(join).to_vec();
+        self.propagate(params[0]);
         self.reload_memory();
-        self.stack.extend(results);
+        self.stack.extend_from_slice(&params[1..]);
         Ok(())
     }
 
