@@ -725,6 +725,36 @@ fn host_functions_called_from_native_code_see_their_caller() {
 }
 
 #[test]
+fn a_host_panic_unwinds_past_native_code_to_the_embedder() {
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (import "host" "boom" (func $boom))
+              (func (export "run") (result i32) (call $boom) (i32.const 1)))"#,
+        ),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let boom = Func::wrap(&mut store, || -> () { panic!("boom from the host") });
+    let instance = Instance::new(&mut store, &module, &[boom.into()]).unwrap();
+    let run = instance.get_func(&store, "run").unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut results = [Val::I32(0)];
+        run.call(&mut store, &[], &mut results)
+    }))
+    .expect_err("the host function panics");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"boom from the host"));
+    // The store is usable afterwards: the activation was torn down.
+    let mut results = [Val::I32(0)];
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run.call(&mut store, &[], &mut results)
+    }));
+    assert!(caught.is_err());
+}
+
+#[test]
 fn the_start_function_runs_native() {
     let engine = engine(Strategy::Compiled);
     let module = Module::new(
