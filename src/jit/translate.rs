@@ -240,7 +240,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         }
         for local in body.get_locals_reader()? {
             let (count, ty) = local?;
-            let ty = clif_type(valtype(ty)?);
+            let ty = clif_type(ValType::from_wasmparser(ty));
             for _ in 0..count {
                 let zero = self.zero(ty);
                 self.declare_local(ty, zero);
@@ -423,7 +423,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     fn block_type(&self, ty: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
         Ok(match ty {
             BlockType::Empty => (Vec::new(), Vec::new()),
-            BlockType::Type(ty) => (Vec::new(), vec![clif_type(valtype(ty)?)]),
+            BlockType::Type(ty) => (Vec::new(), vec![clif_type(ValType::from_wasmparser(ty))]),
             BlockType::FuncType(index) => {
                 let ty = self
                     .module
@@ -1487,11 +1487,6 @@ enum Extend {
     None,
     Signed,
     Unsigned,
-}
-
-/// The Wasm value type of a `wasmparser` one (the validator admits no others).
-fn valtype(ty: wasmparser::ValType) -> Result<ValType> {
-    Ok(ValType::from_wasmparser(ty))
 }
 
 /// `index * size` as a load or store offset.
