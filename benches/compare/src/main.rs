@@ -1,17 +1,20 @@
-//! Benchmarks tierwasm's interpreter against wasmi on the workloads in `benches/workloads`.
+//! Benchmarks tierwasm against wasmi and wasmtime on the workloads in `benches/workloads`:
+//! by default its interpreter against wasmi 2, with `--engines compiled,wasmtime` its
+//! Cranelift tier against wasmtime.
 //!
 //! ```sh
 //! cargo run --release -p compare                      # every workload, then translation cost
 //! cargo run --release -p compare -- --filter sort     # workloads whose name contains "sort"
 //! cargo run --release -p compare -- --runs 9 --size-scale 0.25
+//! cargo run --release -p compare -- --engines compiled,wasmtime
 //! ```
 //!
 //! Execution: each workload is instantiated once per engine; each engine then gets one
-//! warm-up call (which also triggers lazy translation), and after that the engines alternate
-//! (tierwasm, wasmi, tierwasm, wasmi, ...) for `--runs` timed calls each. A table gives the
-//! median call time per engine, the ratio and the geometric mean of the ratios. Every call's
-//! checksum must be the same on both engines, or the program fails. Times are the thread's
-//! CPU time, which time the machine spends on other work (it is shared) does not inflate.
+//! warm-up call (which also triggers lazy translation or compilation), and after that the
+//! engines alternate (A, B, A, B, ...) for `--runs` timed calls each. A table gives the median
+//! call time per engine, the ratio and the geometric mean of the ratios. Every call's checksum
+//! must be the same on both engines, or the program fails. Times are the thread's CPU time,
+//! which time the machine spends on other work (it is shared) does not inflate.
 //!
 //! Translation: `big.wasm` (generated C, a few thousand functions) is compiled and every
 //! function translated: with `Module::new` + `Module::translate_all` on tierwasm, with
@@ -164,7 +167,69 @@ const WORKLOADS: &[Workload] = &[
 /// The module for the translation-cost measurement.
 const BIG_MODULE: &str = "big.wasm";
 
+/// An engine the harness can time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EngineKind {
+    /// tierwasm's interpreter.
+    Interp,
+    /// tierwasm's Cranelift tier (`Strategy::Compiled`).
+    Compiled,
+    /// wasmi 2, default configuration.
+    Wasmi,
+    /// wasmtime with its default configuration (Cranelift).
+    Wasmtime,
+}
+
+impl EngineKind {
+    const ALL: [(&'static str, EngineKind); 4] = [
+        ("interp", EngineKind::Interp),
+        ("compiled", EngineKind::Compiled),
+        ("wasmi", EngineKind::Wasmi),
+        ("wasmtime", EngineKind::Wasmtime),
+    ];
+
+    fn parse(name: &str) -> Result<Self> {
+        Self::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(_, kind)| kind)
+            .with_context(|| {
+                format!("unknown engine {name:?}: one of interp, compiled, wasmi, wasmtime")
+            })
+    }
+
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map(|(name, _)| *name)
+            .expect("every kind is listed")
+    }
+
+    /// What the table's header says about the engine.
+    fn description(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "tierwasm (interpreter)",
+            EngineKind::Compiled => "tierwasm (Cranelift tier, Strategy::Compiled)",
+            EngineKind::Wasmi => "wasmi 2 (default config)",
+            EngineKind::Wasmtime => "wasmtime 48 (default config, Cranelift)",
+        }
+    }
+
+    /// An instance of workload `bytes` on this engine, calling `export`.
+    fn runner(self, bytes: &[u8], export: &str) -> Result<Runner> {
+        match self {
+            EngineKind::Interp => tierwasm_runner(bytes, export, tierwasm::Strategy::Interpreter),
+            EngineKind::Compiled => tierwasm_runner(bytes, export, tierwasm::Strategy::Compiled),
+            EngineKind::Wasmi => wasmi_runner(bytes, export),
+            EngineKind::Wasmtime => wasmtime_runner(bytes, export),
+        }
+    }
+}
+
 struct Options {
+    /// The engine timed and the one it is compared with.
+    engines: (EngineKind, EngineKind),
     filter: Option<String>,
     runs: usize,
     size_scale: f64,
@@ -175,16 +240,20 @@ struct Options {
 const USAGE: &str = "\
 usage: cargo run --release -p compare -- [OPTIONS]
 
+  --engines A,B      time engine A against engine B (default interp,wasmi); engines:
+                     interp, compiled (tierwasm's Cranelift tier), wasmi, wasmtime
   --filter NAME      only workloads whose name contains NAME (comma-separated: any of them);
                      the translation measurement runs only if NAME matches \"translation\"
   --runs N           timed calls per engine and workload (default 7)
   --size-scale F     multiply every workload's work by F (default 1.0)
-  --no-translation   skip the translation-cost measurement
+  --no-translation   skip the translation-cost measurement (interp against wasmi, which
+                     runs only with --engines interp,wasmi)
   --list             list the workloads and exit
   --help             this text";
 
 fn parse_options() -> Result<Options> {
     let mut options = Options {
+        engines: (EngineKind::Interp, EngineKind::Wasmi),
         filter: None,
         runs: 7,
         size_scale: 1.0,
@@ -206,6 +275,16 @@ fn parse_options() -> Result<Options> {
             }
         };
         match flag.as_str() {
+            "--engines" => {
+                let engines = value("--engines")?;
+                let Some((subject, reference)) = engines.split_once(',') else {
+                    bail!("--engines takes two engines, as in interp,wasmi");
+                };
+                options.engines = (
+                    EngineKind::parse(subject.trim())?,
+                    EngineKind::parse(reference.trim())?,
+                );
+            }
             "--filter" => options.filter = Some(value("--filter")?),
             "--runs" => {
                 options.runs = value("--runs")?
@@ -268,11 +347,10 @@ fn read_workload(file: &str) -> Result<Vec<u8>> {
 /// (an i32 result sign-extended).
 type Runner = Box<dyn FnMut(i32) -> Result<i64>>;
 
-/// Also says whether the export returns i64.
-fn tierwasm_runner(bytes: &[u8], export: &str) -> Result<(Runner, bool)> {
-    use tierwasm::{Config, Engine, Instance, Module, Store, Strategy, ValType};
+fn tierwasm_runner(bytes: &[u8], export: &str, strategy: tierwasm::Strategy) -> Result<Runner> {
+    use tierwasm::{Config, Engine, Instance, Module, Store, ValType};
     let mut config = Config::new();
-    config.strategy(Strategy::Interpreter);
+    config.strategy(strategy);
     let engine = Engine::new(&config);
     let module = Module::new(&engine, bytes)?;
     let mut store = Store::new(&engine, ());
@@ -284,13 +362,11 @@ fn tierwasm_runner(bytes: &[u8], export: &str) -> Result<(Runner, bool)> {
     Ok(match ty.results() {
         [ValType::I32] => {
             let typed = func.typed::<i32, i32>(&store)?;
-            let runner: Runner = Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)));
-            (runner, false)
+            Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)))
         }
         [ValType::I64] => {
             let typed = func.typed::<i32, i64>(&store)?;
-            let runner: Runner = Box::new(move |size| Ok(typed.call(&mut store, size)?));
-            (runner, true)
+            Box::new(move |size| Ok(typed.call(&mut store, size)?))
         }
         _ => bail!("{export} must have type [i32] -> [i32] or [i32] -> [i64], not {ty}"),
     })
@@ -319,6 +395,43 @@ fn wasmi_runner(bytes: &[u8], export: &str) -> Result<Runner> {
     })
 }
 
+fn wasmtime_runner(bytes: &[u8], export: &str) -> Result<Runner> {
+    use wasmtime::{Engine, Instance, Module, Store, ValType};
+    let engine = Engine::default();
+    let module = Module::new(&engine, bytes)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let func = instance
+        .get_func(&mut store, export)
+        .with_context(|| format!("wasmtime: no exported function {export:?}"))?;
+    let results: Vec<ValType> = func.ty(&store).results().collect();
+    Ok(match results.as_slice() {
+        [ValType::I32] => {
+            let typed = func.typed::<i32, i32>(&store)?;
+            Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)))
+        }
+        [ValType::I64] => {
+            let typed = func.typed::<i32, i64>(&store)?;
+            Box::new(move |size| Ok(typed.call(&mut store, size)?))
+        }
+        _ => bail!("{export} must return one i32 or i64"),
+    })
+}
+
+/// Whether the workload's export returns `i64` (else `i32`), for printing its checksum.
+fn returns_i64(bytes: &[u8], export: &str) -> Result<bool> {
+    let engine = tierwasm::Engine::default();
+    let module = tierwasm::Module::new(&engine, bytes)?;
+    match module
+        .exports()
+        .find(|e| e.name() == export)
+        .map(|e| e.ty())
+    {
+        Some(tierwasm::ExternType::Func(ty)) => Ok(ty.results() == [tierwasm::ValType::I64]),
+        _ => bail!("no exported function {export:?}"),
+    }
+}
+
 fn median(durations: &mut [Duration]) -> Duration {
     durations.sort();
     let n = durations.len();
@@ -336,44 +449,54 @@ fn ms(duration: Duration) -> f64 {
 struct Row {
     name: &'static str,
     size: i32,
-    tierwasm: Duration,
-    wasmi: Duration,
+    subject: Duration,
+    reference: Duration,
     checksum: i64,
     /// Whether the export returns i64 (else i32).
     wide: bool,
 }
 
-fn run_workload(workload: &Workload, size: i32, runs: usize) -> Result<Row> {
+fn run_workload(
+    workload: &Workload,
+    size: i32,
+    runs: usize,
+    (subject_kind, reference_kind): (EngineKind, EngineKind),
+) -> Result<Row> {
     let bytes = read_workload(workload.file)?;
-    let (mut tierwasm, wide) =
-        tierwasm_runner(&bytes, workload.export).context("tierwasm setup")?;
-    let mut wasmi = wasmi_runner(&bytes, workload.export).context("wasmi setup")?;
+    let (subject_name, reference_name) = (subject_kind.name(), reference_kind.name());
+    let wide = returns_i64(&bytes, workload.export)?;
+    let mut subject = subject_kind
+        .runner(&bytes, workload.export)
+        .with_context(|| format!("{subject_name} setup"))?;
+    let mut reference = reference_kind
+        .runner(&bytes, workload.export)
+        .with_context(|| format!("{reference_name} setup"))?;
 
     let check = |phase: &str, a: i64, b: i64| -> Result<()> {
         if a != b {
             bail!(
-                "CHECKSUM MISMATCH in {} (size {size}, {phase}): tierwasm returned {a} ({a:#x}), \
-                 wasmi returned {b} ({b:#x})",
+                "CHECKSUM MISMATCH in {} (size {size}, {phase}): {subject_name} returned {a} \
+                 ({a:#x}), {reference_name} returned {b} ({b:#x})",
                 workload.name
             );
         }
         Ok(())
     };
 
-    // Warm-up: translates lazily on both engines and touches the memory.
-    let expected = tierwasm(size).context("tierwasm warm-up call")?;
-    let other = wasmi(size).context("wasmi warm-up call")?;
+    // Warm-up: translates or compiles lazily on both engines and touches the memory.
+    let expected = subject(size).with_context(|| format!("{subject_name} warm-up call"))?;
+    let other = reference(size).with_context(|| format!("{reference_name} warm-up call"))?;
     check("warm-up call", expected, other)?;
 
-    let mut times_tierwasm = Vec::with_capacity(runs);
-    let mut times_wasmi = Vec::with_capacity(runs);
+    let mut times_subject = Vec::with_capacity(runs);
+    let mut times_reference = Vec::with_capacity(runs);
     for run in 0..runs {
         let start = ThreadTime::now();
-        let a = tierwasm(size).context("tierwasm call")?;
-        times_tierwasm.push(start.elapsed());
+        let a = subject(size).with_context(|| format!("{subject_name} call"))?;
+        times_subject.push(start.elapsed());
         let start = ThreadTime::now();
-        let b = wasmi(size).context("wasmi call")?;
-        times_wasmi.push(start.elapsed());
+        let b = reference(size).with_context(|| format!("{reference_name} call"))?;
+        times_reference.push(start.elapsed());
         check(&format!("timed run {}", run + 1), a, b)?;
         check(
             &format!("timed run {} against the warm-up", run + 1),
@@ -384,8 +507,8 @@ fn run_workload(workload: &Workload, size: i32, runs: usize) -> Result<Row> {
     Ok(Row {
         name: workload.name,
         size,
-        tierwasm: median(&mut times_tierwasm),
-        wasmi: median(&mut times_wasmi),
+        subject: median(&mut times_subject),
+        reference: median(&mut times_reference),
         checksum: expected,
         wide,
     })
@@ -399,37 +522,44 @@ fn run_workloads(options: &Options) -> Result<()> {
     if selected.is_empty() {
         return Ok(());
     }
+    let (subject, reference) = options.engines;
     println!(
-        "Execution: tierwasm (interpreter) vs wasmi 2 (default config); median thread CPU \
-         time of {} timed calls per engine.",
+        "Execution: {} vs {}; median thread CPU time of {} timed calls per engine.",
+        subject.description(),
+        reference.description(),
         options.runs
     );
     println!(
         "Measured: the call only, after one warm-up call per engine (which also triggers lazy \
-         translation); instantiation is not timed."
+         translation or compilation); instantiation is not timed."
     );
     println!(
-        "Order: one process, the engines alternating tierwasm, wasmi, tierwasm, wasmi, ...; \
-         size scale {}.",
+        "Order: one process, the engines alternating {0}, {1}, {0}, {1}, ...; size scale {2}.",
+        subject.name(),
+        reference.name(),
         options.size_scale
     );
     println!();
     println!(
-        "{:<11} {:>9} {:>13} {:>11} {:>7}  checksum",
-        "workload", "size", "tierwasm ms", "wasmi ms", "ratio"
+        "{:<11} {:>9} {:>13} {:>13} {:>7}  checksum",
+        "workload",
+        "size",
+        format!("{} ms", subject.name()),
+        format!("{} ms", reference.name()),
+        "ratio"
     );
     let mut rows = Vec::new();
     for workload in selected {
         let size = scaled_size(workload, options.size_scale);
-        let row = run_workload(workload, size, options.runs)
+        let row = run_workload(workload, size, options.runs, options.engines)
             .with_context(|| format!("workload {}", workload.name))?;
-        let ratio = row.tierwasm.as_secs_f64() / row.wasmi.as_secs_f64();
+        let ratio = row.subject.as_secs_f64() / row.reference.as_secs_f64();
         println!(
-            "{:<11} {:>9} {:>13.2} {:>11.2} {:>7.3}  {}",
+            "{:<11} {:>9} {:>13.2} {:>13.2} {:>7.3}  {}",
             row.name,
             row.size,
-            ms(row.tierwasm),
-            ms(row.wasmi),
+            ms(row.subject),
+            ms(row.reference),
             ratio,
             if row.wide {
                 format!("i64 {:#018x}", row.checksum)
@@ -441,16 +571,18 @@ fn run_workloads(options: &Options) -> Result<()> {
     }
     let log_sum: f64 = rows
         .iter()
-        .map(|row| (row.tierwasm.as_secs_f64() / row.wasmi.as_secs_f64()).ln())
+        .map(|row| (row.subject.as_secs_f64() / row.reference.as_secs_f64()).ln())
         .sum();
     let geomean = (log_sum / rows.len() as f64).exp();
     println!(
-        "{:<11} {:>9} {:>13} {:>11} {:>7.3}",
+        "{:<11} {:>9} {:>13} {:>13} {:>7.3}",
         "geomean", "", "", "", geomean
     );
     println!(
-        "(ratio = tierwasm / wasmi: below 1 means tierwasm is faster; {} workloads, every \
-         checksum equal on both engines)",
+        "(ratio = {0} / {1}: below 1 means {0} is faster; {2} workloads, every checksum equal \
+         on both engines)",
+        subject.name(),
+        reference.name(),
         rows.len()
     );
     Ok(())
@@ -606,7 +738,8 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let result = run_workloads(&options).and_then(|()| {
-        if options.translation && matches(&options.filter, "translation") {
+        let interp_against_wasmi = options.engines == (EngineKind::Interp, EngineKind::Wasmi);
+        if options.translation && interp_against_wasmi && matches(&options.filter, "translation") {
             run_translation(options.runs)
         } else {
             Ok(())
