@@ -930,6 +930,36 @@ fn the_compiled_strategy_runs_a_wasi_program() {
     .stderr("hello on stderr\n");
 }
 
+#[cfg(feature = "jit")]
+#[test]
+fn the_compiled_strategy_times_its_compilation() {
+    let dir = tempdir();
+    let fib = write_file(
+        &dir,
+        "fib.wat",
+        r#"(module
+             (func $fib (export "fib") (param i32) (result i32)
+               (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                 (then (local.get 0))
+                 (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                                (call $fib (i32.sub (local.get 0) (i32.const 2))))))))"#,
+    );
+    tierwasm([
+        "run".as_ref(),
+        "--strategy".as_ref(),
+        "compiled".as_ref(),
+        "--timings".as_ref(),
+        "--invoke".as_ref(),
+        "fib".as_ref(),
+        fib.as_os_str(),
+        "25".as_ref(),
+    ])
+    .code(0)
+    .stdout("75025\n")
+    .stderr_has("compiled functions: 1 ")
+    .stderr_has("0 left to the interpreter");
+}
+
 #[test]
 fn an_unknown_strategy_is_a_usage_error() {
     tierwasm([

@@ -16,7 +16,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let engine = Engine::new(Config::new().strategy(args.strategy.into()));
     let result = run_phases(&engine, &args, file, program_args, &mut timings);
     if args.timings {
-        timings.set_translation(engine.stats());
+        timings.set_engine_stats(engine.stats());
         tell!("{timings}");
     }
     result

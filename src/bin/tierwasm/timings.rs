@@ -35,7 +35,7 @@ impl Phase {
 #[derive(Default)]
 pub struct Timings {
     phases: Vec<(Phase, Duration)>,
-    translation: EngineStats,
+    engine: EngineStats,
 }
 
 impl Timings {
@@ -47,9 +47,9 @@ impl Timings {
         result
     }
 
-    /// Records the engine's translation counters, at the end of the run.
-    pub fn set_translation(&mut self, stats: EngineStats) {
-        self.translation = stats;
+    /// Records the engine's translation and compilation counters, at the end of the run.
+    pub fn set_engine_stats(&mut self, stats: EngineStats) {
+        self.engine = stats;
     }
 }
 
@@ -61,7 +61,7 @@ impl fmt::Display for Timings {
         }
         let total: Duration = self.phases.iter().map(|(_, d)| *d).sum();
         writeln!(f, "{:<28} {:>12}", "total", Human(total))?;
-        let stats = &self.translation;
+        let stats = &self.engine;
         write!(
             f,
             "lazily translated functions: {} ({} bytes of Wasm to {} bytes of interpreter code) in {}",
@@ -69,7 +69,19 @@ impl fmt::Display for Timings {
             stats.wasm_bytes_translated,
             stats.code_bytes,
             Human(stats.translation_time)
-        )
+        )?;
+        if stats.functions_compiled + stats.compile_failures > 0 {
+            write!(
+                f,
+                "\ncompiled functions: {} ({} bytes of native code), {} left to the interpreter, \
+                 in {}",
+                stats.functions_compiled,
+                stats.native_code_bytes,
+                stats.compile_failures,
+                Human(stats.compile_time)
+            )?;
+        }
+        Ok(())
     }
 }
 
