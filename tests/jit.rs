@@ -773,3 +773,42 @@ fn the_start_function_runs_native() {
     assert_eq!(global.get(&store).i32(), Some(42));
     assert_eq!(engine.stats().functions_compiled, 1);
 }
+
+#[test]
+fn compile_all_compiles_every_defined_function_once() {
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (import "host" "f" (func))
+              (func $double (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+              (func (export "quadruple") (param i32) (result i32)
+                (call $double (call $double (local.get 0))))
+              (func $unused (result i64) (i64.const 7)))"#,
+        ),
+    )
+    .unwrap();
+    assert_eq!(module.compile_all(), 0);
+    let stats = engine.stats();
+    assert_eq!(stats.functions_compiled, 3, "the import is not compiled");
+    assert!(stats.native_code_bytes > 0);
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "f", || {}).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let quadruple = instance
+        .get_typed_func::<i32, i32>(&store, "quadruple")
+        .unwrap();
+    assert_eq!(quadruple.call(&mut store, 5).unwrap(), 20);
+    assert_eq!(
+        engine.stats().functions_compiled,
+        3,
+        "nothing compiled twice"
+    );
+    assert_eq!(
+        engine.stats().functions_translated,
+        0,
+        "nothing interpreted"
+    );
+}

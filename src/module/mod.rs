@@ -264,6 +264,19 @@ impl Module {
         }
     }
 
+    /// Compiles every defined function to native code now, on this thread, instead of before
+    /// each function's first call; returns how many the compiler refused (they run in the
+    /// interpreter). Engines of [`Strategy::Compiled`](crate::Strategy::Compiled) then find
+    /// the code ready; other strategies do not run it. For embedders who prefer to pay
+    /// compilation up front, and for measuring it.
+    #[cfg(feature = "jit")]
+    pub fn compile_all(&self) -> usize {
+        let defined = self.inner.num_imported_funcs..self.inner.funcs.len();
+        defined
+            .filter(|&func| crate::jit::native_code(&self.inner, func as u32).is_none())
+            .count()
+    }
+
     pub(crate) fn inner(&self) -> &Arc<ModuleInner> {
         &self.inner
     }

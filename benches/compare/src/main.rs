@@ -246,8 +246,8 @@ usage: cargo run --release -p compare -- [OPTIONS]
                      the translation measurement runs only if NAME matches \"translation\"
   --runs N           timed calls per engine and workload (default 7)
   --size-scale F     multiply every workload's work by F (default 1.0)
-  --no-translation   skip the translation-cost measurement (interp against wasmi, which
-                     runs only with --engines interp,wasmi)
+  --no-translation   skip the measurement of translation cost (with --engines interp,wasmi)
+                     or of compile throughput (with --engines compiled,wasmtime)
   --list             list the workloads and exit
   --help             this text";
 
@@ -720,6 +720,94 @@ fn run_translation(runs: usize) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------
+// Compile throughput
+// ---------------------------------------------------------------------------------------
+
+/// Decoding, validating and compiling every function of `bytes` with tierwasm's Cranelift
+/// tier, on this thread.
+fn tierwasm_compile_all(bytes: &[u8]) -> Result<Duration> {
+    let mut config = tierwasm::Config::new();
+    config.strategy(tierwasm::Strategy::Compiled);
+    let engine = tierwasm::Engine::new(&config);
+    let start = ThreadTime::now();
+    let module = tierwasm::Module::new(&engine, bytes)?;
+    let refused = module.compile_all();
+    let elapsed = start.elapsed();
+    if refused > 0 {
+        bail!("tierwasm's compiler refused {refused} functions");
+    }
+    Ok(elapsed)
+}
+
+/// `wasmtime::Module::new`: with `parallel` its default, compiling on a thread pool (timed
+/// by the wall clock), else on this thread (timed as its CPU time).
+fn wasmtime_compile(bytes: &[u8], parallel: bool) -> Result<Duration> {
+    let mut config = wasmtime::Config::new();
+    config.parallel_compilation(parallel);
+    let engine = wasmtime::Engine::new(&config)?;
+    let (wall, cpu) = (std::time::Instant::now(), ThreadTime::now());
+    let module = wasmtime::Module::new(&engine, bytes)?;
+    let elapsed = if parallel {
+        wall.elapsed()
+    } else {
+        cpu.elapsed()
+    };
+    drop(module);
+    Ok(elapsed)
+}
+
+fn run_compilation(runs: usize) -> Result<()> {
+    let bytes = read_workload(BIG_MODULE)?;
+    let (code_bytes, bodies) = code_section_size(&bytes)?;
+    println!();
+    println!(
+        "Compile throughput: {BIG_MODULE}: code section {code_bytes} bytes, {bodies} function \
+         bodies; decode, validate and compile every function."
+    );
+    println!(
+        "Median of {runs} fresh engines each, after an untimed round; the engines alternate. \
+         One thread: thread CPU time; wasmtime's default (parallel): wall time on {} cores.",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    tierwasm_compile_all(&bytes)?;
+    wasmtime_compile(&bytes, false)?;
+    wasmtime_compile(&bytes, true)?;
+    let (mut tierwasm, mut serial, mut parallel) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        tierwasm.push(tierwasm_compile_all(&bytes)?);
+        serial.push(wasmtime_compile(&bytes, false)?);
+        parallel.push(wasmtime_compile(&bytes, true)?);
+    }
+    let (tierwasm, serial, parallel) = (
+        median(&mut tierwasm),
+        median(&mut serial),
+        median(&mut parallel),
+    );
+    let line = |label: &str, duration: Duration| {
+        println!(
+            "  {label:<60} {:>8.2} ms {:>6.2} MB/s",
+            ms(duration),
+            code_bytes as f64 / 1e6 / duration.as_secs_f64()
+        );
+    };
+    line(
+        "tierwasm: Module::new + Module::compile_all, one thread",
+        tierwasm,
+    );
+    line("wasmtime: Module::new, parallel_compilation(false)", serial);
+    line(
+        "wasmtime: Module::new, default (parallel compilation)",
+        parallel,
+    );
+    println!(
+        "throughput ratio tierwasm/wasmtime, one thread each: {:.3} (above 1: tierwasm compiles \
+         faster)",
+        serial.as_secs_f64() / tierwasm.as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let options = match parse_options() {
         Ok(options) => options,
@@ -738,11 +826,13 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let result = run_workloads(&options).and_then(|()| {
-        let interp_against_wasmi = options.engines == (EngineKind::Interp, EngineKind::Wasmi);
-        if options.translation && interp_against_wasmi && matches(&options.filter, "translation") {
-            run_translation(options.runs)
-        } else {
-            Ok(())
+        let code_cost = options.translation && matches(&options.filter, "translation");
+        match options.engines {
+            (EngineKind::Interp, EngineKind::Wasmi) if code_cost => run_translation(options.runs),
+            (EngineKind::Compiled, EngineKind::Wasmtime) if code_cost => {
+                run_compilation(options.runs)
+            }
+            _ => Ok(()),
         }
     });
     match result {
