@@ -347,6 +347,28 @@ fn read_workload(file: &str) -> Result<Vec<u8>> {
 /// (an i32 result sign-extended).
 type Runner = Box<dyn FnMut(i32) -> Result<i64>>;
 
+/// The runner calling `func`, an exported function of `store` taking the size, through the
+/// engine's typed-function API; `results` are its result types (`ValType` of the engine, in
+/// scope where this is used).
+macro_rules! typed_runner {
+    ($func:ident, $store:ident, $results:expr, $export:expr) => {
+        Ok(match $results {
+            [ValType::I32] => {
+                let typed = $func.typed::<i32, i32>(&$store)?;
+                Box::new(move |size| Ok(i64::from(typed.call(&mut $store, size)?)))
+            }
+            [ValType::I64] => {
+                let typed = $func.typed::<i32, i64>(&$store)?;
+                Box::new(move |size| Ok(typed.call(&mut $store, size)?))
+            }
+            _ => bail!(
+                "{} must have type [i32] -> [i32] or [i32] -> [i64]",
+                $export
+            ),
+        })
+    };
+}
+
 fn tierwasm_runner(bytes: &[u8], export: &str, strategy: tierwasm::Strategy) -> Result<Runner> {
     use tierwasm::{Config, Engine, Instance, Module, Store, ValType};
     let mut config = Config::new();
@@ -358,18 +380,8 @@ fn tierwasm_runner(bytes: &[u8], export: &str, strategy: tierwasm::Strategy) -> 
     let func = instance
         .get_func(&store, export)
         .with_context(|| format!("tierwasm: no exported function {export:?}"))?;
-    let ty = func.ty(&store);
-    Ok(match ty.results() {
-        [ValType::I32] => {
-            let typed = func.typed::<i32, i32>(&store)?;
-            Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)))
-        }
-        [ValType::I64] => {
-            let typed = func.typed::<i32, i64>(&store)?;
-            Box::new(move |size| Ok(typed.call(&mut store, size)?))
-        }
-        _ => bail!("{export} must have type [i32] -> [i32] or [i32] -> [i64], not {ty}"),
-    })
+    let results = func.ty(&store).results().to_vec();
+    typed_runner!(func, store, results.as_slice(), export)
 }
 
 fn wasmi_runner(bytes: &[u8], export: &str) -> Result<Runner> {
@@ -382,17 +394,7 @@ fn wasmi_runner(bytes: &[u8], export: &str) -> Result<Runner> {
         .get_func(&store, export)
         .with_context(|| format!("wasmi: no exported function {export:?}"))?;
     let results: Vec<ValType> = func.ty(&store).results().to_vec();
-    Ok(match results.as_slice() {
-        [ValType::I32] => {
-            let typed = func.typed::<i32, i32>(&store)?;
-            Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)))
-        }
-        [ValType::I64] => {
-            let typed = func.typed::<i32, i64>(&store)?;
-            Box::new(move |size| Ok(typed.call(&mut store, size)?))
-        }
-        _ => bail!("{export} must return one i32 or i64"),
-    })
+    typed_runner!(func, store, results.as_slice(), export)
 }
 
 fn wasmtime_runner(bytes: &[u8], export: &str) -> Result<Runner> {
@@ -405,17 +407,7 @@ fn wasmtime_runner(bytes: &[u8], export: &str) -> Result<Runner> {
         .get_func(&mut store, export)
         .with_context(|| format!("wasmtime: no exported function {export:?}"))?;
     let results: Vec<ValType> = func.ty(&store).results().collect();
-    Ok(match results.as_slice() {
-        [ValType::I32] => {
-            let typed = func.typed::<i32, i32>(&store)?;
-            Box::new(move |size| Ok(i64::from(typed.call(&mut store, size)?)))
-        }
-        [ValType::I64] => {
-            let typed = func.typed::<i32, i64>(&store)?;
-            Box::new(move |size| Ok(typed.call(&mut store, size)?))
-        }
-        _ => bail!("{export} must return one i32 or i64"),
-    })
+    typed_runner!(func, store, results.as_slice(), export)
 }
 
 /// Whether the workload's export returns `i64` (else `i32`), for printing its checksum.
