@@ -18,6 +18,8 @@ const STRATEGIES: &[(&str, Strategy)] = &[
     ("interp", Strategy::Interpreter),
     #[cfg(feature = "jit")]
     ("compiled", Strategy::Compiled),
+    #[cfg(feature = "jit")]
+    ("mixed", Strategy::Mixed),
 ];
 
 fn main() -> ExitCode {

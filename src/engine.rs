@@ -23,6 +23,12 @@ pub enum Strategy {
     /// [`Config::max_call_depth`].
     #[cfg(feature = "jit")]
     Compiled,
+    /// For testing calls across the tiers (feature `jit`): the defined functions of even
+    /// index (counting from the first defined one) get native code as under
+    /// [`Strategy::Compiled`], the others run in the interpreter, so that every call between
+    /// neighbours crosses from one tier to the other.
+    #[cfg(feature = "jit")]
+    Mixed,
 }
 
 /// Engine configuration, built like wasmtime's: `Config::new().max_call_depth(1000)`.

@@ -131,6 +131,9 @@ enum Repr {
     Trap {
         code: TrapCode,
         backtrace: WasmBacktrace,
+        /// Whether the backtrace is final: a trap a host function passed on keeps the frames
+        /// of the activation it came from, and gets none of its callers'.
+        complete: bool,
     },
     Limit(String),
     Host(Box<dyn std::error::Error + Send + Sync>),
@@ -162,14 +165,15 @@ impl Error {
     }
 
     pub(crate) fn trap(code: TrapCode) -> Self {
-        Error::new(Repr::Trap {
-            code,
-            backtrace: WasmBacktrace::default(),
-        })
+        Error::trap_with_backtrace(code, WasmBacktrace::default())
     }
 
     pub(crate) fn trap_with_backtrace(code: TrapCode, backtrace: WasmBacktrace) -> Self {
-        Error::new(Repr::Trap { code, backtrace })
+        Error::new(Repr::Trap {
+            code,
+            backtrace,
+            complete: false,
+        })
     }
 
     pub(crate) fn limit(message: impl Into<String>) -> Self {
@@ -235,15 +239,30 @@ impl Error {
         }
     }
 
-    /// Adds a backtrace to a trap that has none yet (traps raised outside the interpreter).
-    pub(crate) fn with_backtrace_if_missing(
-        mut self,
-        make: impl FnOnce() -> WasmBacktrace,
-    ) -> Self {
-        if let Repr::Trap { backtrace, .. } = &mut *self.repr
-            && backtrace.frames.is_empty()
+    /// Appends the frames of the activation a trap passed through on its way out (its
+    /// callers' frames), unless its backtrace is complete.
+    pub(crate) fn with_outer_frames(mut self, make: impl FnOnce() -> WasmBacktrace) -> Self {
+        if let Repr::Trap {
+            backtrace,
+            complete: false,
+            ..
+        } = &mut *self.repr
         {
-            *backtrace = make();
+            backtrace.frames.extend(make().frames);
+        }
+        self
+    }
+
+    /// Marks the backtrace of a trap that a host function returned as final, when it has
+    /// one (the trap of a call the host function made, which it passed on).
+    pub(crate) fn returned_by_host(mut self) -> Self {
+        if let Repr::Trap {
+            backtrace,
+            complete,
+            ..
+        } = &mut *self.repr
+        {
+            *complete = !backtrace.frames.is_empty();
         }
         self
     }
@@ -263,7 +282,9 @@ impl fmt::Display for Error {
             Repr::Link(message) | Repr::Limit(message) | Repr::Usage(message) => {
                 f.write_str(message)
             }
-            Repr::Trap { code, backtrace } => {
+            Repr::Trap {
+                code, backtrace, ..
+            } => {
                 write!(f, "wasm trap: {code}")?;
                 if f.alternate() && !backtrace.frames.is_empty() {
                     write!(f, "\nwasm backtrace:\n{backtrace}")?;

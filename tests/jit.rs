@@ -812,3 +812,145 @@ fn compile_all_compiles_every_defined_function_once() {
         "nothing interpreted"
     );
 }
+
+/// Functions 0, 2 and 4 run native under `Strategy::Mixed`, 1 and 3 in the interpreter.
+const CROSSING: &str = r#"(module
+  (type $i2i (func (param i32) (result i32)))
+  (table 2 funcref)
+  (elem (i32.const 0) $deep $count)
+  (global $calls (mut i32) (i32.const 0))
+  (func $deep (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
+  (func (export "from_interpreter") (param i32) (result i32) (call $deep (local.get 0)))
+  (func $count (param i32) (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (local.get 0))
+  (func (export "indirect_loop") (param i32) (result i32) (local $sum i32)
+    (loop $again
+      (local.set $sum
+        (i32.add (local.get $sum) (call_indirect (type $i2i) (local.get 0) (i32.const 1))))
+      (br_if $again (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get $sum))
+  (func (export "calls") (result i32) (global.get $calls)))"#;
+
+fn crossing(strategy: Strategy) -> (Store<()>, Instance) {
+    let mut config = Config::new();
+    config.strategy(strategy).max_call_depth(50);
+    let engine = Engine::new(&config);
+    let module = Module::new(&engine, wasm(CROSSING)).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (store, instance)
+}
+
+#[test]
+fn interpreted_code_calls_native_code() {
+    // A recursion 1000 deep traps in the interpreter with a call depth of 50, but not in
+    // native code, which the host stack bounds: under `Mixed` the interpreted export's
+    // callee runs native.
+    let (mut store, instance) = crossing(Strategy::Interpreter);
+    let from_interpreter = instance
+        .get_typed_func::<i32, i32>(&store, "from_interpreter")
+        .unwrap();
+    let error = expect_err(from_interpreter.call(&mut store, 1000), ErrorKind::Trap);
+    assert_eq!(error.trap_code(), Some(TrapCode::StackOverflow));
+
+    let (mut store, instance) = crossing(Strategy::Mixed);
+    let from_interpreter = instance
+        .get_typed_func::<i32, i32>(&store, "from_interpreter")
+        .unwrap();
+    assert_eq!(from_interpreter.call(&mut store, 1000).unwrap(), 1000);
+    assert_eq!(from_interpreter.call(&mut store, 7).unwrap(), 7);
+}
+
+#[test]
+fn interpreted_call_indirect_to_native_code_returns_to_its_caller() {
+    // Every call of the loop runs the native callee again and continues after the call.
+    for strategy in [Strategy::Interpreter, Strategy::Compiled, Strategy::Mixed] {
+        let (mut store, instance) = crossing(strategy);
+        let indirect_loop = instance
+            .get_typed_func::<i32, i32>(&store, "indirect_loop")
+            .unwrap();
+        let calls = instance.get_typed_func::<(), i32>(&store, "calls").unwrap();
+        assert_eq!(
+            indirect_loop.call(&mut store, 100).unwrap(),
+            5050,
+            "{strategy:?}"
+        );
+        assert_eq!(
+            indirect_loop.call(&mut store, 10).unwrap(),
+            55,
+            "{strategy:?}"
+        );
+        assert_eq!(calls.call(&mut store, ()).unwrap(), 110, "{strategy:?}");
+    }
+}
+
+#[test]
+fn a_trap_passed_on_by_a_host_function_keeps_its_own_backtrace() {
+    for strategy in [Strategy::Interpreter, Strategy::Compiled, Strategy::Mixed] {
+        let engine = engine(strategy);
+        let module = Module::new(
+            &engine,
+            wasm(
+                r#"(module
+                  (import "host" "relay" (func $relay))
+                  (func $outer (export "outer") (call $middle))
+                  (func $middle (call $relay))
+                  (func $inner (export "inner") (call $fail))
+                  (func $fail unreachable))"#,
+            ),
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, None::<Func>);
+        let relay = Func::wrap(
+            &mut store,
+            |mut caller: tierwasm::Caller<'_, Option<Func>>| -> tierwasm::Result<()> {
+                let inner = caller.data().expect("set before the first call");
+                inner.call(&mut caller, &[], &mut [])
+            },
+        );
+        let instance = Instance::new(&mut store, &module, &[relay.into()]).unwrap();
+        let inner = instance.get_func(&store, "inner").unwrap();
+        *store.data_mut() = Some(inner);
+        let outer = instance.get_func(&store, "outer").unwrap();
+        let error = expect_err(outer.call(&mut store, &[], &mut []), ErrorKind::Trap);
+        let frames: Vec<_> = error
+            .backtrace()
+            .unwrap()
+            .frames()
+            .iter()
+            .map(|frame| frame.func_name.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(frames, ["fail", "inner"], "{strategy:?}");
+    }
+}
+
+#[test]
+fn traps_deep_in_mixed_recursion_list_every_frame() {
+    // $a (native under `Mixed`) and $b (interpreted) call each other: the trap's backtrace
+    // lists the frames of both tiers in order.
+    let text = r#"(module
+      (func $a (export "a") (param i32)
+        (if (i32.eqz (local.get 0)) (then unreachable))
+        (call $b (i32.sub (local.get 0) (i32.const 1))))
+      (func $b (param i32) (call $a (local.get 0))))"#;
+    let mut expected = None;
+    for strategy in [Strategy::Interpreter, Strategy::Compiled, Strategy::Mixed] {
+        let mut runner = Runner::new(strategy, text);
+        let error = runner.call("a", &[Val::I32(3)]).unwrap_err();
+        assert_eq!(error.trap_code(), Some(TrapCode::Unreachable));
+        let frames: Vec<_> = error
+            .backtrace()
+            .unwrap()
+            .frames()
+            .iter()
+            .map(|frame| frame.func_name.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(frames, ["a", "b", "a", "b", "a", "b", "a"], "{strategy:?}");
+        let expected = expected.get_or_insert_with(|| format!("{error:#}"));
+        assert_eq!(&format!("{error:#}"), expected, "{strategy:?}");
+    }
+}

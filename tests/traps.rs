@@ -4,7 +4,24 @@
 mod common;
 
 use common::{expect_err, wasm};
-use tierwasm::{Config, Engine, Error, ErrorKind, Instance, Module, Store, TrapCode};
+use tierwasm::{Config, Engine, Error, ErrorKind, Instance, Module, Store, Strategy, TrapCode};
+
+/// Every execution strategy of this build: traps and their backtraces are the same in all.
+fn strategies() -> Vec<Strategy> {
+    vec![
+        Strategy::Interpreter,
+        #[cfg(feature = "jit")]
+        Strategy::Compiled,
+        #[cfg(feature = "jit")]
+        Strategy::Mixed,
+    ]
+}
+
+fn config(strategy: Strategy) -> Config {
+    let mut config = Config::new();
+    config.strategy(strategy);
+    config
+}
 
 const TRAPS: &str = r#"(module $traps
   (type $i2i (func (param i32) (result i32)))
@@ -88,7 +105,13 @@ fn frame_names(err: &Error) -> Vec<String> {
 
 #[test]
 fn every_trap_code_with_its_message_and_backtrace() {
-    let (mut store, instance) = traps_instance(&Config::new());
+    for strategy in strategies() {
+        every_trap_code_under(strategy);
+    }
+}
+
+fn every_trap_code_under(strategy: Strategy) {
+    let (mut store, instance) = traps_instance(&config(strategy));
     let cases = [
         ("unreachable", TrapCode::Unreachable, "unreachable", "inner"),
         (
@@ -184,15 +207,22 @@ fn every_trap_code_with_its_message_and_backtrace() {
     ];
     for (export, code, text, innermost) in cases {
         let err = trap(&mut store, instance, export);
-        assert_eq!(err.trap_code(), Some(code), "{export}");
+        assert_eq!(err.trap_code(), Some(code), "{strategy:?} {export}");
         assert_eq!(code.to_string(), text);
         assert_eq!(err.to_string(), format!("wasm trap: {text}"), "{export}");
         let names = frame_names(&err);
         assert_eq!(
             names.first().map(String::as_str),
             Some(innermost),
-            "{export}: {names:?}"
+            "{strategy:?} {export}: {names:?}"
         );
+        if export != "recurse" {
+            let expected: &[&str] = match export {
+                "unreachable" => &["inner", "unreachable"],
+                _ => &[innermost],
+            };
+            assert_eq!(names, expected, "{strategy:?} {export}");
+        }
         assert!(format!("{err:#}").contains(innermost), "{export}: {err:#}");
     }
 
@@ -205,38 +235,50 @@ fn every_trap_code_with_its_message_and_backtrace() {
 
 #[test]
 fn backtrace_lists_every_wasm_frame_innermost_first() {
-    let (mut store, instance) = traps_instance(&Config::new());
-    let err = trap(&mut store, instance, "unreachable");
-    assert_eq!(frame_names(&err), ["inner", "unreachable"]);
+    for strategy in strategies() {
+        let (mut store, instance) = traps_instance(&config(strategy));
+        let err = trap(&mut store, instance, "unreachable");
+        assert_eq!(frame_names(&err), ["inner", "unreachable"], "{strategy:?}");
 
-    let backtrace = err.backtrace().unwrap();
-    let indices: Vec<u32> = backtrace
-        .frames()
-        .iter()
-        .map(|frame| frame.func_index)
-        .collect();
-    // Functions 0 to 3 are $identity, $nothing, $unreachable and $inner.
-    assert_eq!(indices, [3, 2]);
+        let backtrace = err.backtrace().unwrap();
+        let indices: Vec<u32> = backtrace
+            .frames()
+            .iter()
+            .map(|frame| frame.func_index)
+            .collect();
+        // Functions 0 to 3 are $identity, $nothing, $unreachable and $inner.
+        assert_eq!(indices, [3, 2], "{strategy:?}");
+        assert!(
+            backtrace
+                .frames()
+                .iter()
+                .all(|frame| frame.module_name.as_deref() == Some("traps"))
+        );
+    }
 }
 
 #[test]
 fn backtrace_of_unnamed_functions_has_indices() {
-    let mut store = common::store();
-    let module = Module::new(
-        store.engine(),
-        wasm(
-            r#"(module
-             (func (export "outer") call 1)
-             (func unreachable))"#,
-        ),
-    )
-    .unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let err = trap(&mut store, instance, "outer");
-    let frames = err.backtrace().unwrap().frames();
-    let indices: Vec<u32> = frames.iter().map(|frame| frame.func_index).collect();
-    assert_eq!(indices, [1, 0]);
-    assert!(frames.iter().all(|frame| frame.func_name.is_none()));
+    for strategy in strategies() {
+        let engine = Engine::new(&config(strategy));
+        let mut store = Store::new(&engine, ());
+        let module = Module::new(
+            &engine,
+            wasm(
+                r#"(module
+                 (func (export "outer") call 1)
+                 (func call 2)
+                 (func unreachable))"#,
+            ),
+        )
+        .unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let err = trap(&mut store, instance, "outer");
+        let frames = err.backtrace().unwrap().frames();
+        let indices: Vec<u32> = frames.iter().map(|frame| frame.func_index).collect();
+        assert_eq!(indices, [2, 1, 0], "{strategy:?}");
+        assert!(frames.iter().all(|frame| frame.func_name.is_none()));
+    }
 }
 
 #[test]

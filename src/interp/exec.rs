@@ -29,7 +29,11 @@
 // Handlers take the hot state as arguments, eight of them, so that it stays in registers.
 #![allow(clippy::too_many_arguments)]
 
-use crate::error::{Error, FrameInfo, Result, TrapCode, WasmBacktrace};
+use std::sync::atomic::Ordering;
+
+use crate::error::{Error, Result, TrapCode, WasmBacktrace};
+#[cfg(feature = "jit")]
+use crate::jit::NativeEntry;
 use crate::module::CodeSlot;
 use crate::runtime::instance::checked_range;
 use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
@@ -251,7 +255,8 @@ pub(crate) fn call_host<T>(
         .iter()
         .map(|ty| Val::default_for(*ty))
         .collect();
-    host(crate::Caller::new(store, caller), &params, &mut results)?;
+    host(crate::Caller::new(store, caller), &params, &mut results)
+        .map_err(Error::returned_by_host)?;
     for ((slot, result), ty) in slots.iter_mut().zip(&results).zip(ty.results()) {
         store.inner.check_val(result, *ty, "host function result")?;
         *slot = store.inner.val_to_slot(result)?;
@@ -355,7 +360,7 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
             backtrace(&store.inner, stack, &current),
         )),
         Some(Trap::Error(error)) => {
-            Err(error.with_backtrace_if_missing(|| backtrace(&store.inner, stack, &current)))
+            Err(error.with_outer_frames(|| backtrace(&store.inner, stack, &current)))
         }
     }
 }
@@ -364,12 +369,7 @@ fn backtrace(inner: &StoreInner, stack: &Stack, current: &Current) -> WasmBacktr
     let frame = |instance: u32, slot: *const CodeSlot| {
         let module = &inner.instances[instance as usize].module;
         // SAFETY: frames hold code slots of live modules (see `Current::slot`).
-        let func = module.func_index(unsafe { &*slot });
-        FrameInfo {
-            func_index: func,
-            func_name: module.func_names.get(&func).cloned(),
-            module_name: module.name.clone(),
-        }
+        inner.frame_info(instance, module.func_index(unsafe { &*slot }))
     };
     let mut frames = vec![frame(current.instance, current.slot)];
     frames.extend(stack.frames.iter().rev().map(|f| frame(f.instance, f.slot)));
@@ -379,7 +379,8 @@ fn backtrace(inner: &StoreInner, stack: &Stack, current: &Current) -> WasmBacktr
 /// Why execution stopped early.
 enum Trap {
     Code(TrapCode),
-    /// An error from a host function (or a trap it passed on, with its own backtrace).
+    /// An error from a host function (or a trap it passed on, with its own backtrace), or a
+    /// trap in native code (with the native frames).
     Error(Error),
 }
 
@@ -396,6 +397,9 @@ trait HostStore {
     fn inner_ptr(&mut self) -> *mut StoreInner;
     /// Calls host function `func` (a store index) with arguments and results in `slots`.
     fn call_host(&mut self, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()>;
+    /// Runs a function's native code with arguments and results in `slots`.
+    #[cfg(feature = "jit")]
+    fn call_native(&mut self, entry: NativeEntry, slots: &mut [u64]) -> Result<()>;
 }
 
 impl<T> HostStore for Store<T> {
@@ -405,6 +409,11 @@ impl<T> HostStore for Store<T> {
 
     fn call_host(&mut self, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()> {
         call_host(self, func, caller, slots)
+    }
+
+    #[cfg(feature = "jit")]
+    fn call_native(&mut self, entry: NativeEntry, slots: &mut [u64]) -> Result<()> {
+        crate::jit::invoke(self, entry, slots)
     }
 }
 
@@ -2147,8 +2156,9 @@ fn continue_at(ctx: &mut Ctx<'_>, outcome: Result<Ip, Trap>) -> Ip {
 }
 
 /// `Call` in the common case, without calling anything (so that the handler needs no stack
-/// frame of its own): the callee is translated, its frame template is at most two chunks,
-/// and the value stack and the frame stack have room. Returns the callee's first
+/// frame of its own): the callee is translated (and has no native code: see
+/// `CompiledFunc::quick_frame_size`), its frame template is at most two chunks, and the value
+/// stack and the frame stack have room. Returns the callee's first
 /// instruction, or `None` when the call needs [`call_in_general`].
 #[inline(always)]
 fn quick_call(ctx: &mut Ctx<'_>, ip: Ip, slot: &CodeSlot, base: Slot) -> Option<Ip> {
@@ -2160,7 +2170,7 @@ fn quick_call(ctx: &mut Ctx<'_>, ip: Ip, slot: &CodeSlot, base: Slot) -> Option<
     if depth >= ctx.frame_limit
         || depth == ctx.frames.capacity()
         || template.len() > 2 * CHUNK
-        || ctx.values.len() < new_base + code.frame_size as usize
+        || ctx.values.len() < new_base + code.quick_frame_size.load(Ordering::Relaxed) as usize
     {
         return None;
     }
@@ -2217,6 +2227,20 @@ fn call_in_general(
     let slot = unsafe { &*ctx.current.module_code.add(index as usize) };
     // SAFETY: `Call` is not a terminator, so an instruction follows.
     let next = unsafe { ip.add(1) };
+    #[cfg(feature = "jit")]
+    if let Some(entry) = native_callee(ctx, ctx.current.instance, slot) {
+        return match call_native(ctx, entry, base) {
+            Ok(()) => {
+                let fp = ctx.fp();
+                let memory = ctx.current.memory();
+                dispatch(next, fp, memory, ctx, acc, f32acc, f64acc)
+            }
+            Err(trap) => {
+                ctx.trap = Some(trap);
+                exit()
+            }
+        };
+    }
     match call_wasm(ctx, next, ctx.current.instance, slot, base) {
         Ok(entry) => {
             let memory = LinearMemory {
@@ -2341,8 +2365,11 @@ fn call_indirect_in_general(
             // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store
             // is live.
             let inner = unsafe { &mut *ctx.inner };
-            if let FuncKind::Wasm { entry: cached, .. } = &mut inner.funcs[callee as usize].kind {
-                // A Wasm callee was entered: `entry` is its first instruction.
+            if let FuncKind::Wasm { entry: cached, .. } = &mut inner.funcs[callee as usize].kind
+                && entry != next
+            {
+                // A Wasm callee was entered in the interpreter (one that ran as native code
+                // returned to `next`): `entry` is its first instruction.
                 *cached = entry;
             }
             let fp = ctx.fp();
@@ -2357,9 +2384,9 @@ fn call_indirect_in_general(
 }
 
 /// Calls store function `callee` with its frame at slot `base` of the running frame, the
-/// caller continuing at `ip` afterwards. A Wasm callee gets a new frame (switching instance if
-/// need be) and the returned pointer is its first instruction; a host function runs in place
-/// and the returned pointer is `ip`.
+/// caller continuing at `ip` afterwards. An interpreted Wasm callee gets a new frame
+/// (switching instance if need be) and the returned pointer is its first instruction; native
+/// code and host functions run in place and the returned pointer is `ip`.
 fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> {
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live;
     // `inner` is not used after the host call below.
@@ -2367,7 +2394,13 @@ fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> 
     match inner.funcs[callee as usize].kind {
         FuncKind::Wasm { instance, code, .. } => {
             // SAFETY: the module of an instance of the store keeps its code slots alive.
-            Ok(call_wasm(ctx, ip, instance, unsafe { &*code }, base)?)
+            let slot = unsafe { &*code };
+            #[cfg(feature = "jit")]
+            if let Some(entry) = native_callee(ctx, instance, slot) {
+                call_native(ctx, entry, base)?;
+                return Ok(ip);
+            }
+            Ok(call_wasm(ctx, ip, instance, slot, base)?)
         }
         FuncKind::Host { .. } => {
             let new_base = ctx.current.base + base as usize;
@@ -2395,6 +2428,51 @@ fn call(ctx: &mut Ctx<'_>, ip: Ip, callee: u32, base: Slot) -> Result<Ip, Trap> 
             Ok(ip)
         }
     }
+}
+
+/// The native code to run the function in code slot `slot` of store instance `instance`
+/// with: its native entry when it has one; on its first call, when the engine's strategy
+/// wants it native, its code compiled now. `None` runs it in the interpreter.
+#[cfg(feature = "jit")]
+#[inline(always)]
+fn native_callee(ctx: &Ctx<'_>, instance: u32, slot: &CodeSlot) -> Option<NativeEntry> {
+    if slot.native.entry().is_null() && slot.translated.get().is_some() {
+        return None;
+    }
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &*ctx.inner };
+    let module = &inner.instances[instance as usize].module;
+    crate::jit::native_entry_of(inner, instance, module.func_index(slot))
+}
+
+/// Calls native code with its arguments (and then its results) in the running frame's slots
+/// from `base`, like a host function.
+#[cfg(feature = "jit")]
+#[inline(never)]
+fn call_native(ctx: &mut Ctx<'_>, entry: NativeEntry, base: Slot) -> Result<(), Trap> {
+    if ctx.frames.len() >= ctx.frame_limit {
+        return Err(TrapCode::StackOverflow.into());
+    }
+    let new_base = ctx.current.base + base as usize;
+    let end = new_base + entry.slots();
+    if ctx.values.len() < end {
+        grow_values(&mut ctx.values, end);
+    }
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &mut *ctx.inner };
+    // Interpreted code that native code calls counts its depth from here.
+    let activation_depth = inner.call_depth;
+    inner.call_depth += ctx.frames.len() + 1;
+    let host = ctx.host;
+    // SAFETY: `host` is the store of this activation, valid while it runs; no reference made
+    // from `ctx.inner` is used from here on. Native code reaches the store only through it;
+    // `ctx.values` belongs to this activation, not to the store.
+    let result = unsafe { (*host).call_native(entry, &mut ctx.values[new_base..end]) };
+    // SAFETY: as above; `inner` is derived again now that native code has returned.
+    ctx.inner = unsafe { (*host).inner_ptr() };
+    // SAFETY: `ctx.inner` is valid and no other reference to the store is live.
+    unsafe { (*ctx.inner).call_depth = activation_depth };
+    result.map_err(Trap::Error)
 }
 
 /// WebAssembly's float semantics where Rust's differ.

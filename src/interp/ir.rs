@@ -11,6 +11,10 @@
 //! nothing else can jump in between. Such instructions have `A` (first operand) and `B`
 //! (second operand) variants, with the same fields: the operand's slot is kept but not read.
 
+use std::sync::atomic::AtomicU32;
+#[cfg(feature = "jit")]
+use std::sync::atomic::Ordering;
+
 use super::exec::Op;
 
 /// A frame slot index.
@@ -837,9 +841,26 @@ pub(crate) struct CompiledFunc {
     pub frame_init: Box<[u64]>,
     /// Slots a frame of this function needs.
     pub frame_size: u32,
+    /// The frame size the quick call path checks the value stack's room against:
+    /// `frame_size`, or [`QUICK_CALLS_FORBIDDEN`] once the function has native code, so
+    /// that a check the quick path makes anyway sends interpreted callers to the general
+    /// call path, which runs the native code.
+    pub quick_frame_size: AtomicU32,
 }
 
+/// A [`CompiledFunc::quick_frame_size`] no value stack has room for.
+#[cfg(feature = "jit")]
+pub(crate) const QUICK_CALLS_FORBIDDEN: u32 = u32::MAX;
+
 impl CompiledFunc {
+    /// Sends every later interpreted call of this function to the general call path (see
+    /// [`CompiledFunc::quick_frame_size`]).
+    #[cfg(feature = "jit")]
+    pub fn forbid_quick_calls(&self) {
+        self.quick_frame_size
+            .store(QUICK_CALLS_FORBIDDEN, Ordering::Relaxed);
+    }
+
     /// Bytes of instructions and frame template.
     pub fn size_in_bytes(&self) -> usize {
         std::mem::size_of_val(&*self.code) + std::mem::size_of_val(&*self.frame_init)

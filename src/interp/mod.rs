@@ -19,12 +19,22 @@ use crate::module::ModuleInner;
 /// in any instance of the module; the engine's statistics count each translation.
 pub(crate) fn compiled(module: &ModuleInner, func: u32) -> &CompiledFunc {
     let slot = module.code_slot(func);
-    slot.translated.get_or_init(|| {
+    let code = slot.translated.get_or_init(|| {
         let start = Instant::now();
         let code = translate::translate(module, func);
         module
             .engine
             .record_translation(start.elapsed(), slot.body.len(), code.size_in_bytes());
         code
-    })
+    });
+    #[cfg(feature = "jit")]
+    {
+        // Native code published meanwhile wins: either its publisher finds this code (see
+        // `jit::native_code`), or this finds the native code.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if slot.native.is_published() {
+            code.forbid_quick_calls();
+        }
+    }
+    code
 }

@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::AtomicU32;
 
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -313,6 +314,7 @@ impl<'m> Translator<'m> {
             num_params,
             frame_init: frame_init.into_boxed_slice(),
             frame_size,
+            quick_frame_size: AtomicU32::new(frame_size),
         }
     }
 

@@ -16,12 +16,12 @@ use std::sync::atomic::Ordering;
 use cranelift_codegen::ir::LibCall;
 
 use crate::engine::SignatureId;
-use crate::error::{Error, Result, TrapCode};
-use crate::runtime::store::{FuncKind, Store};
+use crate::error::{Error, Result, TrapCode, WasmBacktrace};
+use crate::runtime::store::{FuncKind, Store, StoreInner};
 use crate::runtime::vmctx::VmContext;
 
 use super::bulk::{self, BulkOp};
-use super::{NativeCode, native_code, status};
+use super::{NativeCode, native_code, status, wants_native};
 
 /// Offsets and sizes of what native code reads, as Rust lays it out.
 pub(super) mod layout {
@@ -72,6 +72,8 @@ pub(super) struct Helpers {
     pub bulk: usize,
     /// [`table_grow`].
     pub table_grow: usize,
+    /// [`record_frame`].
+    pub record_frame: usize,
 }
 
 impl Helpers {
@@ -83,6 +85,7 @@ impl Helpers {
             memory_grow: memory_grow as *const () as usize,
             bulk: bulk as *const () as usize,
             table_grow: table_grow as *const () as usize,
+            record_frame: record_frame as *const () as usize,
         }
     }
 }
@@ -155,6 +158,9 @@ struct Activation {
     error: Option<Error>,
     /// The panic a helper caught.
     panic: Option<Box<dyn Any + Send>>,
+    /// The native frames a trap or error left so far, innermost first: (store instance,
+    /// function in the module's index space).
+    frames: Vec<(u32, u32)>,
 }
 
 thread_local! {
@@ -168,27 +174,45 @@ pub(crate) struct NativeEntry {
     vmctx: *mut VmContext,
     body: *const u8,
     array_entry: *const u8,
+    /// The slots its arguments and results need: the larger of the two counts.
+    slots: usize,
+}
+
+impl NativeEntry {
+    /// The slots the function's arguments and results need.
+    pub(crate) fn slots(&self) -> usize {
+        self.slots
+    }
 }
 
 /// The native code to run store function `func` with, if it is a Wasm function that has or
-/// (under `Strategy::Compiled`) gets native code now.
+/// (when the strategy wants it native) gets native code now.
 pub(crate) fn native_entry<T>(store: &Store<T>, func: u32) -> Option<NativeEntry> {
     let inner = &store.inner;
-    if inner.engine.config().strategy != crate::Strategy::Compiled {
-        return None;
-    }
     let FuncKind::Wasm {
         instance, index, ..
     } = inner.funcs[func as usize].kind
     else {
         return None;
     };
+    native_entry_of(inner, instance, index)
+}
+
+/// As [`native_entry`], for defined function `func` (module index space) of store instance
+/// `instance`.
+pub(crate) fn native_entry_of(inner: &StoreInner, instance: u32, func: u32) -> Option<NativeEntry> {
     let instance = &inner.instances[instance as usize];
-    let code: &NativeCode = native_code(&instance.module, index)?;
+    let module = &instance.module;
+    if !wants_native(module, func) {
+        return None;
+    }
+    let code: &NativeCode = native_code(module, func)?;
+    let ty = module.func_type(func);
     Some(NativeEntry {
         vmctx: instance.vmctx.get(),
         body: code.body(),
         array_entry: code.array_entry(),
+        slots: ty.params().len().max(ty.results().len()),
     })
 }
 
@@ -210,6 +234,7 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
         runtime,
         error: None,
         panic: None,
+        frames: Vec::new(),
     };
     // SAFETY: `entry.vmctx` is the VM context of an instance of `store` (see `native_entry`),
     // a live cell that nothing borrows while this thread holds the store.
@@ -229,15 +254,25 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
     if let Some(panic) = activation.panic {
         resume_unwind(panic);
     }
-    match status {
-        status::OK => Ok(()),
-        status::ERROR => Err(activation
-            .error
-            .unwrap_or_else(|| Error::host("native code failed without an error"))),
-        status => Err(Error::trap(
-            status::trap(status).unwrap_or(TrapCode::Unreachable),
-        )),
+    if status == status::OK {
+        return Ok(());
     }
+    let inner = &store.inner;
+    let backtrace = || {
+        let frames = activation.frames.iter();
+        WasmBacktrace::new(
+            frames
+                .map(|&(instance, func)| inner.frame_info(instance, func))
+                .collect(),
+        )
+    };
+    Err(match status::trap(status) {
+        Some(code) => Error::trap_with_backtrace(code, backtrace()),
+        None => match activation.error.take() {
+            Some(error) => error.with_outer_frames(backtrace),
+            None => Error::host("native code failed without an error"),
+        },
+    })
 }
 
 /// Runs `f` on the current activation's store; returns `f`'s value, or `failed` after
@@ -394,6 +429,21 @@ extern "C" fn table_grow(vmctx: *mut VmContext, table: u32, init: u64, delta: u3
         let instance = unsafe { (*vmctx).instance };
         Ok(runtime.table_grow(instance, table, init, delta))
     })
+}
+
+/// Helper: records defined function `func` (module index space) of `vmctx`'s instance as
+/// the next frame of the backtrace of the trap or error that native code is returning.
+extern "C" fn record_frame(vmctx: *mut VmContext, func: u32) -> u32 {
+    let activation = ACTIVATION.get();
+    if activation.is_null() {
+        debug_assert!(false, "a helper ran outside an activation of native code");
+        return status::OK;
+    }
+    // SAFETY: as in `with_runtime`: native code only runs inside `invoke`, whose activation
+    // this is; nothing else touches it until native code returns. Native code passes its own
+    // VM context.
+    unsafe { (*activation).frames.push(((*vmctx).instance, func)) };
+    status::OK
 }
 
 /// The address of a Rust implementation of a Cranelift libcall, for relocations.

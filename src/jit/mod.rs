@@ -33,10 +33,11 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
+use crate::Strategy;
 use crate::module::ModuleInner;
 use crate::module::types::FuncType;
 use code_memory::{CodeMemory, Relocation};
-pub(crate) use entry::{invoke, native_entry};
+pub(crate) use entry::{NativeEntry, invoke, native_entry, native_entry_of};
 use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
 
 pub(crate) use translate::CompileError;
@@ -101,6 +102,30 @@ pub(crate) struct NativeSlot {
     code: OnceLock<Option<NativeCode>>,
 }
 
+impl NativeSlot {
+    /// The function's native entry, or null while it has none.
+    #[inline(always)]
+    pub(crate) fn entry(&self) -> *const u8 {
+        self.entry.load(Ordering::Acquire)
+    }
+
+    /// Whether the function has native code, ordered with every other sequentially
+    /// consistent access (see `CodeSlot::allow_quick_calls`).
+    pub(crate) fn is_published(&self) -> bool {
+        !self.entry.load(Ordering::SeqCst).is_null()
+    }
+}
+
+/// Whether the engine's strategy runs defined function `func` (module index space) of
+/// `module` as native code.
+pub(crate) fn wants_native(module: &ModuleInner, func: u32) -> bool {
+    match module.engine.config().strategy {
+        Strategy::Interpreter => false,
+        Strategy::Compiled => true,
+        Strategy::Mixed => (func as usize - module.num_imported_funcs).is_multiple_of(2),
+    }
+}
+
 /// One function's machine code: its body and its array-call trampoline.
 pub(crate) struct NativeCode {
     memory: CodeMemory,
@@ -150,7 +175,13 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
         result.ok().map(|(code, _)| code)
     });
     let code = code.as_ref()?;
-    slot.entry.store(code.body().cast_mut(), Ordering::Release);
+    slot.entry.store(code.body().cast_mut(), Ordering::SeqCst);
+    // Interpreted callers of code translated before now must notice (see
+    // `interp::compiled` for the other side).
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if let Some(interpreted) = module.code_slot(func).translated.get() {
+        interpreted.forbid_quick_calls();
+    }
     Some(code)
 }
 

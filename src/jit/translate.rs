@@ -163,8 +163,11 @@ pub(crate) struct FuncTranslator<'m, 'b> {
     /// Blocks opened inside unreachable code, skipped up to their `end`.
     unreachable_depth: u32,
     result_types: Vec<Type>,
+    /// The function being translated (module index space).
+    func: u32,
     trap_blocks: HashMap<TrapCode, Block>,
-    /// Returns its status parameter (a callee's non-zero status) with zero results.
+    /// Records the function's frame for the trap's backtrace and returns its status parameter
+    /// (a trap's, or a callee's non-zero status) with zero results.
     propagate_block: Option<Block>,
     signatures: HashMap<u32, SigRef>,
     /// The slot array of calls through the runtime (see [`Self::value_slots`]).
@@ -203,6 +206,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             reachable: true,
             unreachable_depth: 0,
             result_types: ty.results().iter().map(|t| clif_type(*t)).collect(),
+            func,
             trap_blocks: HashMap::new(),
             propagate_block: None,
             signatures: HashMap::new(),
@@ -354,7 +358,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     }
 
     /// Fills the blocks that return a trap's or a callee's status. They are filled last, as
-    /// the builder must not leave a block before its terminator.
+    /// the builder must not leave a block before its terminator. Every non-zero status leaves
+    /// through the propagation block, which records this function's frame, so a trap's
+    /// backtrace gets one frame per native function it passes on its way out.
     fn finish_exits(&mut self) {
         let mut traps: Vec<(TrapCode, Block)> = self.trap_blocks.drain().collect();
         traps.sort_by_key(|(code, _)| status::of_trap(*code));
@@ -364,12 +370,37 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 .builder
                 .ins()
                 .iconst(types::I32, i64::from(status::of_trap(code)));
-            self.return_status(status);
+            let propagate = self.propagate_block();
+            self.builder
+                .ins()
+                .jump(propagate, &[BlockArg::Value(status)]);
         }
         if let Some(block) = self.propagate_block {
             self.builder.switch_to_block(block);
             let status = self.builder.block_params(block)[0];
+            let func = self.builder.ins().iconst(types::I32, i64::from(self.func));
+            self.call_helper(
+                "record_frame",
+                self.helpers.record_frame,
+                &[types::I64, types::I32],
+                types::I32,
+                &[self.vmctx, func],
+            );
             self.return_status(status);
+        }
+    }
+
+    /// The block every non-zero status leaves through (see [`Self::finish_exits`]).
+    fn propagate_block(&mut self) -> Block {
+        match self.propagate_block {
+            Some(block) => block,
+            None => {
+                let block = self.builder.create_block();
+                self.builder.set_cold_block(block);
+                self.builder.append_block_param(block, types::I32);
+                self.propagate_block = Some(block);
+                block
+            }
         }
     }
 
@@ -401,16 +432,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
 
     /// Returns a callee's non-zero `status` at once; continues when it is zero.
     fn propagate(&mut self, status: Value) {
-        let block = match self.propagate_block {
-            Some(block) => block,
-            None => {
-                let block = self.builder.create_block();
-                self.builder.set_cold_block(block);
-                self.builder.append_block_param(block, types::I32);
-                self.propagate_block = Some(block);
-                block
-            }
-        };
+        let block = self.propagate_block();
         let continuation = self.builder.create_block();
         self.builder
             .ins()

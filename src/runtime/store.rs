@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::{Engine, SignatureId};
-use crate::error::{Error, Result};
+use crate::error::{Error, FrameInfo, Result};
 use crate::interp::{Op, Stack};
 use crate::module::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
 use crate::module::{CodeSlot, ModuleInner};
@@ -281,6 +281,16 @@ impl<T> Store<T> {
 }
 
 impl StoreInner {
+    /// The backtrace frame of function `func` (module index space) of instance `instance`.
+    pub fn frame_info(&self, instance: u32, func: u32) -> FrameInfo {
+        let module = &self.instances[instance as usize].module;
+        FrameInfo {
+            func_index: func,
+            func_name: module.func_names.get(&func).cloned(),
+            module_name: module.name.clone(),
+        }
+    }
+
     pub fn add_func(&mut self, entity: FuncEntity) -> Func {
         let index = self.funcs.len() as u32;
         self.funcs.push(entity);

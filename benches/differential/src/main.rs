@@ -13,7 +13,8 @@
 //!
 //! `--file` checks a module from a file (one that failed, say, while reducing it), with the
 //! arguments of seed `--start`. Built with the feature `jit`, `--strategy compiled` runs
-//! tierwasm's Cranelift tier instead of its interpreter:
+//! tierwasm's Cranelift tier instead of its interpreter, and `--strategy mixed` half of the
+//! functions on each, so that calls cross the tiers:
 //!
 //! ```sh
 //! cargo run --release -p differential --features jit -- --strategy compiled
@@ -434,10 +435,14 @@ fn main() -> ExitCode {
             ("--strategy", _) if value.as_deref() == Some("compiled") => {
                 strategy = tierwasm::Strategy::Compiled;
             }
+            #[cfg(feature = "jit")]
+            ("--strategy", _) if value.as_deref() == Some("mixed") => {
+                strategy = tierwasm::Strategy::Mixed;
+            }
             _ => {
                 eprintln!(
                     "usage: differential [--seeds N] [--start S] [--file MODULE.wasm] \
-                     [--strategy interp|compiled]"
+                     [--strategy interp|compiled|mixed]"
                 );
                 return ExitCode::from(2);
             }
