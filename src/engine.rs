@@ -240,6 +240,7 @@ impl std::fmt::Debug for Engine {
 
 /// An engine-wide interned function signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
 pub(crate) struct SignatureId(pub(crate) u32);
 
 #[derive(Default)]

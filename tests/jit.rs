@@ -954,3 +954,49 @@ fn traps_deep_in_mixed_recursion_list_every_frame() {
         assert_eq!(&format!("{error:#}"), expected, "{strategy:?}");
     }
 }
+
+#[test]
+fn call_indirect_reaches_functions_a_host_function_created_mid_call() {
+    // Native code calls the host, which creates functions (moving the store's function
+    // records) and puts the last into the table; the `call_indirect` that follows finds it.
+    for strategy in [Strategy::Compiled, Strategy::Mixed] {
+        let engine = engine(strategy);
+        let module = Module::new(
+            &engine,
+            wasm(
+                r#"(module
+                  (import "host" "install" (func $install))
+                  (type $i2i (func (param i32) (result i32)))
+                  (table (export "table") 2 funcref)
+                  (elem (i32.const 0) $double)
+                  (func $double (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+                  (func (export "run") (param i32) (result i32)
+                    (call $install)
+                    (i32.add
+                      (call_indirect (type $i2i) (local.get 0) (i32.const 0))
+                      (call_indirect (type $i2i) (local.get 0) (i32.const 1)))))"#,
+            ),
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, None::<tierwasm::Table>);
+        let install = Func::wrap(
+            &mut store,
+            |mut caller: tierwasm::Caller<'_, Option<tierwasm::Table>>| -> tierwasm::Result<()> {
+                let table = caller.data().expect("set before the first call");
+                let mut newest = None;
+                for k in 0..1000 {
+                    newest = Some(Func::wrap(&mut caller, move |x: i32| x + k));
+                }
+                table.set(&mut caller, 1, Val::FuncRef(newest))
+            },
+        );
+        let instance = Instance::new(&mut store, &module, &[install.into()]).unwrap();
+        *store.data_mut() = instance.get_table(&store, "table");
+        let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+        assert_eq!(
+            run.call(&mut store, 5).unwrap(),
+            10 + 5 + 999,
+            "{strategy:?}"
+        );
+    }
+}

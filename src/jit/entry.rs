@@ -11,11 +11,9 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::Ordering;
 
 use cranelift_codegen::ir::LibCall;
 
-use crate::engine::SignatureId;
 use crate::error::{Error, Result, TrapCode, WasmBacktrace};
 use crate::runtime::store::{FuncKind, Store, StoreInner};
 use crate::runtime::vmctx::VmContext;
@@ -29,7 +27,7 @@ pub(super) mod layout {
 
     use crate::jit::NativeSlot;
     use crate::module::CodeSlot;
-    use crate::runtime::vmctx::{VmContext, VmMemory, VmTable};
+    use crate::runtime::vmctx::{VmContext, VmFuncRef, VmFuncRefs, VmMemory, VmTable};
 
     pub const VMCTX_MEMORY: usize = offset_of!(VmContext, memory);
     pub const VMCTX_GLOBALS: usize = offset_of!(VmContext, globals);
@@ -37,6 +35,12 @@ pub(super) mod layout {
     pub const VMCTX_FUNCS: usize = offset_of!(VmContext, funcs);
     pub const VMCTX_CODE: usize = offset_of!(VmContext, code);
     pub const VMCTX_STACK_LIMIT: usize = offset_of!(VmContext, stack_limit);
+    pub const VMCTX_FUNC_REFS: usize = offset_of!(VmContext, func_refs);
+    pub const FUNC_REFS_BASE: usize = offset_of!(VmFuncRefs, base);
+    pub const FUNC_REF_SIZE: usize = size_of::<VmFuncRef>();
+    pub const FUNC_REF_SIGNATURE: usize = offset_of!(VmFuncRef, signature);
+    pub const FUNC_REF_VMCTX: usize = offset_of!(VmFuncRef, vmctx);
+    pub const FUNC_REF_CODE: usize = offset_of!(VmFuncRef, code);
     pub const VMMEMORY_BASE: usize = offset_of!(VmMemory, base);
     pub const VMMEMORY_LEN: usize = offset_of!(VmMemory, len);
     pub const VMTABLE_BASE: usize = offset_of!(VmTable, base);
@@ -62,10 +66,8 @@ const UNKNOWN_STACK_BUDGET: usize = 1024 * 1024;
 pub(super) struct Helpers {
     /// [`call`].
     pub call: usize,
-    /// [`call_indirect`].
-    pub call_indirect: usize,
-    /// [`resolve_indirect`].
-    pub resolve_indirect: usize,
+    /// [`call_store_func`].
+    pub call_store_func: usize,
     /// [`memory_grow`].
     pub memory_grow: usize,
     /// [`bulk()`].
@@ -80,8 +82,7 @@ impl Helpers {
     pub fn get() -> Helpers {
         Helpers {
             call: call as *const () as usize,
-            call_indirect: call_indirect as *const () as usize,
-            resolve_indirect: resolve_indirect as *const () as usize,
+            call_store_func: call_store_func as *const () as usize,
             memory_grow: memory_grow as *const () as usize,
             bulk: bulk as *const () as usize,
             table_grow: table_grow as *const () as usize,
@@ -98,11 +99,6 @@ trait Runtime {
     fn call(&mut self, func: u32, caller: u32, slots: &mut [u64]) -> Result<()>;
     /// Grows memory 0 of store instance `instance`: the old size in pages, or `u32::MAX`.
     fn memory_grow(&mut self, instance: u32, delta: u32) -> u32;
-    /// The signature of store function `func`.
-    fn signature(&self, func: u32) -> SignatureId;
-    /// The native body of store function `func` if it is a function of store instance
-    /// `instance` that has native code, else null.
-    fn native_body(&self, func: u32, instance: u32) -> *const u8;
     /// Runs a bulk memory or table operator for store instance `instance`.
     fn bulk(&mut self, instance: u32, op: BulkOp, operands: &[u64]) -> Result<()>;
     /// Grows table `table` of store instance `instance`: the old size, or `u32::MAX`.
@@ -121,24 +117,6 @@ impl<T> Runtime for Store<T> {
         inner.memories[memory as usize]
             .grow(delta, max_pages)
             .unwrap_or(u32::MAX)
-    }
-
-    fn signature(&self, func: u32) -> SignatureId {
-        self.inner.funcs[func as usize].signature
-    }
-
-    fn native_body(&self, func: u32, instance: u32) -> *const u8 {
-        match self.inner.funcs[func as usize].kind {
-            FuncKind::Wasm {
-                instance: owner,
-                index,
-                ..
-            } if owner == instance => {
-                let module = &self.inner.instances[instance as usize].module;
-                module.code_slot(index).native.entry.load(Ordering::Acquire)
-            }
-            _ => std::ptr::null(),
-        }
     }
 
     fn bulk(&mut self, instance: u32, op: BulkOp, operands: &[u64]) -> Result<()> {
@@ -317,72 +295,11 @@ extern "C" fn call(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) 
     })
 }
 
-/// The store function that `call_indirect` through element `element` of table `table` of
-/// `vmctx`'s instance, expecting type `type_index` of its module, calls; or its trap.
-fn indirect_callee(
-    runtime: &dyn Runtime,
-    vmctx: *mut VmContext,
-    table: u32,
-    type_index: u32,
-    element: u32,
-) -> Result<u32, TrapCode> {
-    // SAFETY: native code passes its own VM context; the validator checked `table` and
-    // `type_index` against the module, whose tables and types these arrays cover.
-    let (vm_table, expected) = unsafe {
-        let vm = &*vmctx;
-        (
-            &**vm.tables.add(table as usize),
-            *vm.signatures.add(type_index as usize),
-        )
-    };
-    if u64::from(element) >= vm_table.len {
-        return Err(TrapCode::UndefinedElement);
-    }
-    // SAFETY: `element < len`, the table's length.
-    let func_ref = unsafe { *vm_table.base.add(element as usize) };
-    let func = func_ref
-        .checked_sub(1)
-        .ok_or(TrapCode::UninitializedElement)? as u32;
-    if runtime.signature(func) != expected {
-        return Err(TrapCode::BadSignature);
-    }
-    Ok(func)
-}
-
-/// Helper: the checks of a `call_indirect` (operands as for [`indirect_callee`]), and the
-/// callee's native body when it is a function of the same instance with native code, which
-/// the caller then calls directly. Otherwise 0, and the caller calls [`call_indirect`]; or,
-/// when a check fails, the trap's status (below 256, unlike any code address).
-extern "C" fn resolve_indirect(
-    vmctx: *mut VmContext,
-    table: u32,
-    type_index: u32,
-    element: u32,
-) -> usize {
-    with_runtime(0, |runtime| {
-        let func = match indirect_callee(runtime, vmctx, table, type_index, element) {
-            Ok(func) => func,
-            Err(code) => return Ok(status::of_trap(code) as usize),
-        };
-        // SAFETY: native code passes its own VM context.
-        let instance = unsafe { (*vmctx).instance };
-        Ok(runtime.native_body(func, instance) as usize)
-    })
-}
-
-/// Helper: `call_indirect` (operands as for [`indirect_callee`]) through the runtime, with
-/// arguments and results as for [`call`].
-extern "C" fn call_indirect(
-    vmctx: *mut VmContext,
-    table: u32,
-    type_index: u32,
-    element: u32,
-    slots: *mut u64,
-    len: u32,
-) -> u32 {
+/// Helper: calls store function `func` for `vmctx`'s instance through the runtime, with
+/// arguments and results as for [`call`] (`call_indirect` when native code has checked the
+/// callee and cannot call it directly).
+extern "C" fn call_store_func(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) -> u32 {
     with_runtime(status::ERROR, |runtime| {
-        let func =
-            indirect_callee(runtime, vmctx, table, type_index, element).map_err(Error::trap)?;
         // SAFETY: native code passes its own VM context, and a slot array of `len` slots.
         let (instance, slots) = unsafe {
             (

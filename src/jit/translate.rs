@@ -832,14 +832,14 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             }
             O::TableGet { table } => {
                 let index = self.pop()?;
-                let address = self.table_element(table, index)?;
+                let address = self.table_element(table, index, TrapCode::TableOutOfBounds)?;
                 let value = self.builder.ins().load(types::I64, vm_flags(), address, 0);
                 self.push(value);
             }
             O::TableSet { table } => {
                 let value = self.pop()?;
                 let index = self.pop()?;
-                let address = self.table_element(table, index)?;
+                let address = self.table_element(table, index, TrapCode::TableOutOfBounds)?;
                 self.builder.ins().store(vm_flags(), value, address, 0);
             }
             O::MemoryFill { .. } => self.bulk(BulkOp::MemoryFill, &[])?,
@@ -975,15 +975,22 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     }
 
     /// The address of element `index` of table `table`, after its bounds check.
-    fn table_element(&mut self, table: u32, index: Value) -> Result<Value> {
+    /// The address of element `index` of table `table`, trapping with `out_of_bounds` past
+    /// its end.
+    fn table_element(
+        &mut self,
+        table: u32,
+        index: Value,
+        out_of_bounds: TrapCode,
+    ) -> Result<Value> {
         let vm_table = self.vm_table(table)?;
         let len = self.load_vm(types::I64, vm_table, layout::VMTABLE_LEN);
         let index = self.builder.ins().uextend(types::I64, index);
-        let out_of_bounds = self
+        let beyond = self
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.trap_if(out_of_bounds, TrapCode::TableOutOfBounds);
+        self.trap_if(beyond, out_of_bounds);
         let base = self.load_vm(types::I64, vm_table, layout::VMTABLE_BASE);
         let offset = self.builder.ins().ishl_imm_s(index, 3);
         Ok(self.builder.ins().iadd(base, offset))
@@ -1178,9 +1185,10 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         Ok(())
     }
 
-    /// `call_indirect`: a helper checks the element and its signature and returns the callee's
-    /// native body when it is a function of this instance that has one, which is then called
-    /// directly; any other callee is called through the runtime.
+    /// `call_indirect`: the element, null and signature checks inline (the store's function
+    /// record of the element gives the callee's signature id, VM context and code slot); a
+    /// callee of this instance with native code is called directly, through its code slot's
+    /// native entry, and any other callee through the runtime.
     fn call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
         let ty = self
             .module
@@ -1188,73 +1196,87 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             .get(type_index as usize)
             .ok_or_else(|| CompileError::Failed("type index out of range".into()))?
             .clone();
+        let expected = *self
+            .module
+            .signatures
+            .get(type_index as usize)
+            .ok_or_else(|| CompileError::Failed("type index out of range".into()))?;
         if table as usize >= self.module.tables.len() {
             return Err(CompileError::Failed("table index out of range".into()));
         }
         let element = self.pop()?;
         let args = self.pop_n(ty.params().len())?;
         let result_types: Vec<Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
-        let table = self.builder.ins().iconst(types::I32, i64::from(table));
-        let type_value = self.builder.ins().iconst(types::I32, i64::from(type_index));
-        let resolved = self.call_helper(
-            "resolve_indirect",
-            self.helpers.resolve_indirect,
-            &[types::I64, types::I32, types::I32, types::I32],
-            types::I64,
-            &[self.vmctx, table, type_value, element],
-        );
+
+        let address = self.table_element(table, element, TrapCode::UndefinedElement)?;
+        let func_ref = self.load_vm(types::I64, address, 0);
+        let null = self.builder.ins().icmp_imm_u(IntCC::Equal, func_ref, 0);
+        self.trap_if(null, TrapCode::UninitializedElement);
+        let refs = self.load_vm(types::I64, self.vmctx, layout::VMCTX_FUNC_REFS);
+        let base = self.load_vm(types::I64, refs, layout::FUNC_REFS_BASE);
+        let func = self.builder.ins().iadd_imm_s(func_ref, -1);
+        let offset = self
+            .builder
+            .ins()
+            .imul_imm_u(func, layout::FUNC_REF_SIZE as i64);
+        let record = self.builder.ins().iadd(base, offset);
+        let signature = self.load_vm(types::I32, record, layout::FUNC_REF_SIGNATURE);
+        let mismatch =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::NotEqual, signature, i64::from(expected.0));
+        self.trap_if(mismatch, TrapCode::BadSignature);
+
         let join = self.builder.create_block();
         self.builder.append_block_param(join, types::I32);
         for ty in &result_types {
             self.builder.append_block_param(join, *ty);
         }
-        let direct = self.builder.create_block();
-        let not_direct = self.builder.create_block();
         let slow = self.builder.create_block();
         self.builder.set_cold_block(slow);
-        let is_body = self
+        // Only a callee of this instance runs on this activation's stack limit directly.
+        let callee_vmctx = self.load_vm(types::I64, record, layout::FUNC_REF_VMCTX);
+        let same_instance = self
             .builder
             .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThan, resolved, 0xff);
+            .icmp(IntCC::Equal, callee_vmctx, self.vmctx);
+        let has_instance = self.builder.create_block();
         self.builder
             .ins()
-            .brif(is_body, direct, &[], not_direct, &[]);
+            .brif(same_instance, has_instance, &[], slow, &[]);
+        self.builder.switch_to_block(has_instance);
+        self.builder.seal_block(has_instance);
+        let code = self.load_vm(types::I64, record, layout::FUNC_REF_CODE);
+        let entry_address = self
+            .builder
+            .ins()
+            .iadd_imm_s(code, layout::CODE_SLOT_NATIVE_ENTRY as i64);
+        let entry = self
+            .builder
+            .ins()
+            .atomic_load(types::I64, vm_flags(), entry_address);
+        let direct = self.builder.create_block();
+        self.builder.ins().brif(entry, direct, &[], slow, &[]);
 
         self.builder.switch_to_block(direct);
         self.builder.seal_block(direct);
         let sig = self.native_signature_ref(type_index)?;
         let mut call_args = vec![self.vmctx];
         call_args.extend_from_slice(&args);
-        let call = self.builder.ins().call_indirect(sig, resolved, &call_args);
+        let call = self.builder.ins().call_indirect(sig, entry, &call_args);
         let results = self.builder.inst_results(call).to_vec();
         self.jump(join, &results);
-
-        // A non-zero value below 256 is a trap's status.
-        self.builder.switch_to_block(not_direct);
-        self.builder.seal_block(not_direct);
-        let mut trapped = vec![self.builder.ins().ireduce(types::I32, resolved)];
-        for ty in &result_types {
-            trapped.push(self.zero(*ty));
-        }
-        let trapped = Self::block_args(&trapped);
-        self.builder.ins().brif(resolved, join, &trapped, slow, &[]);
 
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
         let (slots, count) = self.spill_arguments(&ty, &args)?;
+        let func = self.builder.ins().ireduce(types::I32, func);
         let status = self.call_helper(
-            "call_indirect",
-            self.helpers.call_indirect,
-            &[
-                types::I64,
-                types::I32,
-                types::I32,
-                types::I32,
-                types::I64,
-                types::I32,
-            ],
+            "call_store_func",
+            self.helpers.call_store_func,
+            &[types::I64, types::I32, types::I64, types::I32],
             types::I32,
-            &[self.vmctx, table, type_value, element, slots, count],
+            &[self.vmctx, func, slots, count],
         );
         let mut values = vec![status];
         values.extend(self.reload_results(&ty, slots)?);

@@ -434,7 +434,13 @@ fn allocate(inner: &mut StoreInner, module: Arc<ModuleInner>, imports: &[Extern]
         code: module.code.as_ptr(),
         #[cfg(feature = "jit")]
         stack_limit: usize::MAX,
+        #[cfg(feature = "jit")]
+        func_refs: inner.vm_func_refs.get(),
     });
+    #[cfg(feature = "jit")]
+    for &func in &funcs[module.num_imported_funcs..] {
+        inner.func_refs[func as usize].vmctx = vmctx.get();
+    }
     let element_segments = module
         .elements
         .iter()

@@ -13,6 +13,8 @@ use crate::module::{CodeSlot, ModuleInner};
 use crate::runtime::func::{Caller, Func};
 use crate::runtime::values::{ExternRef, Val};
 use crate::runtime::vmctx::{VmCell, VmContext, VmMemory, VmPointers, VmTable};
+#[cfg(feature = "jit")]
+use crate::runtime::vmctx::{VmFuncRef, VmFuncRefs};
 
 /// Identifies a store, so a handle used with another store is caught.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,6 +214,12 @@ pub(crate) struct StoreInner {
     pub max_call_depth: usize,
     /// Interpreter stacks kept for reuse between calls.
     pub spare_stacks: Vec<Stack>,
+    /// One record per function, for native `call_indirect` (see [`VmFuncRef`]).
+    #[cfg(feature = "jit")]
+    pub func_refs: Vec<VmFuncRef>,
+    /// Where `func_refs` is, for the VM contexts.
+    #[cfg(feature = "jit")]
+    pub vm_func_refs: VmCell<VmFuncRefs>,
 }
 
 /// Owns everything instances create, plus the host's data `T`.
@@ -238,6 +246,13 @@ impl<T> Store<T> {
                 call_depth: 0,
                 max_call_depth: engine.config().max_call_depth,
                 spare_stacks: Vec::new(),
+                #[cfg(feature = "jit")]
+                func_refs: Vec::new(),
+                #[cfg(feature = "jit")]
+                vm_func_refs: VmCell::new(VmFuncRefs {
+                    base: std::ptr::null(),
+                    len: 0,
+                }),
             },
             host_funcs: Vec::new(),
             data,
@@ -293,6 +308,28 @@ impl StoreInner {
 
     pub fn add_func(&mut self, entity: FuncEntity) -> Func {
         let index = self.funcs.len() as u32;
+        #[cfg(feature = "jit")]
+        {
+            let code = match entity.kind {
+                FuncKind::Wasm { code, .. } => code,
+                FuncKind::Host { .. } => std::ptr::null(),
+            };
+            // The VM context of a Wasm function's instance is filled in once it exists.
+            self.func_refs.push(VmFuncRef {
+                signature: entity.signature,
+                vmctx: std::ptr::null_mut(),
+                code,
+            });
+            let cell = self.vm_func_refs.get();
+            // SAFETY: the cell is owned by this store, which is borrowed mutably here. Native
+            // code reads it at each `call_indirect` and holds nothing derived from it across
+            // a call, so a host function adding a function under suspended native frames
+            // leaves them nothing stale.
+            unsafe {
+                (*cell).base = self.func_refs.as_ptr();
+                (*cell).len = self.func_refs.len() as u64;
+            }
+        }
         self.funcs.push(entity);
         Func::from_raw(self.id, index)
     }

@@ -47,6 +47,31 @@ pub(crate) struct VmContext {
     /// The lowest stack address native code may run at; set on every entry from the host.
     #[cfg(feature = "jit")]
     pub stack_limit: usize,
+    /// The store's function records, for native `call_indirect`.
+    #[cfg(feature = "jit")]
+    pub func_refs: *const VmFuncRefs,
+}
+
+/// What native `call_indirect` reads of a store function (feature `jit`); the store keeps one
+/// per function, at the function's store index.
+#[cfg(feature = "jit")]
+#[repr(C)]
+pub(crate) struct VmFuncRef {
+    /// The function's engine-wide signature id.
+    pub signature: SignatureId,
+    /// Its instance's VM context; null for a host function.
+    pub vmctx: *mut VmContext,
+    /// Its code slot; null for a host function.
+    pub code: *const crate::module::CodeSlot,
+}
+
+/// The store's [`VmFuncRef`]s: where they are (the array moves as the store gains
+/// functions, and this cell follows it) and how many.
+#[cfg(feature = "jit")]
+#[repr(C)]
+pub(crate) struct VmFuncRefs {
+    pub base: *const VmFuncRef,
+    pub len: u64,
 }
 
 /// A heap cell owned by the store, reached through raw pointers from [`VmContext`]s.
@@ -81,12 +106,16 @@ impl<T> Drop for VmCell<T> {
 // ownership. Pointers into it are only dereferenced by the thread that owns the store.
 unsafe impl<T: Send> Send for VmCell<T> {}
 
-// SAFETY (for the three impls below): the pointers point into allocations owned by the same
+// SAFETY (for the impls below): the pointers point into allocations owned by the same
 // store as the struct itself ([`VmCell`]s and the store's memory and table buffers), so they
 // move between threads together with the store and are never shared between stores.
 unsafe impl Send for VmMemory {}
 unsafe impl Send for VmTable {}
 unsafe impl Send for VmContext {}
+#[cfg(feature = "jit")]
+unsafe impl Send for VmFuncRef {}
+#[cfg(feature = "jit")]
+unsafe impl Send for VmFuncRefs {}
 
 /// An array of pointers into the store's cells (the targets of [`VmContext::globals`] and
 /// [`VmContext::tables`]).
