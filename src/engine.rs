@@ -102,6 +102,9 @@ struct EngineInner {
     compile_failures: AtomicU64,
     compile_nanos: AtomicU64,
     native_code_bytes: AtomicU64,
+    /// The executable memory of every module's native code.
+    #[cfg(feature = "jit")]
+    code: crate::jit::EngineCode,
 }
 
 /// What the engine's modules have done so far: a snapshot from [`Engine::stats`].
@@ -142,6 +145,8 @@ impl Engine {
                 compile_failures: AtomicU64::new(0),
                 compile_nanos: AtomicU64::new(0),
                 native_code_bytes: AtomicU64::new(0),
+                #[cfg(feature = "jit")]
+                code: crate::jit::EngineCode::default(),
             }),
         }
     }
@@ -188,6 +193,12 @@ impl Engine {
         inner
             .native_code_bytes
             .fetch_add(code_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The engine's native code: its code arena.
+    #[cfg(feature = "jit")]
+    pub(crate) fn code(&self) -> &crate::jit::EngineCode {
+        &self.inner.code
     }
 
     /// Records that one function of `wasm_bytes` was translated to `code_bytes` of

@@ -812,3 +812,41 @@ fn compile_all_compiles_every_defined_function_once() {
         "nothing interpreted"
     );
 }
+
+/// The number of mappings of this process.
+#[cfg(target_os = "linux")]
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn thousands_of_compiled_functions_take_few_mappings() {
+    const FUNCTIONS: usize = 2_000;
+    let mut text = String::from("(module\n");
+    for i in 0..FUNCTIONS {
+        text +=
+            &format!("(func (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))\n");
+    }
+    text += &format!(
+        "(func (export \"last\") (param i32) (result i32) (call {} (local.get 0))))",
+        FUNCTIONS - 1
+    );
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(&engine, wasm(&text)).unwrap();
+    let before = mappings();
+    assert_eq!(module.compile_all(), 0);
+    let added = mappings().saturating_sub(before);
+    assert!(
+        added < 100,
+        "{FUNCTIONS} functions took {added} new mappings"
+    );
+    assert_eq!(engine.stats().functions_compiled, FUNCTIONS as u64 + 1);
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let last = instance.get_typed_func::<i32, i32>(&store, "last").unwrap();
+    assert_eq!(last.call(&mut store, 1).unwrap(), FUNCTIONS as i32);
+}

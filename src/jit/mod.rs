@@ -2,7 +2,8 @@
 //! (feature `jit`).
 //!
 //! - [`translate`]: Wasm operators to Cranelift IR;
-//! - [`code_memory`]: executable memory (W^X, relocated);
+//! - [`code_memory`]: the engine's executable memory (W^X, relocated, page-granular
+//!   allocations in large reserved regions);
 //! - [`bulk`]: the bulk memory and table operators, which native code runs in Rust;
 //! - [`entry`]: the glue between Rust and native code — the host entry through a per-function
 //!   array trampoline, the `extern "C"` helpers native code calls into the runtime with, and
@@ -22,8 +23,8 @@ mod translate;
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use cranelift_codegen::control::ControlPlane;
@@ -35,7 +36,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::module::ModuleInner;
 use crate::module::types::FuncType;
-use code_memory::{CodeMemory, Relocation};
+use code_memory::{CodeArena, CodeMemory, Relocation};
 pub(crate) use entry::{invoke, native_entry};
 use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
 
@@ -98,10 +99,12 @@ pub(crate) struct NativeSlot {
     /// null while it has none. Native callers load it on every call.
     entry: AtomicPtr<u8>,
     /// The compiled code, or `None` when compiling failed and the function stays interpreted.
+    /// Dropped with the module, once no instance of it (and so no code in it) can run.
     code: OnceLock<Option<NativeCode>>,
 }
 
-/// One function's machine code: its body and its array-call trampoline.
+/// One function's machine code: its body and its array-call trampoline, in pages of the
+/// engine's code arena.
 pub(crate) struct NativeCode {
     memory: CodeMemory,
     body: usize,
@@ -116,6 +119,12 @@ impl NativeCode {
     fn array_entry(&self) -> *const u8 {
         self.memory.address(self.array_entry)
     }
+}
+
+/// An engine's native code: the arena every function's code is allocated in.
+#[derive(Default)]
+pub(crate) struct EngineCode {
+    arena: Arc<CodeArena>,
 }
 
 /// The native code of defined function `func` of `module`, compiled now on this thread if
@@ -135,7 +144,7 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
                         .get_or_insert_with(Compiler::new)
                         .as_mut()
                         .map_err(|error| CompileError::Failed(error.clone()))?;
-                    compiler.compile(module, func)
+                    compiler.compile(module, func, &module.engine.code().arena)
                 }));
                 compiled.unwrap_or_else(|_| {
                     *compiler.borrow_mut() = None;
@@ -205,12 +214,13 @@ impl Compiler {
         self.isa.default_call_conv()
     }
 
-    /// Compiles `func`'s body and its array trampoline into one mapping; also returns the
-    /// machine code's size.
+    /// Compiles `func`'s body and its array trampoline into one allocation of `arena`; also
+    /// returns the machine code's size.
     fn compile(
         &mut self,
         module: &ModuleInner,
         func: u32,
+        arena: &Arc<CodeArena>,
     ) -> Result<(NativeCode, usize), CompileError> {
         let ty = module.func_type(func).clone();
         let call_conv = self.call_conv();
@@ -239,7 +249,9 @@ impl Compiler {
         self.emit(&mut code, &mut relocations)?;
 
         let size = code.len();
-        let memory = CodeMemory::new(&code, &relocations).map_err(CompileError::Failed)?;
+        let memory = arena
+            .allocate(&code, &relocations)
+            .map_err(CompileError::Failed)?;
         Ok((
             NativeCode {
                 memory,
