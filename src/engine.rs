@@ -102,7 +102,9 @@ struct EngineInner {
     compile_failures: AtomicU64,
     compile_nanos: AtomicU64,
     native_code_bytes: AtomicU64,
-    /// The executable memory of every module's native code.
+    trampolines_compiled: AtomicU64,
+    /// The executable memory of every module's native code and the per-signature
+    /// trampolines.
     #[cfg(feature = "jit")]
     code: crate::jit::EngineCode,
 }
@@ -122,10 +124,13 @@ pub struct EngineStats {
     pub functions_compiled: u64,
     /// Functions the native compiler refused (they run in the interpreter).
     pub compile_failures: u64,
-    /// Total time spent compiling to native code, refused functions included.
+    /// Total time spent compiling to native code, refused functions and trampolines included.
     pub compile_time: Duration,
-    /// Bytes of native code produced (bodies and their trampolines).
+    /// Bytes of native code produced: function bodies and trampolines.
     pub native_code_bytes: u64,
+    /// Array trampolines compiled, through which the host enters native code: one per
+    /// distinct function type entered from the host, shared by every module of the engine.
+    pub trampolines_compiled: u64,
 }
 
 impl Engine {
@@ -145,6 +150,7 @@ impl Engine {
                 compile_failures: AtomicU64::new(0),
                 compile_nanos: AtomicU64::new(0),
                 native_code_bytes: AtomicU64::new(0),
+                trampolines_compiled: AtomicU64::new(0),
                 #[cfg(feature = "jit")]
                 code: crate::jit::EngineCode::default(),
             }),
@@ -174,6 +180,7 @@ impl Engine {
             compile_failures: self.inner.compile_failures.load(Ordering::Relaxed),
             compile_time: Duration::from_nanos(self.inner.compile_nanos.load(Ordering::Relaxed)),
             native_code_bytes: self.inner.native_code_bytes.load(Ordering::Relaxed),
+            trampolines_compiled: self.inner.trampolines_compiled.load(Ordering::Relaxed),
         }
     }
 
@@ -195,7 +202,22 @@ impl Engine {
             .fetch_add(code_bytes as u64, Ordering::Relaxed);
     }
 
-    /// The engine's native code: its code arena.
+    /// Records one attempt to compile an array trampoline, which took `elapsed` and produced
+    /// `code_bytes` (0 when it failed).
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_trampoline(&self, elapsed: Duration, compiled: bool, code_bytes: usize) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let inner = &self.inner;
+        if compiled {
+            inner.trampolines_compiled.fetch_add(1, Ordering::Relaxed);
+        }
+        inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
+        inner
+            .native_code_bytes
+            .fetch_add(code_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The engine's native code: its code arena and its trampolines.
     #[cfg(feature = "jit")]
     pub(crate) fn code(&self) -> &crate::jit::EngineCode {
         &self.inner.code

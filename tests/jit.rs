@@ -813,6 +813,64 @@ fn compile_all_compiles_every_defined_function_once() {
     );
 }
 
+#[test]
+fn the_host_enters_through_one_trampoline_per_signature() {
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+              (func (export "sub") (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+              (func (export "triple") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3))))"#,
+        ),
+    )
+    .unwrap();
+    // Threads entering functions of one signature at once share one trampoline, compiled by
+    // whichever comes first.
+    std::thread::scope(|scope| {
+        for (name, expected) in [("add", 5), ("sub", -1), ("add", 5), ("sub", -1)] {
+            let (engine, module) = (&engine, &module);
+            scope.spawn(move || {
+                let mut store = Store::new(engine, ());
+                let instance = Instance::new(&mut store, module, &[]).unwrap();
+                let func = instance
+                    .get_typed_func::<(i32, i32), i32>(&store, name)
+                    .unwrap();
+                assert_eq!(func.call(&mut store, (2, 3)).unwrap(), expected);
+            });
+        }
+    });
+    assert_eq!(engine.stats().trampolines_compiled, 1);
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let triple = instance
+        .get_typed_func::<i64, i64>(&store, "triple")
+        .unwrap();
+    assert_eq!(triple.call(&mut store, 7).unwrap(), 21);
+    assert_eq!(engine.stats().trampolines_compiled, 2);
+    drop((instance, store, module));
+
+    // The engine's trampolines outlive the module that needed them first.
+    let other = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1))))"#,
+        ),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &other, &[]).unwrap();
+    let mul = instance
+        .get_typed_func::<(i32, i32), i32>(&store, "mul")
+        .unwrap();
+    assert_eq!(mul.call(&mut store, (6, 7)).unwrap(), 42);
+    let stats = engine.stats();
+    assert_eq!(stats.trampolines_compiled, 2);
+    assert_eq!(stats.functions_compiled, 4);
+}
+
 /// The number of mappings of this process.
 #[cfg(target_os = "linux")]
 fn mappings() -> usize {
