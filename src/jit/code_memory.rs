@@ -81,8 +81,8 @@ unsafe impl Send for CodeMemory {}
 unsafe impl Sync for CodeMemory {}
 
 impl CodeArena {
-    /// Copies `code` into pages of the arena of its own, applies `relocations` to it and
-    /// makes it executable.
+    /// Copies `code` into pages of the arena that hold nothing else, applies `relocations`
+    /// to it and makes it executable.
     pub fn allocate(
         self: &Arc<Self>,
         code: &[u8],
