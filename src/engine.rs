@@ -108,6 +108,11 @@ struct EngineInner {
     compile_failures: AtomicU64,
     compile_nanos: AtomicU64,
     native_code_bytes: AtomicU64,
+    trampolines_compiled: AtomicU64,
+    /// The executable memory of every module's native code and the per-signature
+    /// trampolines.
+    #[cfg(feature = "jit")]
+    code: crate::jit::EngineCode,
 }
 
 /// What the engine's modules have done so far: a snapshot from [`Engine::stats`].
@@ -125,10 +130,13 @@ pub struct EngineStats {
     pub functions_compiled: u64,
     /// Functions the native compiler refused (they run in the interpreter).
     pub compile_failures: u64,
-    /// Total time spent compiling to native code, refused functions included.
+    /// Total time spent compiling to native code, refused functions and trampolines included.
     pub compile_time: Duration,
-    /// Bytes of native code produced (bodies and their trampolines).
+    /// Bytes of native code produced: function bodies and trampolines.
     pub native_code_bytes: u64,
+    /// Array trampolines compiled, through which the host enters native code: one per
+    /// distinct function type entered from the host, shared by every module of the engine.
+    pub trampolines_compiled: u64,
 }
 
 impl Engine {
@@ -148,6 +156,9 @@ impl Engine {
                 compile_failures: AtomicU64::new(0),
                 compile_nanos: AtomicU64::new(0),
                 native_code_bytes: AtomicU64::new(0),
+                trampolines_compiled: AtomicU64::new(0),
+                #[cfg(feature = "jit")]
+                code: crate::jit::EngineCode::default(),
             }),
         }
     }
@@ -175,6 +186,7 @@ impl Engine {
             compile_failures: self.inner.compile_failures.load(Ordering::Relaxed),
             compile_time: Duration::from_nanos(self.inner.compile_nanos.load(Ordering::Relaxed)),
             native_code_bytes: self.inner.native_code_bytes.load(Ordering::Relaxed),
+            trampolines_compiled: self.inner.trampolines_compiled.load(Ordering::Relaxed),
         }
     }
 
@@ -194,6 +206,27 @@ impl Engine {
         inner
             .native_code_bytes
             .fetch_add(code_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Records one attempt to compile an array trampoline, which took `elapsed` and produced
+    /// `code_bytes` (0 when it failed).
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_trampoline(&self, elapsed: Duration, compiled: bool, code_bytes: usize) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let inner = &self.inner;
+        if compiled {
+            inner.trampolines_compiled.fetch_add(1, Ordering::Relaxed);
+        }
+        inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
+        inner
+            .native_code_bytes
+            .fetch_add(code_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The engine's native code: its code arena and its trampolines.
+    #[cfg(feature = "jit")]
+    pub(crate) fn code(&self) -> &crate::jit::EngineCode {
+        &self.inner.code
     }
 
     /// Records that one function of `wasm_bytes` was translated to `code_bytes` of

@@ -1000,3 +1000,99 @@ fn call_indirect_reaches_functions_a_host_function_created_mid_call() {
         );
     }
 }
+
+#[test]
+fn the_host_enters_through_one_trampoline_per_signature() {
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+              (func (export "sub") (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+              (func (export "triple") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3))))"#,
+        ),
+    )
+    .unwrap();
+    // Threads entering functions of one signature at once share one trampoline, compiled by
+    // whichever comes first.
+    std::thread::scope(|scope| {
+        for (name, expected) in [("add", 5), ("sub", -1), ("add", 5), ("sub", -1)] {
+            let (engine, module) = (&engine, &module);
+            scope.spawn(move || {
+                let mut store = Store::new(engine, ());
+                let instance = Instance::new(&mut store, module, &[]).unwrap();
+                let func = instance
+                    .get_typed_func::<(i32, i32), i32>(&store, name)
+                    .unwrap();
+                assert_eq!(func.call(&mut store, (2, 3)).unwrap(), expected);
+            });
+        }
+    });
+    assert_eq!(engine.stats().trampolines_compiled, 1);
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let triple = instance
+        .get_typed_func::<i64, i64>(&store, "triple")
+        .unwrap();
+    assert_eq!(triple.call(&mut store, 7).unwrap(), 21);
+    assert_eq!(engine.stats().trampolines_compiled, 2);
+    drop((instance, store, module));
+
+    // The engine's trampolines outlive the module that needed them first.
+    let other = Module::new(
+        &engine,
+        wasm(
+            r#"(module
+              (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1))))"#,
+        ),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &other, &[]).unwrap();
+    let mul = instance
+        .get_typed_func::<(i32, i32), i32>(&store, "mul")
+        .unwrap();
+    assert_eq!(mul.call(&mut store, (6, 7)).unwrap(), 42);
+    let stats = engine.stats();
+    assert_eq!(stats.trampolines_compiled, 2);
+    assert_eq!(stats.functions_compiled, 4);
+}
+
+/// The number of mappings of this process.
+#[cfg(target_os = "linux")]
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn thousands_of_compiled_functions_take_few_mappings() {
+    const FUNCTIONS: usize = 2_000;
+    let mut text = String::from("(module\n");
+    for i in 0..FUNCTIONS {
+        text +=
+            &format!("(func (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))\n");
+    }
+    text += &format!(
+        "(func (export \"last\") (param i32) (result i32) (call {} (local.get 0))))",
+        FUNCTIONS - 1
+    );
+    let engine = engine(Strategy::Compiled);
+    let module = Module::new(&engine, wasm(&text)).unwrap();
+    let before = mappings();
+    assert_eq!(module.compile_all(), 0);
+    let added = mappings().saturating_sub(before);
+    assert!(
+        added < 100,
+        "{FUNCTIONS} functions took {added} new mappings"
+    );
+    assert_eq!(engine.stats().functions_compiled, FUNCTIONS as u64 + 1);
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let last = instance.get_typed_func::<i32, i32>(&store, "last").unwrap();
+    assert_eq!(last.call(&mut store, 1).unwrap(), FUNCTIONS as i32);
+}

@@ -1,6 +1,6 @@
-//! The glue between Rust and native code: entering native code from the host (through a
-//! function's array trampoline), the `extern "C"` helpers native code calls the runtime
-//! through, and the layout of the structures native code reads.
+//! The glue between Rust and native code: entering native code from the host (through the
+//! engine's array trampoline for the function's signature), the `extern "C"` helpers native
+//! code calls the runtime through, and the layout of the structures native code reads.
 //!
 //! A helper reaches the store through the thread's current [`Activation`], which [`invoke`]
 //! sets up around every entry into native code. Errors and panics in a helper do not unwind
@@ -19,7 +19,7 @@ use crate::runtime::store::{FuncKind, Store, StoreInner};
 use crate::runtime::vmctx::VmContext;
 
 use super::bulk::{self, BulkOp};
-use super::{NativeCode, native_code, status, wants_native};
+use super::{NativeCode, array_trampoline, native_code, status, wants_native};
 
 /// Offsets and sizes of what native code reads, as Rust lays it out.
 pub(super) mod layout {
@@ -51,8 +51,9 @@ pub(super) mod layout {
         offset_of!(CodeSlot, native) + offset_of!(NativeSlot, entry);
 }
 
-/// A function's array trampoline: calls the body at the second argument with the VM context
-/// and the arguments in the slot array, writes the results over them, returns the status.
+/// An array trampoline, one per signature: calls the body (of that signature) at the second
+/// argument with the VM context and the arguments in the slot array, writes the results over
+/// them, returns the status.
 type ArrayEntry = unsafe extern "C" fn(*mut VmContext, *const u8, *mut u64) -> u32;
 
 /// Host stack kept free below native code: room for a helper and for the interpreter's own
@@ -149,8 +150,11 @@ thread_local! {
 /// A function with native code, ready to be entered.
 #[derive(Clone, Copy)]
 pub(crate) struct NativeEntry {
+    /// The VM context of the function's instance.
     vmctx: *mut VmContext,
+    /// The function's native body.
     body: *const u8,
+    /// The engine's array trampoline for the function's signature.
     array_entry: *const u8,
     /// The slots its arguments and results need: the larger of the two counts.
     slots: usize,
@@ -185,11 +189,12 @@ pub(crate) fn native_entry_of(inner: &StoreInner, instance: u32, func: u32) -> O
         return None;
     }
     let code: &NativeCode = native_code(module, func)?;
+    let array_entry = array_trampoline(module, func)?;
     let ty = module.func_type(func);
     Some(NativeEntry {
         vmctx: instance.vmctx.get(),
         body: code.body(),
-        array_entry: code.array_entry(),
+        array_entry,
         slots: ty.params().len().max(ty.results().len()),
     })
 }
@@ -218,10 +223,12 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
     // a live cell that nothing borrows while this thread holds the store.
     let saved_limit = unsafe { std::mem::replace(&mut (*entry.vmctx).stack_limit, limit) };
     let previous = ACTIVATION.replace(&raw mut activation);
-    // SAFETY: `array_entry` is the trampoline compiled with the function's body, of type
-    // `ArrayEntry` in the host calling convention; the code stays mapped while the module,
-    // which the store's instance keeps, lives. `slots` has room for every parameter and
-    // result, and the VM context's pointers are valid for the store's lifetime.
+    // SAFETY: `array_entry` is the engine's trampoline for the function's signature (see
+    // `native_entry`), of type `ArrayEntry` in the host calling convention, and `body` the
+    // function's native body, of that signature. Both stay mapped while the function's
+    // module lives (the trampoline in the module's engine, which the module keeps), and the
+    // store's instance keeps the module. `slots` has room for every parameter and result,
+    // and the VM context's pointers are valid for the store's lifetime.
     let status = unsafe {
         let array_entry: ArrayEntry = std::mem::transmute(entry.array_entry);
         array_entry(entry.vmctx, entry.body, slots.as_mut_ptr())

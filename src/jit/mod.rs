@@ -2,11 +2,12 @@
 //! (feature `jit`).
 //!
 //! - [`translate`]: Wasm operators to Cranelift IR;
-//! - [`code_memory`]: executable memory (W^X, relocated);
+//! - [`code_memory`]: the engine's executable memory (W^X, relocated, page-granular
+//!   allocations in large reserved regions);
 //! - [`bulk`]: the bulk memory and table operators, which native code runs in Rust;
-//! - [`entry`]: the glue between Rust and native code — the host entry through a per-function
-//!   array trampoline, the `extern "C"` helpers native code calls into the runtime with, and
-//!   the VM context layout native code reads.
+//! - [`entry`]: the glue between Rust and native code — the host entry through an array
+//!   trampoline (one per signature, cached by the engine), the `extern "C"` helpers native
+//!   code calls into the runtime with, and the VM context layout native code reads.
 //!
 //! Native code runs on the same instance state as the interpreter (the `VmContext`). A
 //! defined function calls another through the module's code slots, whose native entry is an
@@ -21,9 +22,10 @@ mod entry;
 mod translate;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use cranelift_codegen::control::ControlPlane;
@@ -34,9 +36,10 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::Strategy;
+use crate::engine::{Engine, SignatureId};
 use crate::module::ModuleInner;
 use crate::module::types::FuncType;
-use code_memory::{CodeMemory, Relocation};
+use code_memory::{CodeArena, CodeMemory, Relocation};
 pub(crate) use entry::{NativeEntry, invoke, native_entry, native_entry_of};
 use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
 
@@ -99,7 +102,12 @@ pub(crate) struct NativeSlot {
     /// null while it has none. Native callers load it on every call.
     entry: AtomicPtr<u8>,
     /// The compiled code, or `None` when compiling failed and the function stays interpreted.
+    /// Dropped with the module, once no instance of it (and so no code in it) can run.
     code: OnceLock<Option<NativeCode>>,
+    /// The address of the engine's array trampoline for the function's signature, looked up
+    /// on the function's first entry from the host; `None` when it cannot be compiled (the
+    /// host then calls the function in the interpreter).
+    array_entry: OnceLock<Option<usize>>,
 }
 
 impl NativeSlot {
@@ -110,7 +118,7 @@ impl NativeSlot {
     }
 
     /// Whether the function has native code, ordered with every other sequentially
-    /// consistent access (see `CodeSlot::allow_quick_calls`).
+    /// consistent access (see `interp::compiled`).
     pub(crate) fn is_published(&self) -> bool {
         !self.entry.load(Ordering::SeqCst).is_null()
     }
@@ -126,21 +134,26 @@ pub(crate) fn wants_native(module: &ModuleInner, func: u32) -> bool {
     }
 }
 
-/// One function's machine code: its body and its array-call trampoline.
+/// One function's machine code: its body, in pages of the engine's code arena.
 pub(crate) struct NativeCode {
     memory: CodeMemory,
-    body: usize,
-    array_entry: usize,
 }
 
 impl NativeCode {
+    /// The address of the body, the function's native entry.
     fn body(&self) -> *const u8 {
-        self.memory.address(self.body)
+        self.memory.address(0)
     }
+}
 
-    fn array_entry(&self) -> *const u8 {
-        self.memory.address(self.array_entry)
-    }
+/// An engine's native code: the arena every function's code is allocated in, and the array
+/// trampolines, one per signature, which live as long as the engine.
+#[derive(Default)]
+pub(crate) struct EngineCode {
+    arena: Arc<CodeArena>,
+    /// The array trampoline of each signature entered from the host so far, compiled by the
+    /// first thread that needs it (others wait for it); `None` when it cannot be compiled.
+    trampolines: Mutex<HashMap<SignatureId, Arc<OnceLock<Option<CodeMemory>>>>>,
 }
 
 /// The native code of defined function `func` of `module`, compiled now on this thread if
@@ -149,30 +162,13 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
     let slot = &module.code_slot(func).native;
     let code = slot.code.get_or_init(|| {
         let start = Instant::now();
-        // Compiling may run deep in the host stack (a native caller near its stack limit).
-        let result = stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
-            COMPILER.with(|compiler| {
-                // A panic inside Cranelift is a refusal, never the embedder's crash; the
-                // compiler it left behind is not reused.
-                let compiled = catch_unwind(AssertUnwindSafe(|| {
-                    let mut compiler = compiler.borrow_mut();
-                    let compiler = compiler
-                        .get_or_insert_with(Compiler::new)
-                        .as_mut()
-                        .map_err(|error| CompileError::Failed(error.clone()))?;
-                    compiler.compile(module, func)
-                }));
-                compiled.unwrap_or_else(|_| {
-                    *compiler.borrow_mut() = None;
-                    Err(CompileError::Failed("the compiler panicked".into()))
-                })
-            })
-        });
+        let arena = &module.engine.code().arena;
+        let result = with_compiler(|compiler| compiler.compile(module, func, arena));
         let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
         module
             .engine
             .record_compilation(start.elapsed(), result.is_ok(), bytes);
-        result.ok().map(|(code, _)| code)
+        result.ok().map(|(memory, _)| NativeCode { memory })
     });
     let code = code.as_ref()?;
     slot.entry.store(code.body().cast_mut(), Ordering::SeqCst);
@@ -183,6 +179,64 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
         interpreted.forbid_quick_calls();
     }
     Some(code)
+}
+
+/// The array trampoline (see `ArrayEntry` in [`entry`]) to enter defined function `func` of
+/// `module` from the host with: the engine's for the function's signature, compiled now on
+/// this thread if no thread has compiled it yet. `None` when it cannot be compiled.
+pub(crate) fn array_trampoline(module: &ModuleInner, func: u32) -> Option<*const u8> {
+    let slot = &module.code_slot(func).native;
+    let address = slot.array_entry.get_or_init(|| {
+        let signature = module.signatures[module.funcs[func as usize] as usize];
+        signature_trampoline(&module.engine, signature, module.func_type(func))
+    });
+    address.map(|address| address as *const u8)
+}
+
+/// The address of `engine`'s array trampoline for signature `signature`, of type `ty`.
+fn signature_trampoline(engine: &Engine, signature: SignatureId, ty: &FuncType) -> Option<usize> {
+    let code = engine.code();
+    let cell = Arc::clone(
+        code.trampolines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(signature)
+            .or_default(),
+    );
+    // The map keeps the trampoline, and so its address, for the engine's lifetime.
+    let memory = cell.get_or_init(|| {
+        let start = Instant::now();
+        let result = with_compiler(|compiler| compiler.compile_trampoline(ty, &code.arena));
+        let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
+        engine.record_trampoline(start.elapsed(), result.is_ok(), bytes);
+        result.ok().map(|(memory, _)| memory)
+    });
+    memory.as_ref().map(|memory| memory.address(0) as usize)
+}
+
+/// Runs `compile` with this thread's compiler, made now if it has none. Compiling may run
+/// deep in the host stack (a native caller near its stack limit), so the stack is grown
+/// first when short; a panic inside Cranelift is a refusal, never the embedder's crash, and
+/// the compiler it left behind is not reused.
+fn with_compiler<R>(
+    compile: impl FnOnce(&mut Compiler) -> Result<R, CompileError>,
+) -> Result<R, CompileError> {
+    stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
+        COMPILER.with(|compiler| {
+            let compiled = catch_unwind(AssertUnwindSafe(|| {
+                let mut compiler = compiler.borrow_mut();
+                let compiler = compiler
+                    .get_or_insert_with(Compiler::new)
+                    .as_mut()
+                    .map_err(|error| CompileError::Failed(error.clone()))?;
+                compile(compiler)
+            }));
+            compiled.unwrap_or_else(|_| {
+                *compiler.borrow_mut() = None;
+                Err(CompileError::Failed("the compiler panicked".into()))
+            })
+        })
+    })
 }
 
 thread_local! {
@@ -236,19 +290,19 @@ impl Compiler {
         self.isa.default_call_conv()
     }
 
-    /// Compiles `func`'s body and its array trampoline into one mapping; also returns the
-    /// machine code's size.
+    /// Compiles `func`'s body into pages of `arena`; also returns the machine code's size.
     fn compile(
         &mut self,
         module: &ModuleInner,
         func: u32,
-    ) -> Result<(NativeCode, usize), CompileError> {
-        let ty = module.func_type(func).clone();
+        arena: &Arc<CodeArena>,
+    ) -> Result<(CodeMemory, usize), CompileError> {
+        let ty = module.func_type(func);
         let call_conv = self.call_conv();
         let helpers = entry::Helpers::get();
 
         self.context.clear();
-        self.context.func.signature = native_signature(&ty, call_conv);
+        self.context.func.signature = native_signature(ty, call_conv);
         self.context.func.name = UserFuncName::user(0, func);
         let builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
         let translated = FuncTranslator::translate(module, func, builder, &*self.isa, &helpers);
@@ -258,41 +312,29 @@ impl Compiler {
             self.builder_context = FunctionBuilderContext::new();
             return Err(error);
         }
-        let mut code = Vec::new();
-        let mut relocations = Vec::new();
-        self.emit(&mut code, &mut relocations)?;
-        let body = 0;
-
-        self.context.clear();
-        self.build_array_trampoline(&ty);
-        let array_entry = align_to(code.len(), 16);
-        code.resize(array_entry, 0);
-        self.emit(&mut code, &mut relocations)?;
-
-        let size = code.len();
-        let memory = CodeMemory::new(&code, &relocations).map_err(CompileError::Failed)?;
-        Ok((
-            NativeCode {
-                memory,
-                body,
-                array_entry,
-            },
-            size,
-        ))
+        self.emit(arena)
     }
 
-    /// Compiles the function in `self.context` and appends its code and relocations.
-    fn emit(
+    /// Compiles the array trampoline of functions of type `ty` into pages of `arena`; also
+    /// returns the machine code's size.
+    fn compile_trampoline(
         &mut self,
-        code: &mut Vec<u8>,
-        relocations: &mut Vec<Relocation>,
-    ) -> Result<(), CompileError> {
-        let start = code.len();
+        ty: &FuncType,
+        arena: &Arc<CodeArena>,
+    ) -> Result<(CodeMemory, usize), CompileError> {
+        self.context.clear();
+        self.build_array_trampoline(ty);
+        self.emit(arena)
+    }
+
+    /// Compiles the function in `self.context`, relocated, into pages of `arena`; also
+    /// returns the machine code's size.
+    fn emit(&mut self, arena: &Arc<CodeArena>) -> Result<(CodeMemory, usize), CompileError> {
         let compiled = self
             .context
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|error| CompileError::Failed(format!("Cranelift: {:?}", error.inner)))?;
-        code.extend_from_slice(compiled.code_buffer());
+        let mut relocations = Vec::new();
         for relocation in compiled.buffer.relocs() {
             let target = match &relocation.target {
                 FinalizedRelocTarget::ExternalName(ir::ExternalName::LibCall(libcall)) => {
@@ -308,13 +350,17 @@ impl Compiler {
                 }
             };
             relocations.push(Relocation {
-                offset: start + relocation.offset as usize,
+                offset: relocation.offset as usize,
                 kind: relocation.kind,
                 target,
                 addend: relocation.addend,
             });
         }
-        Ok(())
+        let code = compiled.code_buffer();
+        let memory = arena
+            .allocate(code, &relocations)
+            .map_err(CompileError::Failed)?;
+        Ok((memory, code.len()))
     }
 
     /// `(vmctx, body, slots) -> status`: calls `body` with the arguments in `slots` and
@@ -352,8 +398,4 @@ impl Compiler {
         builder.ins().return_(&results[..1]);
         builder.finalize(self.isa.frontend_config());
     }
-}
-
-fn align_to(offset: usize, alignment: usize) -> usize {
-    offset.div_ceil(alignment) * alignment
 }
