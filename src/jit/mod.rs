@@ -4,6 +4,7 @@
 //! - [`translate`]: Wasm operators to Cranelift IR;
 //! - [`code_memory`]: executable memory (W^X, relocated);
 //! - [`bulk`]: the bulk memory and table operators, which native code runs in Rust;
+//! - [`pool`]: the engine's compile threads;
 //! - [`entry`]: the glue between Rust and native code — the host entry through a per-function
 //!   array trampoline, the `extern "C"` helpers native code calls into the runtime with, and
 //!   the VM context layout native code reads.
@@ -18,6 +19,7 @@
 mod bulk;
 mod code_memory;
 mod entry;
+mod pool;
 mod translate;
 
 use std::cell::RefCell;
@@ -37,6 +39,7 @@ use crate::module::ModuleInner;
 use crate::module::types::FuncType;
 use code_memory::{CodeMemory, Relocation};
 pub(crate) use entry::{invoke, native_entry};
+pub(crate) use pool::CompilePool;
 use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
 
 pub(crate) use translate::CompileError;
