@@ -14,9 +14,9 @@
 //! function to marking it finished: a job left in the queue after its functions are done
 //! keeps neither the module nor the engine alive, and no worker holds the module any more
 //! when `compile_all` returns, so the engine is dropped by its embedder's threads, not by a
-//! worker. Dropping the pool disconnects the
-//! queue and joins every worker: each runs what is left in the queue (jobs whose functions
-//! are done or whose module is gone, so each ends at once) and returns.
+//! worker. Dropping the pool disconnects the queue and joins every worker: each runs what is
+//! left in the queue (jobs whose functions are done or whose module is gone, so each ends at
+//! once) and returns.
 
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -95,8 +95,8 @@ impl FuncQueue {
                 return;
             }
             // Counted as finished even when compiling panics, so that no waiter hangs; and
-            // only after the module is released (locals drop in reverse order), so that a
-            // waiter holds the last reference to it.
+            // only after the module is released (locals drop in reverse order), so that no
+            // worker holds it any more once the waiter returns.
             let _finished = Finished(self);
             let Some(module) = module.upgrade() else {
                 continue;
