@@ -15,17 +15,18 @@ pub enum Strategy {
     /// The register-based interpreter only.
     #[default]
     Interpreter,
-    /// Native code from Cranelift (feature `jit`): each function is compiled on the calling
-    /// thread before its first call from the host or from native code. A function the
-    /// compiler does not support yet runs in the interpreter, and so do the callees of
-    /// interpreted functions. Native frames are bounded by the host stack (a stack-limit check
+    /// Native code from Cranelift (feature `jit`): [`Module::new`](crate::Module::new)
+    /// compiles every defined function before it returns, in parallel on the calling thread
+    /// and the engine's compile threads ([`Config::compile_threads`]). A function the
+    /// compiler does not support yet runs in the interpreter (calling and called by native
+    /// code). Native frames are bounded by the host stack (a stack-limit check
     /// at every function entry traps with `call stack exhausted`), not by
     /// [`Config::max_call_depth`].
     #[cfg(feature = "jit")]
     Compiled,
     /// For testing calls across the tiers (feature `jit`): the defined functions of even
-    /// index (counting from the first defined one) get native code as under
-    /// [`Strategy::Compiled`], the others run in the interpreter, so that every call between
+    /// index (counting from the first defined one) are compiled at their first call and run
+    /// native, the others run in the interpreter, so that every call between
     /// neighbours crosses from one tier to the other.
     #[cfg(feature = "jit")]
     Mixed,
@@ -38,6 +39,8 @@ pub struct Config {
     pub(crate) max_call_depth: usize,
     pub(crate) max_memory_pages: u32,
     pub(crate) max_table_elements: u32,
+    #[cfg(feature = "jit")]
+    pub(crate) compile_threads: usize,
 }
 
 impl Default for Config {
@@ -47,6 +50,9 @@ impl Default for Config {
             max_call_depth: 10_000,
             max_memory_pages: MAX_WASM32_PAGES,
             max_table_elements: 10_000_000,
+            #[cfg(feature = "jit")]
+            compile_threads: std::thread::available_parallelism()
+                .map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
         }
     }
 }
@@ -88,6 +94,19 @@ impl Config {
         self.max_table_elements = elements;
         self
     }
+
+    /// How many worker threads the engine compiles to native code on (feature `jit`),
+    /// besides the thread that asks for the compilation: [`Module::new`](crate::Module::new)
+    /// under [`Strategy::Compiled`] and [`Module::compile_all`](crate::Module::compile_all)
+    /// share the module's functions between that thread and the workers. The workers start
+    /// on the engine's first compilation that can use them and are joined when the engine is
+    /// dropped. 0: every function is compiled on the thread that asks. Default: the number of
+    /// cores less one, at least 1.
+    #[cfg(feature = "jit")]
+    pub fn compile_threads(&mut self, threads: usize) -> &mut Self {
+        self.compile_threads = threads;
+        self
+    }
 }
 
 /// Shared by all modules and stores made with one engine. Cheap to clone, `Send + Sync`.
@@ -113,6 +132,8 @@ struct EngineInner {
     /// trampolines.
     #[cfg(feature = "jit")]
     code: crate::jit::EngineCode,
+    #[cfg(feature = "jit")]
+    compile_pool: crate::jit::CompilePool,
 }
 
 /// What the engine's modules have done so far: a snapshot from [`Engine::stats`].
@@ -126,11 +147,14 @@ pub struct EngineStats {
     pub wasm_bytes_translated: u64,
     /// Bytes of interpreter code (instructions and constant pools) produced.
     pub code_bytes: u64,
-    /// Functions compiled to native code (each once per module, under `Strategy::Compiled`).
+    /// Functions compiled to native code (each once per module: under `Strategy::Compiled`
+    /// when the module is made, or by `Module::compile_all`).
     pub functions_compiled: u64,
     /// Functions the native compiler refused (they run in the interpreter).
     pub compile_failures: u64,
-    /// Total time spent compiling to native code, refused functions and trampolines included.
+    /// Total time spent compiling to native code, refused functions and trampolines included:
+    /// the sum over the threads that compiled, so more than the wall time when they compiled
+    /// in parallel.
     pub compile_time: Duration,
     /// Bytes of native code produced: function bodies and trampolines.
     pub native_code_bytes: u64,
@@ -159,6 +183,8 @@ impl Engine {
                 trampolines_compiled: AtomicU64::new(0),
                 #[cfg(feature = "jit")]
                 code: crate::jit::EngineCode::default(),
+                #[cfg(feature = "jit")]
+                compile_pool: crate::jit::CompilePool::new(config.compile_threads),
             }),
         }
     }
@@ -188,6 +214,12 @@ impl Engine {
             native_code_bytes: self.inner.native_code_bytes.load(Ordering::Relaxed),
             trampolines_compiled: self.inner.trampolines_compiled.load(Ordering::Relaxed),
         }
+    }
+
+    /// The engine's compile threads.
+    #[cfg(feature = "jit")]
+    pub(crate) fn compile_pool(&self) -> &crate::jit::CompilePool {
+        &self.inner.compile_pool
     }
 
     /// Records one attempt to compile a function to native code, which took `elapsed` and

@@ -956,6 +956,7 @@ fn the_compiled_strategy_times_its_compilation() {
     ])
     .code(0)
     .stdout("75025\n")
+    .stderr_has("decode + validate + compile")
     .stderr_has("compiled functions: 1 ")
     .stderr_has("0 left to the interpreter");
 }

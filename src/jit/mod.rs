@@ -5,6 +5,7 @@
 //! - [`code_memory`]: the engine's executable memory (W^X, relocated, page-granular
 //!   allocations in large reserved regions);
 //! - [`bulk`]: the bulk memory and table operators, which native code runs in Rust;
+//! - [`pool`]: the engine's compile threads;
 //! - [`entry`]: the glue between Rust and native code — the host entry through an array
 //!   trampoline (one per signature, cached by the engine), the `extern "C"` helpers native
 //!   code calls into the runtime with, and the VM context layout native code reads.
@@ -19,6 +20,7 @@
 mod bulk;
 mod code_memory;
 mod entry;
+mod pool;
 mod translate;
 
 use std::cell::RefCell;
@@ -41,6 +43,7 @@ use crate::module::ModuleInner;
 use crate::module::types::FuncType;
 use code_memory::{CodeArena, CodeMemory, Relocation};
 pub(crate) use entry::{NativeEntry, invoke, native_entry, native_entry_of};
+pub(crate) use pool::CompilePool;
 use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
 
 pub(crate) use translate::CompileError;

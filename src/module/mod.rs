@@ -202,12 +202,20 @@ impl<'module> ExportType<'module> {
 
 impl Module {
     /// Decodes and validates a module. With the `wat` feature, text format is accepted too.
+    /// Under [`Strategy::Compiled`](crate::Strategy::Compiled) it then compiles every defined
+    /// function, in parallel (see [`Module::compile_all`]), so that none waits for the
+    /// compiler at its first call.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = to_binary(bytes.as_ref())?;
         let inner = parse(engine, bytes.into_owned().into_boxed_slice())?;
-        Ok(Module {
+        let module = Module {
             inner: Arc::new(inner),
-        })
+        };
+        #[cfg(feature = "jit")]
+        if engine.config().strategy == crate::Strategy::Compiled {
+            module.compile_all();
+        }
+        Ok(module)
     }
 
     /// Reads a `.wasm` (or, with the `wat` feature, `.wat`) file and compiles it.
@@ -264,17 +272,16 @@ impl Module {
         }
     }
 
-    /// Compiles every defined function to native code now, on this thread, instead of before
-    /// each function's first call; returns how many the compiler refused (they run in the
-    /// interpreter). Engines of [`Strategy::Compiled`](crate::Strategy::Compiled) then find
-    /// the code ready; other strategies do not run it. For embedders who prefer to pay
-    /// compilation up front, and for measuring it.
+    /// Compiles every defined function to native code now, in parallel: this thread and the
+    /// engine's compile threads ([`Config::compile_threads`](crate::Config::compile_threads))
+    /// take the functions one at a time until none is left; returns once all are compiled,
+    /// with how many the compiler refused (they run in the interpreter). A function compiled
+    /// before is not compiled again. [`Module::new`] does this under
+    /// [`Strategy::Compiled`](crate::Strategy::Compiled); under other strategies the code is
+    /// not run, and this is for measuring compilation.
     #[cfg(feature = "jit")]
     pub fn compile_all(&self) -> usize {
-        let defined = self.inner.num_imported_funcs..self.inner.funcs.len();
-        defined
-            .filter(|&func| crate::jit::native_code(&self.inner, func as u32).is_none())
-            .count()
+        self.inner.engine.compile_pool().compile_all(&self.inner)
     }
 
     pub(crate) fn inner(&self) -> &Arc<ModuleInner> {

@@ -117,7 +117,7 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 enum StrategyArg {
     /// The register-based interpreter.
     Interp,
-    /// Native code from Cranelift, each function compiled before its first call.
+    /// Native code from Cranelift: every function compiled, in parallel, before the first call.
     #[cfg(feature = "jit")]
     Compiled,
 }

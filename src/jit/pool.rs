@@ -1,0 +1,228 @@
+//! The engine's compile pool: worker threads that compile functions to native code.
+//!
+//! An [`Engine`](crate::Engine) owns one [`CompilePool`]. Its workers start on the first job
+//! (an engine that never compiles starts no thread) and take [`Job`]s from one
+//! `crossbeam-channel` queue; each worker keeps its own Cranelift compiler, with its reusable
+//! contexts, from one function to the next (`COMPILER`, a thread-local of [`super`]).
+//!
+//! A job compiles functions of one module, each claimed from a [`FuncQueue`] by the first
+//! thread to get there: [`CompilePool::compile_all`] queues one job per worker it wants to
+//! help on a queue of every defined function, and the calling thread claims functions from
+//! the same queue until none is left, then waits for the ones still being compiled.
+//!
+//! A job holds its module weakly, and a worker holds the module only from claiming a
+//! function to marking it finished: a job left in the queue after its functions are done
+//! keeps neither the module nor the engine alive, and no worker holds the module any more
+//! when `compile_all` returns, so the engine is dropped by its embedder's threads, not by a
+//! worker. Dropping the pool disconnects the queue and joins every worker: each runs what is
+//! left in the queue (jobs whose functions are done or whose module is gone, so each ends at
+//! once) and returns.
+
+use std::ops::Range;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::native_code;
+use crate::module::ModuleInner;
+
+/// The engine's worker threads, started on the first job.
+pub(crate) struct CompilePool {
+    /// How many workers to start.
+    threads: usize,
+    /// The running workers, once started.
+    workers: OnceLock<Workers>,
+}
+
+/// The started workers and the sending end of their queue.
+struct Workers {
+    /// The queue; dropping it disconnects the workers.
+    jobs: Sender<Job>,
+    /// One per worker that could be spawned.
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// Compile the functions of `module` that this job claims from `funcs` (one function: a
+/// queue of one); none once the module is dropped.
+struct Job {
+    module: Weak<ModuleInner>,
+    funcs: Arc<FuncQueue>,
+}
+
+impl Job {
+    /// Compiles functions until the queue has none left to claim.
+    fn run(self) {
+        self.funcs.compile(&self.module);
+    }
+}
+
+/// Functions of one module to compile, each claimed by the first thread to reach it, and how
+/// many are not finished yet, for a thread that waits for all of them.
+struct FuncQueue {
+    /// The next function to claim (module index space); `end` or more once all are claimed.
+    next: AtomicUsize,
+    /// One past the last function.
+    end: usize,
+    /// Functions not finished yet, claimed or not.
+    unfinished: Mutex<usize>,
+    /// Notified when `unfinished` reaches 0.
+    all_finished: Condvar,
+    /// Functions the compiler refused.
+    refused: AtomicUsize,
+}
+
+impl FuncQueue {
+    /// A queue of the defined functions `funcs` (module index space).
+    fn new(funcs: Range<usize>) -> FuncQueue {
+        FuncQueue {
+            next: AtomicUsize::new(funcs.start),
+            end: funcs.end,
+            unfinished: Mutex::new(funcs.len()),
+            all_finished: Condvar::new(),
+            refused: AtomicUsize::new(0),
+        }
+    }
+
+    /// Claims and compiles functions of `module` until none is left to claim; skips them
+    /// once the module is dropped.
+    fn compile(&self, module: &Weak<ModuleInner>) {
+        loop {
+            let func = self.next.fetch_add(1, Ordering::Relaxed);
+            if func >= self.end {
+                return;
+            }
+            // Counted as finished even when compiling panics, so that no waiter hangs; and
+            // only after the module is released (locals drop in reverse order), so that no
+            // worker holds it any more once the waiter returns.
+            let _finished = Finished(self);
+            let Some(module) = module.upgrade() else {
+                continue;
+            };
+            // The validator bounds the number of functions far below `u32::MAX`.
+            if native_code(&module, func as u32).is_none() {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Blocks until every function of the queue is finished.
+    fn wait(&self) {
+        let mut unfinished = self
+            .unfinished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *unfinished > 0 {
+            unfinished = self
+                .all_finished
+                .wait(unfinished)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Marks one claimed function of a queue finished when dropped.
+struct Finished<'queue>(&'queue FuncQueue);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        let mut unfinished = self
+            .0
+            .unfinished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *unfinished -= 1;
+        if *unfinished == 0 {
+            self.0.all_finished.notify_all();
+        }
+    }
+}
+
+impl CompilePool {
+    /// A pool of `threads` workers, none started yet.
+    pub(crate) fn new(threads: usize) -> CompilePool {
+        CompilePool {
+            threads,
+            workers: OnceLock::new(),
+        }
+    }
+
+    /// Compiles every defined function of `module` that has not been compiled yet, on this
+    /// thread and on up to one worker per function past the first; returns when all are
+    /// compiled, with how many the compiler refused.
+    pub(crate) fn compile_all(&self, module: &Arc<ModuleInner>) -> usize {
+        let defined = module.num_imported_funcs..module.funcs.len();
+        let helpers = self.threads.min(defined.len().saturating_sub(1));
+        let funcs = Arc::new(FuncQueue::new(defined));
+        let weak = Arc::downgrade(module);
+        for _ in 0..helpers {
+            self.submit(Job {
+                module: Weak::clone(&weak),
+                funcs: Arc::clone(&funcs),
+            });
+        }
+        funcs.compile(&weak);
+        funcs.wait();
+        funcs.refused.load(Ordering::Relaxed)
+    }
+
+    /// Queues `job` for the workers, starting them if they have not started yet. A job that
+    /// no worker can take (none could be spawned) is dropped: the work it would have helped
+    /// with is done by the thread that queued it.
+    fn submit(&self, job: Job) {
+        let workers = self.workers.get_or_init(|| Workers::start(self.threads));
+        // Sending fails only when no worker could be spawned: a worker returns only once
+        // the queue is disconnected, which it never is while the pool is borrowed.
+        let _ = workers.jobs.send(job);
+    }
+}
+
+impl Workers {
+    /// Spawns `threads` workers on a new queue; fewer when the system refuses threads.
+    fn start(threads: usize) -> Workers {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let handles = (0..threads)
+            .map_while(|index| {
+                let receiver = receiver.clone();
+                std::thread::Builder::new()
+                    .name(format!("tierwasm-compile-{index}"))
+                    .spawn(move || work(&receiver))
+                    .ok()
+            })
+            .collect();
+        Workers {
+            jobs: sender,
+            handles,
+        }
+    }
+}
+
+/// A worker's loop: runs jobs until the queue is disconnected and empty.
+fn work(jobs: &Receiver<Job>) {
+    for job in jobs {
+        // Compiling catches Cranelift's panics itself; this keeps the worker alive whatever
+        // else a job (or dropping the last reference to its module) does.
+        let _ = catch_unwind(AssertUnwindSafe(|| job.run()));
+    }
+}
+
+impl Drop for CompilePool {
+    fn drop(&mut self) {
+        let Some(Workers { jobs, handles }) = self.workers.take() else {
+            return;
+        };
+        drop(jobs);
+        // A worker drops the engine only if an embedder's thread stopped waiting for its
+        // functions (it panicked) and then dropped the module: it cannot join itself, and
+        // returns on its own once back in its loop.
+        let current = std::thread::current().id();
+        for handle in handles {
+            if handle.thread().id() != current {
+                // A worker's panics are caught in its loop, so joining does not fail.
+                let _ = handle.join();
+            }
+        }
+    }
+}
