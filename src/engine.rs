@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::module::types::FuncType;
+use crate::tier_log::{EventFunc, TierEvent, TierEventKind, TierLog};
 use std::sync::Mutex;
 
 /// How functions are executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Strategy {
-    /// The register-based interpreter only.
-    #[default]
+    /// The register-based interpreter only (the default without feature `jit`).
+    #[cfg_attr(not(feature = "jit"), default)]
     Interpreter,
     /// Native code from Cranelift (feature `jit`): [`Module::new`](crate::Module::new)
     /// compiles every defined function before it returns, in parallel on the calling thread
@@ -30,6 +31,14 @@ pub enum Strategy {
     /// neighbours crosses from one tier to the other.
     #[cfg(feature = "jit")]
     Mixed,
+    /// The interpreter first, native code for hot functions (feature `jit`): every function
+    /// starts in the interpreter at once; one that has been entered and looped often enough
+    /// ([`Config::tier_up_threshold`]) is queued for the engine's compile threads, and its
+    /// native code is used from its next call on, by interpreted and native callers alike,
+    /// in every instance of the module. The default with feature `jit`.
+    #[cfg(feature = "jit")]
+    #[default]
+    Tiered,
 }
 
 /// Engine configuration, built like wasmtime's: `Config::new().max_call_depth(1000)`.
@@ -41,6 +50,11 @@ pub struct Config {
     pub(crate) max_table_elements: u32,
     #[cfg(feature = "jit")]
     pub(crate) compile_threads: usize,
+    #[cfg(feature = "jit")]
+    pub(crate) tier_up_threshold: Option<u32>,
+    #[cfg(feature = "jit")]
+    pub(crate) synchronous_tier_up: bool,
+    pub(crate) record_tier_events: bool,
 }
 
 impl Default for Config {
@@ -53,6 +67,11 @@ impl Default for Config {
             #[cfg(feature = "jit")]
             compile_threads: std::thread::available_parallelism()
                 .map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
+            #[cfg(feature = "jit")]
+            tier_up_threshold: None,
+            #[cfg(feature = "jit")]
+            synchronous_tier_up: false,
+            record_tier_events: false,
         }
     }
 }
@@ -107,6 +126,34 @@ impl Config {
         self.compile_threads = threads;
         self
     }
+
+    /// Under [`Strategy::Tiered`]: how hot a function gets before it is compiled, in entries
+    /// plus loop iterations weighted by the loop's length (in interpreter instructions). By
+    /// default each function's threshold grows with the size of its body, as its compile
+    /// time does, so small functions tier up sooner. 0 compiles a function before its first
+    /// call when tier-up is synchronous, and at its first call otherwise.
+    #[cfg(feature = "jit")]
+    pub fn tier_up_threshold(&mut self, threshold: u32) -> &mut Self {
+        self.tier_up_threshold = Some(threshold);
+        self
+    }
+
+    /// Under [`Strategy::Tiered`]: compile a hot function on the thread that found it hot,
+    /// before going on, rather than on a compile thread (for deterministic tests). Default
+    /// off.
+    #[cfg(feature = "jit")]
+    pub fn synchronous_tier_up(&mut self, synchronous: bool) -> &mut Self {
+        self.synchronous_tier_up = synchronous;
+        self
+    }
+
+    /// Record the tier timeline, [`Engine::tier_events`]: when each function was translated,
+    /// queued, compiled and swapped in. Default off (the record grows with every function
+    /// the engine translates).
+    pub fn record_tier_events(&mut self, record: bool) -> &mut Self {
+        self.record_tier_events = record;
+        self
+    }
 }
 
 /// Shared by all modules and stores made with one engine. Cheap to clone, `Send + Sync`.
@@ -128,6 +175,7 @@ struct EngineInner {
     compile_nanos: AtomicU64,
     native_code_bytes: AtomicU64,
     trampolines_compiled: AtomicU64,
+    tier_log: TierLog,
     /// The executable memory of every module's native code and the per-signature
     /// trampolines.
     #[cfg(feature = "jit")]
@@ -181,6 +229,7 @@ impl Engine {
                 compile_nanos: AtomicU64::new(0),
                 native_code_bytes: AtomicU64::new(0),
                 trampolines_compiled: AtomicU64::new(0),
+                tier_log: TierLog::new(config.record_tier_events),
                 #[cfg(feature = "jit")]
                 code: crate::jit::EngineCode::default(),
                 #[cfg(feature = "jit")]
@@ -214,6 +263,22 @@ impl Engine {
             native_code_bytes: self.inner.native_code_bytes.load(Ordering::Relaxed),
             trampolines_compiled: self.inner.trampolines_compiled.load(Ordering::Relaxed),
         }
+    }
+
+    /// The tier timeline so far (empty unless [`Config::record_tier_events`] is on), in the
+    /// order the events were recorded.
+    pub fn tier_events(&self) -> Vec<TierEvent> {
+        self.inner.tier_log.events()
+    }
+
+    /// Records that `kind` happened to `func` now, on this thread.
+    pub(crate) fn record_tier_event(
+        &self,
+        kind: TierEventKind,
+        func: EventFunc<'_>,
+        duration: Option<Duration>,
+    ) {
+        self.inner.tier_log.record(kind, func, duration);
     }
 
     /// The engine's compile threads.

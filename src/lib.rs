@@ -19,6 +19,7 @@ mod interp;
 mod jit;
 mod module;
 mod runtime;
+mod tier_log;
 #[cfg(feature = "wasi")]
 pub mod wasi;
 #[cfg(feature = "wast")]
@@ -42,3 +43,4 @@ pub use runtime::memory::Memory;
 pub use runtime::store::{AsContext, AsContextMut, Store};
 pub use runtime::table::Table;
 pub use runtime::values::{ExternRef, Val};
+pub use tier_log::{TierEvent, TierEventKind};

@@ -7,7 +7,7 @@
 mod common;
 
 use common::wasm;
-use tierwasm::{Config, Engine, Instance, Module, Store};
+use tierwasm::{Config, Engine, Instance, Module, Store, Strategy};
 
 /// The interpreter refuses to start a new activation with less host stack left than this
 /// (its guard against host/Wasm re-entrancy overflowing the stack).
@@ -36,7 +36,7 @@ const ITERATIONS: i64 = if cfg!(debug_assertions) {
 #[test]
 fn a_long_loop_runs_in_constant_host_stack() {
     let count = on_small_stack(|| {
-        let engine = Engine::default();
+        let engine = Engine::new(Config::new().strategy(Strategy::Interpreter));
         let mut store = Store::new(&engine, ());
         let module = Module::new(
             &engine,
@@ -68,7 +68,7 @@ fn a_loop_over_many_instruction_kinds_runs_in_constant_host_stack() {
         2_000_000
     };
     let sum = on_small_stack(move || {
-        let engine = Engine::default();
+        let engine = Engine::new(Config::new().strategy(Strategy::Interpreter));
         let mut store = Store::new(&engine, ());
         let module = Module::new(
             &engine,
@@ -128,7 +128,9 @@ fn deep_recursion_runs_in_constant_host_stack() {
     const DEPTH: i32 = 90_000;
     let sum = on_small_stack(|| {
         let mut config = Config::new();
-        config.max_call_depth(100_000);
+        config
+            .max_call_depth(100_000)
+            .strategy(Strategy::Interpreter);
         let engine = Engine::new(&config);
         let mut store = Store::new(&engine, ());
         let module = Module::new(
@@ -152,4 +154,48 @@ fn deep_recursion_runs_in_constant_host_stack() {
         sum.call(&mut store, DEPTH).unwrap()
     });
     assert_eq!(sum, DEPTH as i64 * (DEPTH as i64 + 1) / 2);
+}
+
+/// Calls from interpreted code into native code return to the interpreter's handlers without
+/// leaving a host frame behind: a loop making 10^6 such calls (which would leave megabytes)
+/// runs on a 2 MiB stack. (Entering native code needs 768 KiB of stack left, more than the
+/// other tests' small stack has.)
+#[cfg(feature = "jit")]
+#[test]
+fn calls_into_native_code_run_in_constant_host_stack() {
+    let calls: i32 = if cfg!(debug_assertions) {
+        10_000
+    } else {
+        1_000_000
+    };
+    let thread = std::thread::Builder::new().stack_size(2 * 1024 * 1024);
+    let sum = thread.spawn(move || {
+        // Under `Mixed`, function 0 runs native and function 1 (the loop) is interpreted.
+        let engine = Engine::new(Config::new().strategy(Strategy::Mixed));
+        let mut store = Store::new(&engine, ());
+        let module = Module::new(
+            &engine,
+            wasm(
+                r#"(module
+                 (func $double (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+                 (func (export "run") (param i32) (result i64) (local $sum i64)
+                   (loop $again
+                     (local.set $sum
+                       (i64.add (local.get $sum) (i64.extend_i32_u (call $double (i32.const 1)))))
+                     (br_if $again (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                   (local.get $sum)))"#,
+            ),
+        )
+        .unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let run = instance
+            .get_typed_func::<i32, i64>(&mut store, "run")
+            .unwrap();
+        run.call(&mut store, calls).unwrap()
+    });
+    let sum = sum
+        .unwrap()
+        .join()
+        .expect("the test thread does not overflow its stack");
+    assert_eq!(sum, 2 * calls as i64);
 }

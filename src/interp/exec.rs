@@ -332,6 +332,8 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
     store.inner.call_depth += 1;
     let frame_limit = store.inner.max_call_depth - store.inner.call_depth;
     let code = enter(&store.inner, &mut stack.values, instance, slot, 0);
+    #[cfg(feature = "jit")]
+    tier_up_if_due(&store.inner, instance, slot);
     let ip = code.code.as_ptr();
     let current = Current::new(&store.inner, instance, slot, 0);
     let (outcome, current) = {
@@ -432,9 +434,10 @@ struct Ctx<'a> {
     /// How many frames `frames` may hold: the call-depth limit less the depth at which the
     /// activation started.
     frame_limit: usize,
-    /// Loop iterations (backward jumps) of the running function not yet added to its hotness
-    /// counter: added when it calls or returns.
-    back_edges: u32,
+    /// Loop iterations (backward jumps, each weighted by the loop's length in instructions)
+    /// of the running function not yet added to its hotness counter: added when it calls or
+    /// returns.
+    back_edges: u64,
     /// Why execution stopped, when it stopped early.
     trap: Option<Trap>,
 }
@@ -938,7 +941,8 @@ mod handlers {
                     // SAFETY: branch targets are inside the running function's code.
                     let target = unsafe { ip.offset(offset as isize) };
                     if offset <= 0 {
-                        ctx.back_edges = ctx.back_edges.wrapping_add(1);
+                        // Weighted by the loop's length: the work of one iteration.
+                        ctx.back_edges = ctx.back_edges.wrapping_add((1 - offset) as u64);
                     }
                     return dispatch(target, fp, memory, ctx, acc, f32acc, f64acc);
                 }};
@@ -2073,9 +2077,10 @@ mod handlers {
 #[inline(always)]
 fn flush_back_edges(ctx: &mut Ctx<'_>) {
     if ctx.back_edges != 0 {
+        let count = std::mem::take(&mut ctx.back_edges);
         ctx.current
             .slot()
-            .add_hotness(std::mem::take(&mut ctx.back_edges));
+            .add_hotness(u32::try_from(count).unwrap_or(u32::MAX));
     }
 }
 
@@ -2169,6 +2174,7 @@ fn quick_call(ctx: &mut Ctx<'_>, ip: Ip, slot: &CodeSlot, base: Slot) -> Option<
     let new_base = ctx.current.base + base as usize;
     if depth >= ctx.frame_limit
         || depth == ctx.frames.capacity()
+        || slot.tier_up_due()
         || template.len() > 2 * CHUNK
         || ctx.values.len() < new_base + code.quick_frame_size.load(Ordering::Relaxed) as usize
     {
@@ -2228,18 +2234,14 @@ fn call_in_general(
     // SAFETY: `Call` is not a terminator, so an instruction follows.
     let next = unsafe { ip.add(1) };
     #[cfg(feature = "jit")]
-    if let Some(entry) = native_callee(ctx, ctx.current.instance, slot) {
-        return match call_native(ctx, entry, base) {
-            Ok(()) => {
-                let fp = ctx.fp();
-                let memory = ctx.current.memory();
-                dispatch(next, fp, memory, ctx, acc, f32acc, f64acc)
-            }
-            Err(trap) => {
-                ctx.trap = Some(trap);
-                exit()
-            }
-        };
+    match call_native_if_any(ctx, ctx.current.instance, slot, base) {
+        NativeCall::NotNative => {}
+        NativeCall::Returned => {
+            let fp = ctx.fp();
+            let memory = ctx.current.memory();
+            return dispatch(next, fp, memory, ctx, acc, f32acc, f64acc);
+        }
+        NativeCall::Trapped => return exit(),
     }
     match call_wasm(ctx, next, ctx.current.instance, slot, base) {
         Ok(entry) => {
@@ -2271,6 +2273,8 @@ fn call_wasm(
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
     let inner = unsafe { &*ctx.inner };
     let code = enter(inner, &mut ctx.values, instance, slot, new_base);
+    #[cfg(feature = "jit")]
+    tier_up_if_due(inner, instance, slot);
     ctx.frames.push(ctx.current.save(ip));
     let current = &mut ctx.current;
     current.switch_instance(inner, instance);
@@ -2443,6 +2447,55 @@ fn native_callee(ctx: &Ctx<'_>, instance: u32, slot: &CodeSlot) -> Option<Native
     let inner = unsafe { &*ctx.inner };
     let module = &inner.instances[instance as usize].module;
     crate::jit::native_entry_of(inner, instance, module.func_index(slot))
+}
+
+/// Under `Strategy::Tiered`, asks for native code for the function in code slot `slot` of
+/// store instance `instance` once it is hot enough. (The quick call path declines such a
+/// callee, so that its first hot call comes here.)
+#[cfg(feature = "jit")]
+#[inline(always)]
+fn tier_up_if_due(inner: &StoreInner, instance: u32, slot: &CodeSlot) {
+    if slot.tier_up_due() {
+        tier_up(inner, instance, slot);
+    }
+}
+
+#[cfg(feature = "jit")]
+#[cold]
+#[inline(never)]
+fn tier_up(inner: &StoreInner, instance: u32, slot: &CodeSlot) {
+    let module = &inner.instances[instance as usize].module;
+    crate::jit::tier_up(module, module.func_index(slot));
+}
+
+/// What [`call_native_if_any`] did.
+#[cfg(feature = "jit")]
+enum NativeCall {
+    /// The callee has no native code to run: interpret it.
+    NotNative,
+    /// It ran natively and returned; its results are in place.
+    Returned,
+    /// It ran natively and trapped; the trap is in `ctx.trap`.
+    Trapped,
+}
+
+/// Runs the function in code slot `slot` of store instance `instance` natively if it has
+/// native code (see [`native_callee`]), with its frame at slot `base`. Its own function, so
+/// that the handler calling it keeps no stack object alive (a `NativeEntry` is returned in
+/// memory) and its dispatch to the next handler stays a sibling call.
+#[cfg(feature = "jit")]
+#[inline(never)]
+fn call_native_if_any(ctx: &mut Ctx<'_>, instance: u32, slot: &CodeSlot, base: Slot) -> NativeCall {
+    let Some(entry) = native_callee(ctx, instance, slot) else {
+        return NativeCall::NotNative;
+    };
+    match call_native(ctx, entry, base) {
+        Ok(()) => NativeCall::Returned,
+        Err(trap) => {
+            ctx.trap = Some(trap);
+            NativeCall::Trapped
+        }
+    }
 }
 
 /// Calls native code with its arguments (and then its results) in the running frame's slots

@@ -14,6 +14,7 @@ pub(crate) use exec::{Op, Stack, invoke};
 pub(crate) use ir::CompiledFunc;
 
 use crate::module::ModuleInner;
+use crate::tier_log::TierEventKind;
 
 /// The interpreter code of defined function `func`, translated now if this is its first use
 /// in any instance of the module; the engine's statistics count each translation.
@@ -22,9 +23,11 @@ pub(crate) fn compiled(module: &ModuleInner, func: u32) -> &CompiledFunc {
     let code = slot.translated.get_or_init(|| {
         let start = Instant::now();
         let code = translate::translate(module, func);
+        let elapsed = start.elapsed();
         module
             .engine
-            .record_translation(start.elapsed(), slot.body.len(), code.size_in_bytes());
+            .record_translation(elapsed, slot.body.len(), code.size_in_bytes());
+        module.record_tier_event(func, TierEventKind::Translated, Some(elapsed));
         code
     });
     #[cfg(feature = "jit")]
@@ -32,7 +35,9 @@ pub(crate) fn compiled(module: &ModuleInner, func: u32) -> &CompiledFunc {
         // Native code published meanwhile wins: either its publisher finds this code (see
         // `jit::native_code`), or this finds the native code.
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        if slot.native.is_published() {
+        if slot.native.is_published()
+            && module.engine.config().strategy != crate::Strategy::Interpreter
+        {
             code.forbid_quick_calls();
         }
     }

@@ -19,7 +19,7 @@ use crate::runtime::store::{FuncKind, Store, StoreInner};
 use crate::runtime::vmctx::VmContext;
 
 use super::bulk::{self, BulkOp};
-use super::{NativeCode, array_trampoline, native_code, status, wants_native};
+use super::{NativeCode, array_trampoline, native_code, published_code, status, wants_native};
 
 /// Offsets and sizes of what native code reads, as Rust lays it out.
 pub(super) mod layout {
@@ -167,8 +167,8 @@ impl NativeEntry {
     }
 }
 
-/// The native code to run store function `func` with, if it is a Wasm function that has or
-/// (when the strategy wants it native) gets native code now.
+/// The native code to run store function `func` with, if it is a Wasm function that has
+/// native code or (when the strategy wants it native) gets some now.
 pub(crate) fn native_entry<T>(store: &Store<T>, func: u32) -> Option<NativeEntry> {
     let inner = &store.inner;
     let FuncKind::Wasm {
@@ -185,10 +185,14 @@ pub(crate) fn native_entry<T>(store: &Store<T>, func: u32) -> Option<NativeEntry
 pub(crate) fn native_entry_of(inner: &StoreInner, instance: u32, func: u32) -> Option<NativeEntry> {
     let instance = &inner.instances[instance as usize];
     let module = &instance.module;
-    if !wants_native(module, func) {
+    if module.engine.config().strategy == crate::Strategy::Interpreter {
         return None;
     }
-    let code: &NativeCode = native_code(module, func)?;
+    let code: &NativeCode = match published_code(module, func) {
+        Some(code) => code,
+        None if wants_native(module, func) => native_code(module, func)?,
+        None => return None,
+    };
     let array_entry = array_trampoline(module, func)?;
     let ty = module.func_type(func);
     Some(NativeEntry {

@@ -41,6 +41,7 @@ use crate::Strategy;
 use crate::engine::{Engine, SignatureId};
 use crate::module::ModuleInner;
 use crate::module::types::FuncType;
+use crate::tier_log::TierEventKind;
 use code_memory::{CodeArena, CodeMemory, Relocation};
 pub(crate) use entry::{NativeEntry, invoke, native_entry, native_entry_of};
 pub(crate) use pool::CompilePool;
@@ -134,6 +135,36 @@ pub(crate) fn wants_native(module: &ModuleInner, func: u32) -> bool {
         Strategy::Interpreter => false,
         Strategy::Compiled => true,
         Strategy::Mixed => (func as usize - module.num_imported_funcs).is_multiple_of(2),
+        Strategy::Tiered => {
+            let config = module.engine.config();
+            config.synchronous_tier_up && config.tier_up_threshold == Some(0)
+        }
+    }
+}
+
+/// Tiers up defined function `func` (module index space) of `module`, which has become hot:
+/// once per function, compiles it on a compile thread (on this one with synchronous tier-up
+/// or no compile threads), which then publishes its native entry.
+pub(crate) fn tier_up(module: &Arc<ModuleInner>, func: u32) {
+    let slot = module.code_slot(func);
+    if slot.tier_up_at.swap(u32::MAX, Ordering::Relaxed) == u32::MAX {
+        return;
+    }
+    module.record_tier_event(func, TierEventKind::Queued, None);
+    let synchronous = module.engine.config().synchronous_tier_up;
+    if synchronous || !module.engine.compile_pool().queue(module, func) {
+        native_code(module, func);
+    }
+}
+
+/// The native code of defined function `func` (module index space) of `module` if it has
+/// been compiled and published already; never compiles.
+pub(crate) fn published_code(module: &ModuleInner, func: u32) -> Option<&NativeCode> {
+    let slot = &module.code_slot(func).native;
+    if slot.is_published() {
+        slot.code.get()?.as_ref()
+    } else {
+        None
     }
 }
 
@@ -163,25 +194,49 @@ pub(crate) struct EngineCode {
 /// this is the first request; `None` when it cannot be compiled (it stays interpreted).
 pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode> {
     let slot = &module.code_slot(func).native;
+    let mut compiled_here = false;
     let code = slot.code.get_or_init(|| {
+        compiled_here = true;
+        module.record_tier_event(func, TierEventKind::CompileStarted, None);
         let start = Instant::now();
         let arena = &module.engine.code().arena;
         let result = with_compiler(|compiler| compiler.compile(module, func, arena));
+        let elapsed = start.elapsed();
         let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
         module
             .engine
-            .record_compilation(start.elapsed(), result.is_ok(), bytes);
+            .record_compilation(elapsed, result.is_ok(), bytes);
+        let kind = if result.is_ok() {
+            TierEventKind::CompileFinished
+        } else {
+            TierEventKind::CompileFailed
+        };
+        module.record_tier_event(func, kind, Some(elapsed));
         result.ok().map(|(memory, _)| NativeCode { memory })
     });
     let code = code.as_ref()?;
-    slot.entry.store(code.body().cast_mut(), Ordering::SeqCst);
-    // Interpreted callers of code translated before now must notice (see
-    // `interp::compiled` for the other side).
-    std::sync::atomic::fence(Ordering::SeqCst);
-    if let Some(interpreted) = module.code_slot(func).translated.get() {
-        interpreted.forbid_quick_calls();
+    if compiled_here {
+        publish(module, func, code);
     }
     Some(code)
+}
+
+/// Makes `code` the native entry of defined function `func` of `module`: native callers
+/// load it at their next call, and interpreted callers leave their quick call path for it.
+fn publish(module: &ModuleInner, func: u32, code: &NativeCode) {
+    let slot = module.code_slot(func);
+    slot.native
+        .entry
+        .store(code.body().cast_mut(), Ordering::SeqCst);
+    if module.engine.config().strategy != Strategy::Interpreter {
+        // Interpreted callers of code translated before now must notice (see
+        // `interp::compiled` for the other side).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(interpreted) = slot.translated.get() {
+            interpreted.forbid_quick_calls();
+        }
+    }
+    module.record_tier_event(func, TierEventKind::SwappedIn, None);
 }
 
 /// The array trampoline (see `ArrayEntry` in [`entry`]) to enter defined function `func` of

@@ -168,14 +168,28 @@ impl CompilePool {
         funcs.refused.load(Ordering::Relaxed)
     }
 
-    /// Queues `job` for the workers, starting them if they have not started yet. A job that
-    /// no worker can take (none could be spawned) is dropped: the work it would have helped
-    /// with is done by the thread that queued it.
-    fn submit(&self, job: Job) {
+    /// Queues defined function `func` (module index space) of `module` for a worker, which
+    /// compiles it unless the module is gone by then; `false` when the pool has no workers
+    /// or none could be started (the caller compiles it itself).
+    pub(crate) fn queue(&self, module: &Arc<ModuleInner>, func: u32) -> bool {
+        if self.threads == 0 {
+            return false;
+        }
+        let func = func as usize;
+        self.submit(Job {
+            module: Arc::downgrade(module),
+            funcs: Arc::new(FuncQueue::new(func..func + 1)),
+        })
+    }
+
+    /// Queues `job` for the workers, starting them if they have not started yet; `false` when
+    /// no worker can take it (none could be spawned), and the job is dropped: the work it
+    /// would have done or helped with is the queueing thread's.
+    fn submit(&self, job: Job) -> bool {
         let workers = self.workers.get_or_init(|| Workers::start(self.threads));
         // Sending fails only when no worker could be spawned: a worker returns only once
         // the queue is disconnected, which it never is while the pool is borrowed.
-        let _ = workers.jobs.send(job);
+        workers.jobs.send(job).is_ok()
     }
 }
 

@@ -18,6 +18,8 @@ use wasmparser::{
 use crate::engine::{Engine, SignatureId};
 use crate::error::{Error, Result};
 use crate::interp::CompiledFunc;
+use crate::tier_log::{EventFunc, TierEventKind};
+use std::time::Duration;
 use types::{ExternType, FuncType, GlobalType, Mutability, TableType, ValType};
 
 /// The Wasm features the runtime implements: WebAssembly 2.0 without SIMD.
@@ -92,6 +94,10 @@ pub(crate) struct CodeSlot {
     pub translated: OnceLock<CompiledFunc>,
     /// Entries plus loop back-edges, for tiering decisions.
     pub hotness: AtomicU32,
+    /// The hotness at which the function tiers up; `u32::MAX` when it never does (the
+    /// strategy is not [`Strategy::Tiered`](crate::Strategy::Tiered), or it has been queued
+    /// already).
+    pub tier_up_at: AtomicU32,
     /// The native code, once compiled.
     #[cfg(feature = "jit")]
     pub native: crate::jit::NativeSlot,
@@ -107,6 +113,45 @@ impl CodeSlot {
         self.hotness
             .store(total.saturating_add(count), Ordering::Relaxed);
     }
+
+    /// Whether the function is hot enough to tier up and not queued yet.
+    #[inline(always)]
+    pub fn tier_up_due(&self) -> bool {
+        self.hotness.load(Ordering::Relaxed) >= self.tier_up_at.load(Ordering::Relaxed)
+    }
+}
+
+/// The hotness a function's tier-up costs by default: a base plus this much per byte of its
+/// body, as compile time grows with the body (a few microseconds per byte).
+#[cfg(feature = "jit")]
+const TIER_UP_BASE: u32 = 1_000;
+/// See [`TIER_UP_BASE`].
+#[cfg(feature = "jit")]
+const TIER_UP_PER_BODY_BYTE: u32 = 200;
+
+/// The hotness at which a function with a body of `body_len` bytes tiers up under `engine`'s
+/// configuration (`u32::MAX`: never).
+#[cfg(feature = "jit")]
+fn tier_up_threshold(engine: &Engine, body_len: usize) -> u32 {
+    let config = engine.config();
+    if config.strategy != crate::Strategy::Tiered {
+        return u32::MAX;
+    }
+    config
+        .tier_up_threshold
+        .unwrap_or_else(|| {
+            let scaled = u32::try_from(body_len)
+                .unwrap_or(u32::MAX)
+                .saturating_mul(TIER_UP_PER_BODY_BYTE);
+            TIER_UP_BASE.saturating_add(scaled)
+        })
+        .min(u32::MAX - 1)
+}
+
+/// Without the Cranelift tier nothing tiers up.
+#[cfg(not(feature = "jit"))]
+fn tier_up_threshold(_engine: &Engine, _body_len: usize) -> u32 {
+    u32::MAX
 }
 
 pub(crate) struct ModuleInner {
@@ -262,6 +307,18 @@ impl Module {
         })
     }
 
+    /// How hot each defined function has been in the interpreter so far, in every instance
+    /// of the module: `(function index, hotness)`, the hotness being entries plus loop
+    /// iterations weighted by the loop's length (what tier-up is decided on). Native code
+    /// does not count.
+    pub fn hotness(&self) -> Vec<(u32, u32)> {
+        let first = self.inner.num_imported_funcs as u32;
+        (first..)
+            .zip(&self.inner.code)
+            .map(|(func, slot)| (func, slot.hotness.load(Ordering::Relaxed)))
+            .collect()
+    }
+
     /// Translates every defined function for the interpreter now, on this thread, instead of
     /// on each function's first call. For embedders who prefer to pay translation up front,
     /// and for measuring it; instantiation never needs it.
@@ -277,8 +334,10 @@ impl Module {
     /// take the functions one at a time until none is left; returns once all are compiled,
     /// with how many the compiler refused (they run in the interpreter). A function compiled
     /// before is not compiled again. [`Module::new`] does this under
-    /// [`Strategy::Compiled`](crate::Strategy::Compiled); under other strategies the code is
-    /// not run, and this is for measuring compilation.
+    /// [`Strategy::Compiled`](crate::Strategy::Compiled); under
+    /// [`Strategy::Interpreter`](crate::Strategy::Interpreter) the code is not run (this is
+    /// for measuring compilation), under the other strategies it is, from each function's
+    /// next call.
     #[cfg(feature = "jit")]
     pub fn compile_all(&self) -> usize {
         self.inner.engine.compile_pool().compile_all(&self.inner)
@@ -299,6 +358,16 @@ impl std::fmt::Debug for Module {
 }
 
 impl ModuleInner {
+    /// Records that `kind` happened to function `func` (module index space) now.
+    pub fn record_tier_event(&self, func: u32, kind: TierEventKind, duration: Option<Duration>) {
+        let func = EventFunc {
+            index: func,
+            name: self.func_names.get(&func).map(String::as_str),
+            module_name: self.name.as_deref(),
+        };
+        self.engine.record_tier_event(kind, func, duration);
+    }
+
     pub fn entity_type(&self, index: EntityIndex) -> ExternType {
         match index {
             EntityIndex::Func(i) => ExternType::Func(self.func_type(i).clone()),
@@ -495,6 +564,7 @@ fn parse(engine: &Engine, bytes: Box<[u8]>) -> Result<ModuleInner> {
                     body: start..start + body.as_bytes().len(),
                     translated: OnceLock::new(),
                     hotness: AtomicU32::new(0),
+                    tier_up_at: AtomicU32::new(tier_up_threshold(engine, body.as_bytes().len())),
                     #[cfg(feature = "jit")]
                     native: crate::jit::NativeSlot::default(),
                 });

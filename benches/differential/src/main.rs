@@ -13,8 +13,9 @@
 //!
 //! `--file` checks a module from a file (one that failed, say, while reducing it), with the
 //! arguments of seed `--start`. Built with the feature `jit`, `--strategy compiled` runs
-//! tierwasm's Cranelift tier instead of its interpreter, and `--strategy mixed` half of the
-//! functions on each, so that calls cross the tiers:
+//! tierwasm's Cranelift tier instead of its interpreter, `--strategy mixed` half of the
+//! functions on each, so that calls cross the tiers, and `--strategy tiered` tiers functions
+//! up (synchronously) from their second call:
 //!
 //! ```sh
 //! cargo run --release -p differential --features jit -- --strategy compiled
@@ -329,7 +330,15 @@ enum Checked {
 
 /// Instantiates `wasm` on both engines: both instances, or `None` when both failed.
 fn instantiate(wasm: &[u8], strategy: tierwasm::Strategy) -> Result<Option<(Tierwasm, Wasmi)>> {
-    let engine = tierwasm::Engine::new(tierwasm::Config::new().strategy(strategy));
+    let mut config = tierwasm::Config::new();
+    config.strategy(strategy);
+    #[cfg(feature = "jit")]
+    if strategy == tierwasm::Strategy::Tiered {
+        // Deterministic: a function that has run once (or looped) is compiled at its next
+        // call, so each module's later calls run native code next to interpreted code.
+        config.tier_up_threshold(1).synchronous_tier_up(true);
+    }
+    let engine = tierwasm::Engine::new(&config);
     let module = tierwasm::Module::new(&engine, wasm).context("tierwasm: compile")?;
     let mut store = tierwasm::Store::new(&engine, ());
     let instance = tierwasm::Instance::new(&mut store, &module, &[]);
@@ -439,10 +448,14 @@ fn main() -> ExitCode {
             ("--strategy", _) if value.as_deref() == Some("mixed") => {
                 strategy = tierwasm::Strategy::Mixed;
             }
+            #[cfg(feature = "jit")]
+            ("--strategy", _) if value.as_deref() == Some("tiered") => {
+                strategy = tierwasm::Strategy::Tiered;
+            }
             _ => {
                 eprintln!(
                     "usage: differential [--seeds N] [--start S] [--file MODULE.wasm] \
-                     [--strategy interp|compiled|mixed]"
+                     [--strategy interp|compiled|mixed|tiered]"
                 );
                 return ExitCode::from(2);
             }

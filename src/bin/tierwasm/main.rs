@@ -19,6 +19,7 @@ macro_rules! tell {
 
 mod inspect;
 mod run;
+mod tier_log;
 mod timings;
 
 use std::path::{Path, PathBuf};
@@ -86,12 +87,18 @@ struct RunArgs {
     /// Set an environment variable for the guest.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     envs: Vec<(String, String)>,
-    /// How to execute the code.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Interp)]
+    /// How to execute the code (default: tiered when built with the Cranelift tier).
+    #[arg(long, value_enum, default_value_t = StrategyArg::default())]
     strategy: StrategyArg,
-    /// Print the time each lifecycle phase took, on stderr.
+    /// Print the time each lifecycle phase took, on stderr (and, with a native tier, a
+    /// summary of what ran in which tier).
     #[arg(long)]
     timings: bool,
+    /// Write the tier timeline to FILE: one JSON object per line and event (a function
+    /// translated, queued, compiled, swapped in), with its time in µs since the engine
+    /// started.
+    #[arg(long, value_name = "FILE")]
+    tier_log: Option<std::path::PathBuf>,
     /// The module (`.wasm` or `.wat`), then the program's arguments: everything after FILE
     /// belongs to the program, also words that start with `-`.
     #[arg(
@@ -113,13 +120,18 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 }
 
 /// The execution strategies this build has.
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, Default, ValueEnum)]
 enum StrategyArg {
     /// The register-based interpreter.
+    #[cfg_attr(not(feature = "jit"), default)]
     Interp,
     /// Native code from Cranelift: every function compiled, in parallel, before the first call.
     #[cfg(feature = "jit")]
     Compiled,
+    /// The interpreter at once, hot functions compiled in the background and swapped in.
+    #[cfg(feature = "jit")]
+    #[default]
+    Tiered,
 }
 
 impl From<StrategyArg> for Strategy {
@@ -128,6 +140,8 @@ impl From<StrategyArg> for Strategy {
             StrategyArg::Interp => Strategy::Interpreter,
             #[cfg(feature = "jit")]
             StrategyArg::Compiled => Strategy::Compiled,
+            #[cfg(feature = "jit")]
+            StrategyArg::Tiered => Strategy::Tiered,
         }
     }
 }

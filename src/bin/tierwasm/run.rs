@@ -5,19 +5,31 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use tierwasm::wasi::{self, I32Exit, WasiCtx, WasiCtxBuilder};
-use tierwasm::{Config, Engine, Func, Instance, Linker, Module, Store, Val, ValType};
+use tierwasm::{Config, Engine, Func, Instance, Linker, Module, Store, Strategy, Val, ValType};
 
+use crate::tier_log;
 use crate::timings::{Phase, Timings};
 use crate::{Failure, RunArgs, read, to_binary};
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let (file, program_args) = args.command.split_first().expect("clap requires FILE");
-    let mut timings = Timings::default();
-    let engine = Engine::new(Config::new().strategy(args.strategy.into()));
+    let strategy: Strategy = args.strategy.into();
+    let mut timings = Timings::new(strategy);
+    let mut config = Config::new();
+    config
+        .strategy(strategy)
+        .record_tier_events(args.timings || args.tier_log.is_some());
+    let engine = Engine::new(&config);
     let result = run_phases(&engine, &args, file, program_args, &mut timings);
+    let events = engine.tier_events();
     if args.timings {
-        timings.set_engine_stats(engine.stats());
+        timings.set_engine_stats(engine.stats(), &events);
         tell!("{timings}");
+    }
+    if let Some(path) = &args.tier_log {
+        let log = tier_log::to_json_lines(&events);
+        std::fs::write(path, log)
+            .with_context(|| format!("cannot write the tier log {}", path.display()))?;
     }
     result
 }
@@ -50,10 +62,12 @@ fn run_phases(
     let instance = timings.time(Phase::Start, || initialized.start(&mut store));
     let instance = instance.map_err(exit_or_error)?;
 
-    timings.time(Phase::Run, || match &args.invoke {
+    let ran = timings.time(Phase::Run, || match &args.invoke {
         Some(name) => invoke(&mut store, instance, name, program_args),
         None => run_command(&mut store, instance, file),
-    })
+    });
+    timings.set_hotness(&module);
+    ran
 }
 
 /// The guest's WASI view: argv, environment, preopened directories, the host's stdio.

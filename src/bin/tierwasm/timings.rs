@@ -3,7 +3,9 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use tierwasm::EngineStats;
+use std::collections::HashMap;
+
+use tierwasm::{EngineStats, Module, Strategy, TierEvent, TierEventKind};
 
 /// The phases of `tierwasm run`, in order.
 #[derive(Clone, Copy)]
@@ -31,14 +33,31 @@ impl Phase {
     }
 }
 
-/// The phases measured so far.
-#[derive(Default)]
+/// The phases measured so far, and what the engine did.
 pub struct Timings {
+    strategy: Strategy,
     phases: Vec<(Phase, Duration)>,
     engine: EngineStats,
+    events: Vec<TierEvent>,
+    /// `(function index, name, hotness)` of the module's functions, hottest first.
+    hottest: Vec<(u32, Option<String>, u32)>,
 }
 
+/// How many of the hottest functions the summary lists.
+const HOTTEST_LISTED: usize = 5;
+
 impl Timings {
+    /// Timings of a run under `strategy`.
+    pub fn new(strategy: Strategy) -> Timings {
+        Timings {
+            strategy,
+            phases: Vec::new(),
+            engine: EngineStats::default(),
+            events: Vec::new(),
+            hottest: Vec::new(),
+        }
+    }
+
     /// Runs `f` as phase `phase`, recording its duration whether or not it fails.
     pub fn time<R>(&mut self, phase: Phase, f: impl FnOnce() -> R) -> R {
         let start = Instant::now();
@@ -47,21 +66,117 @@ impl Timings {
         result
     }
 
-    /// Records the engine's translation and compilation counters, at the end of the run.
-    pub fn set_engine_stats(&mut self, stats: EngineStats) {
+    /// Records the engine's translation and compilation counters and its tier timeline, at
+    /// the end of the run.
+    pub fn set_engine_stats(&mut self, stats: EngineStats, events: &[TierEvent]) {
         self.engine = stats;
+        self.events = events.to_vec();
+    }
+
+    /// Records the module's hottest functions, at the end of the run.
+    pub fn set_hotness(&mut self, module: &Module) {
+        let names: HashMap<u32, String> = self
+            .events
+            .iter()
+            .filter_map(|event| Some((event.func_index, event.func_name.clone()?)))
+            .collect();
+        let mut hottest: Vec<(u32, Option<String>, u32)> = module
+            .hotness()
+            .into_iter()
+            .filter(|&(_, hotness)| hotness > 0)
+            .map(|(func, hotness)| (func, names.get(&func).cloned(), hotness))
+            .collect();
+        hottest.sort_by_key(|&(func, _, hotness)| (std::cmp::Reverse(hotness), func));
+        hottest.truncate(HOTTEST_LISTED);
+        self.hottest = hottest;
+    }
+
+    /// The tier-up summary of a tiered run.
+    fn tier_summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = |kind| {
+            self.events
+                .iter()
+                .filter(|event| event.kind == kind)
+                .count()
+        };
+        writeln!(
+            f,
+            "\ntiers: {} functions ran in the interpreter, {} tiered up to native code, {} refused",
+            count(TierEventKind::Translated),
+            count(TierEventKind::SwappedIn),
+            count(TierEventKind::CompileFailed)
+        )?;
+        let mut threads: Vec<(String, Duration, usize)> = Vec::new();
+        for event in &self.events {
+            if !matches!(
+                event.kind,
+                TierEventKind::CompileFinished | TierEventKind::CompileFailed
+            ) {
+                continue;
+            }
+            let spent = event.duration.unwrap_or_default();
+            match threads.iter_mut().find(|(name, ..)| *name == event.thread) {
+                Some((_, total, functions)) => {
+                    *total += spent;
+                    *functions += 1;
+                }
+                None => threads.push((event.thread.clone(), spent, 1)),
+            }
+        }
+        let total: Duration = threads.iter().map(|(_, spent, _)| *spent).sum();
+        write!(f, "compile time: {}", Human(total))?;
+        for (thread, spent, functions) in &threads {
+            write!(f, "; {thread}: {} ({functions} compiled)", Human(*spent))?;
+        }
+        writeln!(f)?;
+        match self
+            .events
+            .iter()
+            .find(|event| event.kind == TierEventKind::SwappedIn)
+        {
+            Some(first) => writeln!(
+                f,
+                "first native code swapped in {} after the engine started",
+                Human(first.time)
+            )?,
+            None => writeln!(f, "no native code was swapped in")?,
+        }
+        let native: Vec<u32> = self
+            .events
+            .iter()
+            .filter(|event| event.kind == TierEventKind::SwappedIn)
+            .map(|event| event.func_index)
+            .collect();
+        let hottest: Vec<String> = self
+            .hottest
+            .iter()
+            .map(|(func, name, hotness)| {
+                let tier = if native.contains(func) {
+                    "tiered up"
+                } else {
+                    "interpreted"
+                };
+                match name {
+                    Some(name) => format!("{name} (func {func}) {hotness}, {tier}"),
+                    None => format!("func {func} {hotness}, {tier}"),
+                }
+            })
+            .collect();
+        write!(f, "hottest in the interpreter: {}", hottest.join("; "))?;
+        Ok(())
     }
 }
 
 impl fmt::Display for Timings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stats = &self.engine;
-        // Under `--strategy compiled`, `Module::new` compiles every function too.
         let compiled = stats.functions_compiled + stats.compile_failures > 0;
+        // Under `--strategy compiled`, `Module::new` compiles every function too.
+        let compiles_up_front = compiled && self.strategy_compiles_up_front();
         writeln!(f, "{:<28} {:>12}", "phase", "time")?;
         for (phase, duration) in &self.phases {
             let label = match phase {
-                Phase::Compile if compiled => "decode + validate + compile",
+                Phase::Compile if compiles_up_front => "decode + validate + compile",
                 _ => phase.label(),
             };
             writeln!(f, "{:<28} {:>12}", label, Human(*duration))?;
@@ -87,7 +202,26 @@ impl fmt::Display for Timings {
                 Human(stats.compile_time)
             )?;
         }
+        if self.tiered() {
+            self.tier_summary(f)?;
+        }
         Ok(())
+    }
+}
+
+impl Timings {
+    fn strategy_compiles_up_front(&self) -> bool {
+        #[cfg(feature = "jit")]
+        return self.strategy == Strategy::Compiled;
+        #[cfg(not(feature = "jit"))]
+        false
+    }
+
+    fn tiered(&self) -> bool {
+        #[cfg(feature = "jit")]
+        return self.strategy == Strategy::Tiered;
+        #[cfg(not(feature = "jit"))]
+        false
     }
 }
 
