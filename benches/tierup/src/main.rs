@@ -1,10 +1,12 @@
 //! Measures the total time of a fresh start of each workload in `benches/workloads` against
-//! its work size, on each of tierwasm's execution strategies and on node's V8.
+//! its work size, on each of tierwasm's execution strategies and on node's V8, and draws
+//! timelines of the runtime's tier events.
 //!
 //! ```sh
 //! cargo run --release -p tierup                                # everything, 3 runs each
 //! cargo run --release -p tierup -- --quick                     # 3 smallest sizes, 1 run
 //! cargo run --release -p tierup -- --workloads fib,sieve --strategies interp,compiled
+//! cargo run --release -p tierup -- timeline LOG.jsonl --out timeline.svg
 //! ```
 //!
 //! Total time: `Module::new` (decode + validate; for `compiled` also `Module::compile_all`),
@@ -17,10 +19,11 @@
 
 mod measure;
 mod report;
+mod timeline;
 mod workloads;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -36,6 +39,7 @@ const DEFAULT_OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/tie
 /// The usage text, printed by `--help` and after an argument error.
 const USAGE: &str = "\
 usage: cargo run --release -p tierup -- [OPTIONS]
+       cargo run --release -p tierup -- timeline LOG.jsonl [--out FILE.svg]
 
 Measures the total time of a fresh start (Module::new + instantiate + one call) of every
 workload at six sizes from about 1 ms to about 3 s of interpreter time.
@@ -47,13 +51,18 @@ workload at six sizes from about 1 ms to about 3 s of interpreter time.
                         in that order (checksums are compared against the first)
   --out DIR             where tierup.txt, tierup.csv and tierup.svg go (default target/tierup)
   --quick               only the three smallest sizes (up to about 25 ms)
-  --help                this text";
+  --help                this text
+
+timeline: draws a tier log (one JSON object per line) as an SVG, one row per function;
+  --out FILE.svg        default target/tierup/timeline.svg";
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
 enum Command {
     /// Measure the workloads.
     Measure(Options),
+    /// Draw the tier log `log` into `out`.
+    Timeline { log: PathBuf, out: PathBuf },
     /// Print the usage.
     Help,
 }
@@ -75,7 +84,25 @@ struct Options {
 
 /// Parses the arguments after the program name.
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command> {
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
+    if args.peek().map(String::as_str) == Some("timeline") {
+        args.next();
+        let mut log = None;
+        let mut out = None;
+        while let Some(arg) = args.next() {
+            let (flag, inline) = split_flag(&arg);
+            match flag {
+                "--out" => out = Some(PathBuf::from(flag_value(flag, inline, &mut args)?)),
+                "--help" | "-h" => return Ok(Command::Help),
+                other if other.starts_with('-') => bail!("unknown argument {other:?}"),
+                _ if log.is_none() => log = Some(PathBuf::from(&arg)),
+                _ => bail!("timeline takes one log file, got a second: {arg:?}"),
+            }
+        }
+        let log = log.context("timeline needs a log file: timeline LOG.jsonl [--out FILE.svg]")?;
+        let out = out.unwrap_or_else(|| Path::new(DEFAULT_OUT).join("timeline.svg"));
+        return Ok(Command::Timeline { log, out });
+    }
     let mut runs = None;
     let mut workloads: Vec<&'static Workload> = WORKLOADS.iter().collect();
     let mut strategies = known_strategies();
@@ -310,6 +337,7 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
+        Command::Timeline { log, out } => timeline::run(&log, &out),
         Command::Measure(options) => measure(&options),
     };
     match result {
@@ -364,9 +392,28 @@ mod tests {
             (&["--strategies", "wasmi"], "unknown strategy"),
             (&["--frobnicate"], "unknown argument"),
             (&["--quick=yes"], "takes no value"),
+            (&["timeline"], "needs a log file"),
+            (&["timeline", "a.jsonl", "b.jsonl"], "second"),
         ] {
             let error = format!("{:#}", parse(args).unwrap_err());
             assert!(error.contains(why), "{args:?}: {error}");
         }
+    }
+
+    #[test]
+    fn timeline_arguments() {
+        assert_eq!(
+            parse(&["timeline", "log.jsonl", "--out", "t.svg"]).unwrap(),
+            Command::Timeline {
+                log: "log.jsonl".into(),
+                out: "t.svg".into()
+            }
+        );
+        let error =
+            timeline::run(Path::new("/nonexistent/log.jsonl"), Path::new("t.svg")).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("reading /nonexistent/log.jsonl"),
+            "{error:#}"
+        );
     }
 }
