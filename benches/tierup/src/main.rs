@@ -9,7 +9,7 @@
 //! cargo run --release -p tierup -- timeline LOG.jsonl --out timeline.svg
 //! ```
 //!
-//! Total time: `Module::new` (decode + validate; for `compiled` also `Module::compile_all`),
+//! Total time: `Module::new` (decode + validate; for `compiled` also compiling every function),
 //! instantiation and the one call of the export, by the wall clock, on a fresh `Engine` per
 //! run so that nothing is cached between runs; on V8 the same steps in one `node` process per
 //! workload, compiling a fresh `WebAssembly.Module` per run (`v8_runner.js`). Each workload
@@ -377,7 +377,7 @@ mod tests {
             panic!("not a measurement");
         };
         assert_eq!((options.runs, options.workloads.len()), (3, 14));
-        assert_eq!(options.strategies, ["interp", "compiled", "v8"]);
+        assert_eq!(options.strategies, ["interp", "compiled", "tiered", "v8"]);
     }
 
     #[test]

@@ -20,9 +20,6 @@ pub struct Strategy {
     pub name: &'static str,
     /// The configuration of the fresh engine each run gets.
     pub config: fn() -> Config,
-    /// Whether `Module::compile_all` runs right after `Module::new`, inside the timed region:
-    /// compiling every function up front rather than each before its first call.
-    pub compile_all: bool,
     /// Whether it is one of the fixed strategies (interpreter only, everything compiled)
     /// whose fastest the table's ratios divide by.
     pub baseline: bool,
@@ -33,14 +30,17 @@ pub const STRATEGIES: &[Strategy] = &[
     Strategy {
         name: "interp",
         config: interp,
-        compile_all: false,
         baseline: true,
     },
     Strategy {
         name: "compiled",
         config: compiled,
-        compile_all: true,
         baseline: true,
+    },
+    Strategy {
+        name: "tiered",
+        config: tiered,
+        baseline: false,
     },
 ];
 
@@ -51,10 +51,17 @@ fn interp() -> Config {
     config
 }
 
-/// Cranelift's native code for every function.
+/// Cranelift's native code for every function, compiled in parallel by `Module::new`.
 fn compiled() -> Config {
     let mut config = Config::new();
     config.strategy(tierwasm::Strategy::Compiled);
+    config
+}
+
+/// The interpreter at once, hot functions compiled on the compile threads (the default).
+fn tiered() -> Config {
+    let mut config = Config::new();
+    config.strategy(tierwasm::Strategy::Tiered);
     config
 }
 
@@ -75,14 +82,14 @@ pub fn strategy(name: &str) -> Option<&'static Strategy> {
 /// One timed fresh start: its wall time and the checksum it returned.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
-    /// `Module::new` (and `compile_all`) + instantiation + the call, wall clock.
+    /// `Module::new` + instantiation + the call, wall clock.
     pub time: Duration,
     /// The call's result, an `i32` sign-extended.
     pub checksum: i64,
 }
 
 /// Runs `export(size)` of module `bytes` once on a fresh engine of `strategy`, timing
-/// `Module::new` (decode and validate, and for `compile_all` compiling every function),
+/// `Module::new` (decode and validate, and under `compiled` compiling every function),
 /// instantiation and the call. Creating the engine and dropping everything afterwards are
 /// not timed.
 pub fn run_tierwasm(strategy: &Strategy, bytes: &[u8], export: &str, size: i32) -> Result<Sample> {
@@ -90,11 +97,6 @@ pub fn run_tierwasm(strategy: &Strategy, bytes: &[u8], export: &str, size: i32) 
     let mut results = [Val::I32(0)];
     let start = Instant::now();
     let module = Module::new(&engine, bytes)?;
-    let refused = if strategy.compile_all {
-        module.compile_all()
-    } else {
-        0
-    };
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
     let func = instance
@@ -102,6 +104,7 @@ pub fn run_tierwasm(strategy: &Strategy, bytes: &[u8], export: &str, size: i32) 
         .with_context(|| format!("no exported function {export:?}"))?;
     func.call(&mut store, &[Val::I32(size)], &mut results)?;
     let time = start.elapsed();
+    let refused = engine.stats().compile_failures;
     if refused > 0 {
         eprintln!(
             "warning: {}: the compiler refused {refused} functions (they ran in the interpreter)",
