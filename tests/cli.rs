@@ -1666,3 +1666,58 @@ fn wast_reports_passed_and_failed() {
         .code(EXIT_ERROR)
         .stdout_has("6 passed, 1 failed\n");
 }
+
+#[cfg(feature = "jit")]
+#[test]
+fn tiered_runs_write_a_tier_log_and_summarise_the_tiers() {
+    let dir = tempdir();
+    let log = dir.path().join("tiers.jsonl");
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/workloads/fib.wat");
+    // fib(27) makes 300 000 calls, far past fib's tier-up threshold: it is queued on the
+    // main thread whatever the compile thread does meanwhile.
+    tierwasm([
+        "run".as_ref(),
+        "--strategy".as_ref(),
+        "tiered".as_ref(),
+        "--timings".as_ref(),
+        "--tier-log".as_ref(),
+        log.as_os_str(),
+        "--invoke".as_ref(),
+        "fib".as_ref(),
+        fib.as_os_str(),
+        "27".as_ref(),
+    ])
+    .code(0)
+    .stdout("196418\n")
+    .stderr_has("tiers: 1 functions ran in the interpreter")
+    .stderr_has("hottest in the interpreter: fib (func 0) ");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("{\"t_us\": ") && lines[0].contains("\"event\": \"translated\""),
+        "{text}"
+    );
+    assert!(lines[0].contains("\"func\": 0, \"name\": \"fib\", \"thread\": \"main\""));
+    assert!(lines[0].contains("\"duration_us\": "), "{text}");
+    assert!(lines[1].contains("\"event\": \"queued\""), "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|line| line.starts_with('{') && line.ends_with('}'))
+    );
+
+    // A log that cannot be written is an error, after the run.
+    tierwasm([
+        "run".as_ref(),
+        "--tier-log".as_ref(),
+        dir.path().join("no/such/dir/log").as_os_str(),
+        "--invoke".as_ref(),
+        "fib".as_ref(),
+        fib.as_os_str(),
+        "5".as_ref(),
+    ])
+    .code(1)
+    .stdout("5\n")
+    .error()
+    .stderr_has("cannot write the tier log");
+}

@@ -39,8 +39,8 @@ pub struct Timings {
     phases: Vec<(Phase, Duration)>,
     engine: EngineStats,
     events: Vec<TierEvent>,
-    /// `(function index, name, hotness)` of the module's functions, hottest first.
-    hottest: Vec<(u32, Option<String>, u32)>,
+    /// `(function index, hotness)` of the module's hottest functions, hottest first.
+    hottest: Vec<(u32, u32)>,
 }
 
 /// How many of the hottest functions the summary lists.
@@ -75,18 +75,12 @@ impl Timings {
 
     /// Records the module's hottest functions, at the end of the run.
     pub fn set_hotness(&mut self, module: &Module) {
-        let names: HashMap<u32, String> = self
-            .events
-            .iter()
-            .filter_map(|event| Some((event.func_index, event.func_name.clone()?)))
-            .collect();
-        let mut hottest: Vec<(u32, Option<String>, u32)> = module
+        let mut hottest: Vec<(u32, u32)> = module
             .hotness()
             .into_iter()
             .filter(|&(_, hotness)| hotness > 0)
-            .map(|(func, hotness)| (func, names.get(&func).cloned(), hotness))
             .collect();
-        hottest.sort_by_key(|&(func, _, hotness)| (std::cmp::Reverse(hotness), func));
+        hottest.sort_by_key(|&(func, hotness)| (std::cmp::Reverse(hotness), func));
         hottest.truncate(HOTTEST_LISTED);
         self.hottest = hottest;
     }
@@ -147,16 +141,21 @@ impl Timings {
             .filter(|event| event.kind == TierEventKind::SwappedIn)
             .map(|event| event.func_index)
             .collect();
+        let names: HashMap<u32, &str> = self
+            .events
+            .iter()
+            .filter_map(|event| Some((event.func_index, event.func_name.as_deref()?)))
+            .collect();
         let hottest: Vec<String> = self
             .hottest
             .iter()
-            .map(|(func, name, hotness)| {
+            .map(|(func, hotness)| {
                 let tier = if native.contains(func) {
                     "tiered up"
                 } else {
                     "interpreted"
                 };
-                match name {
+                match names.get(func) {
                     Some(name) => format!("{name} (func {func}) {hotness}, {tier}"),
                     None => format!("func {func} {hotness}, {tier}"),
                 }
