@@ -890,6 +890,15 @@ fn interpreted_call_indirect_to_native_code_returns_to_its_caller() {
     }
 }
 
+/// The names of a trap's backtrace frames, innermost first.
+fn frame_names(error: &tierwasm::Error) -> Vec<String> {
+    let frames = error.backtrace().expect("a trap has a backtrace").frames();
+    frames
+        .iter()
+        .map(|frame| frame.func_name.clone().unwrap_or_default())
+        .collect()
+}
+
 #[test]
 fn a_trap_passed_on_by_a_host_function_keeps_its_own_backtrace() {
     for strategy in [Strategy::Interpreter, Strategy::Compiled, Strategy::Mixed] {
@@ -919,14 +928,7 @@ fn a_trap_passed_on_by_a_host_function_keeps_its_own_backtrace() {
         *store.data_mut() = Some(inner);
         let outer = instance.get_func(&store, "outer").unwrap();
         let error = expect_err(outer.call(&mut store, &[], &mut []), ErrorKind::Trap);
-        let frames: Vec<_> = error
-            .backtrace()
-            .unwrap()
-            .frames()
-            .iter()
-            .map(|frame| frame.func_name.clone().unwrap_or_default())
-            .collect();
-        assert_eq!(frames, ["fail", "inner"], "{strategy:?}");
+        assert_eq!(frame_names(&error), ["fail", "inner"], "{strategy:?}");
     }
 }
 
@@ -944,14 +946,11 @@ fn traps_deep_in_mixed_recursion_list_every_frame() {
         let mut runner = Runner::new(strategy, text);
         let error = runner.call("a", &[Val::I32(3)]).unwrap_err();
         assert_eq!(error.trap_code(), Some(TrapCode::Unreachable));
-        let frames: Vec<_> = error
-            .backtrace()
-            .unwrap()
-            .frames()
-            .iter()
-            .map(|frame| frame.func_name.clone().unwrap_or_default())
-            .collect();
-        assert_eq!(frames, ["a", "b", "a", "b", "a", "b", "a"], "{strategy:?}");
+        assert_eq!(
+            frame_names(&error),
+            ["a", "b", "a", "b", "a", "b", "a"],
+            "{strategy:?}"
+        );
         let expected = expected.get_or_insert_with(|| format!("{error:#}"));
         assert_eq!(&format!("{error:#}"), expected, "{strategy:?}");
     }
