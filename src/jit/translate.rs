@@ -1126,12 +1126,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             .ok_or_else(|| CompileError::Failed("function index out of range".into()))?;
         let ty = self.module.types[type_index as usize].clone();
         let args = self.pop_n(ty.params().len())?;
-        let result_types: Vec<Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
-        let join = self.builder.create_block();
-        self.builder.append_block_param(join, types::I32);
-        for ty in &result_types {
-            self.builder.append_block_param(join, *ty);
-        }
+        let join = self.call_join(&ty);
         let slow = self.builder.create_block();
         self.builder.set_cold_block(slow);
         if (func as usize) >= self.module.num_imported_funcs {
@@ -1152,37 +1147,83 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             self.builder.ins().brif(entry, fast, &[], slow, &[]);
             self.builder.switch_to_block(fast);
             self.builder.seal_block(fast);
-            let sig = self.native_signature_ref(type_index)?;
-            let mut call_args = vec![self.vmctx];
-            call_args.extend_from_slice(&args);
-            let call = self.builder.ins().call_indirect(sig, entry, &call_args);
-            let results = self.builder.inst_results(call).to_vec();
-            self.jump(join, &results);
+            self.call_native(type_index, entry, &args, join)?;
         } else {
             self.builder.ins().jump(slow, &[]);
         }
         // Anything else goes through the runtime: imports, and functions not compiled yet.
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
-        let (slots, count) = self.spill_arguments(&ty, &args)?;
         let index = self.builder.ins().iconst(types::I32, i64::from(func));
+        let helper = ("call", self.helpers.call);
+        self.call_through_runtime(helper, index, &ty, &args, join)?;
+        self.finish_call(join);
+        Ok(())
+    }
+
+    /// The block a call's paths join in: the status, then the results.
+    fn call_join(&mut self, ty: &FuncType) -> Block {
+        let join = self.builder.create_block();
+        self.builder.append_block_param(join, types::I32);
+        for result in ty.results() {
+            self.builder.append_block_param(join, clif_type(*result));
+        }
+        join
+    }
+
+    /// Calls native code at `entry`, of the module's type `type_index`, and jumps to `join`
+    /// with its status and results.
+    fn call_native(
+        &mut self,
+        type_index: u32,
+        entry: Value,
+        args: &[Value],
+        join: Block,
+    ) -> Result<()> {
+        let sig = self.native_signature_ref(type_index)?;
+        let mut call_args = vec![self.vmctx];
+        call_args.extend_from_slice(args);
+        let call = self.builder.ins().call_indirect(sig, entry, &call_args);
+        let results = self.builder.inst_results(call).to_vec();
+        self.jump(join, &results);
+        Ok(())
+    }
+
+    /// Calls function `callee` of type `ty` through the runtime helper `(name, address)`
+    /// (`call` or `call_store_func`: `(vmctx, callee, slots, len) -> status`), with the
+    /// arguments and results in a slot array, and jumps to `join` with its status and
+    /// results.
+    fn call_through_runtime(
+        &mut self,
+        (name, address): (&'static str, usize),
+        callee: Value,
+        ty: &FuncType,
+        args: &[Value],
+        join: Block,
+    ) -> Result<()> {
+        let (slots, count) = self.spill_arguments(ty, args)?;
         let status = self.call_helper(
-            "call",
-            self.helpers.call,
+            name,
+            address,
             &[types::I64, types::I32, types::I64, types::I32],
             types::I32,
-            &[self.vmctx, index, slots, count],
+            &[self.vmctx, callee, slots, count],
         );
         let mut values = vec![status];
-        values.extend(self.reload_results(&ty, slots)?);
+        values.extend(self.reload_results(ty, slots)?);
         self.jump(join, &values);
+        Ok(())
+    }
+
+    /// Continues after a call at its `join` block: passes a non-zero status on, reloads
+    /// memory 0 (the callee may have grown it) and pushes the results.
+    fn finish_call(&mut self, join: Block) {
         self.builder.switch_to_block(join);
         self.builder.seal_block(join);
         let params = self.builder.block_params(join).to_vec();
         self.propagate(params[0]);
         self.reload_memory();
         self.stack.extend_from_slice(&params[1..]);
-        Ok(())
     }
 
     /// `call_indirect`: the element, null and signature checks inline (the store's function
@@ -1206,7 +1247,6 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         }
         let element = self.pop()?;
         let args = self.pop_n(ty.params().len())?;
-        let result_types: Vec<Type> = ty.results().iter().map(|t| clif_type(*t)).collect();
 
         let address = self.table_element(table, element, TrapCode::UndefinedElement)?;
         let func_ref = self.load_vm(types::I64, address, 0);
@@ -1227,11 +1267,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 .icmp_imm_u(IntCC::NotEqual, signature, i64::from(expected.0));
         self.trap_if(mismatch, TrapCode::BadSignature);
 
-        let join = self.builder.create_block();
-        self.builder.append_block_param(join, types::I32);
-        for ty in &result_types {
-            self.builder.append_block_param(join, *ty);
-        }
+        let join = self.call_join(&ty);
         let slow = self.builder.create_block();
         self.builder.set_cold_block(slow);
         // Only a callee of this instance runs on this activation's stack limit directly.
@@ -1260,34 +1296,14 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
 
         self.builder.switch_to_block(direct);
         self.builder.seal_block(direct);
-        let sig = self.native_signature_ref(type_index)?;
-        let mut call_args = vec![self.vmctx];
-        call_args.extend_from_slice(&args);
-        let call = self.builder.ins().call_indirect(sig, entry, &call_args);
-        let results = self.builder.inst_results(call).to_vec();
-        self.jump(join, &results);
+        self.call_native(type_index, entry, &args, join)?;
 
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
-        let (slots, count) = self.spill_arguments(&ty, &args)?;
         let func = self.builder.ins().ireduce(types::I32, func);
-        let status = self.call_helper(
-            "call_store_func",
-            self.helpers.call_store_func,
-            &[types::I64, types::I32, types::I64, types::I32],
-            types::I32,
-            &[self.vmctx, func, slots, count],
-        );
-        let mut values = vec![status];
-        values.extend(self.reload_results(&ty, slots)?);
-        self.jump(join, &values);
-
-        self.builder.switch_to_block(join);
-        self.builder.seal_block(join);
-        let params = self.builder.block_params(join).to_vec();
-        self.propagate(params[0]);
-        self.reload_memory();
-        self.stack.extend_from_slice(&params[1..]);
+        let helper = ("call_store_func", self.helpers.call_store_func);
+        self.call_through_runtime(helper, func, &ty, &args, join)?;
+        self.finish_call(join);
         Ok(())
     }
 
