@@ -65,8 +65,6 @@ const UNKNOWN_STACK_BUDGET: usize = 1024 * 1024;
 
 /// The addresses of the helpers, for the translator to call.
 pub(super) struct Helpers {
-    /// [`call`].
-    pub call: usize,
     /// [`call_store_func`].
     pub call_store_func: usize,
     /// [`memory_grow`].
@@ -82,7 +80,6 @@ pub(super) struct Helpers {
 impl Helpers {
     pub fn get() -> Helpers {
         Helpers {
-            call: call as *const () as usize,
             call_store_func: call_store_func as *const () as usize,
             memory_grow: memory_grow as *const () as usize,
             bulk: bulk as *const () as usize,
@@ -291,24 +288,9 @@ fn with_runtime<R>(failed: R, f: impl FnOnce(&mut dyn Runtime) -> Result<R>) -> 
     }
 }
 
-/// Helper: calls function `func` (module index space) of `vmctx`'s instance through the
-/// runtime, with arguments and results in `len` slots at `slots`.
-extern "C" fn call(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) -> u32 {
-    with_runtime(status::ERROR, |runtime| {
-        // SAFETY: native code passes its own VM context; the translator took `func` from a
-        // validated `call`, so it indexes the module's functions, which `funcs` covers.
-        let (func_ref, instance) =
-            unsafe { (*(*vmctx).funcs.add(func as usize), (*vmctx).instance) };
-        // SAFETY: the caller's stack slot array has `len` slots.
-        let slots = unsafe { std::slice::from_raw_parts_mut(slots, len as usize) };
-        runtime.call((func_ref - 1) as u32, instance, slots)?;
-        Ok(status::OK)
-    })
-}
-
 /// Helper: calls store function `func` for `vmctx`'s instance through the runtime, with
-/// arguments and results as for [`call`] (`call_indirect` when native code has checked the
-/// callee and cannot call it directly).
+/// arguments and results in `len` slots at `slots`: imports, functions without native code,
+/// and `call_indirect` callees that native code cannot call directly.
 extern "C" fn call_store_func(vmctx: *mut VmContext, func: u32, slots: *mut u64, len: u32) -> u32 {
     with_runtime(status::ERROR, |runtime| {
         // SAFETY: native code passes its own VM context, and a slot array of `len` slots.

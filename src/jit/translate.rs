@@ -1154,9 +1154,12 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         // Anything else goes through the runtime: imports, and functions not compiled yet.
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
-        let index = self.builder.ins().iconst(types::I32, i64::from(func));
-        let helper = ("call", self.helpers.call);
-        self.call_through_runtime(helper, index, &ty, &args, join)?;
+        // The callee's store index: its encoded funcref in the VM context, less one.
+        let funcs = self.load_vm(types::I64, self.vmctx, layout::VMCTX_FUNCS);
+        let func_ref = self.load_vm(types::I64, funcs, offset_of_index(func, 8)? as usize);
+        let func_ref = self.builder.ins().ireduce(types::I32, func_ref);
+        let index = self.builder.ins().iadd_imm_s(func_ref, -1);
+        self.call_through_runtime(index, &ty, &args, join)?;
         self.finish_call(join);
         Ok(())
     }
@@ -1189,13 +1192,11 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         Ok(())
     }
 
-    /// Calls function `callee` of type `ty` through the runtime helper `(name, address)`
-    /// (`call` or `call_store_func`: `(vmctx, callee, slots, len) -> status`), with the
-    /// arguments and results in a slot array, and jumps to `join` with its status and
-    /// results.
+    /// Calls store function `callee` of type `ty` through the runtime (the helper
+    /// `call_store_func`), with the arguments and results in a slot array, and jumps to
+    /// `join` with its status and results.
     fn call_through_runtime(
         &mut self,
-        (name, address): (&'static str, usize),
         callee: Value,
         ty: &FuncType,
         args: &[Value],
@@ -1203,8 +1204,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     ) -> Result<()> {
         let (slots, count) = self.spill_arguments(ty, args)?;
         let status = self.call_helper(
-            name,
-            address,
+            "call_store_func",
+            self.helpers.call_store_func,
             &[types::I64, types::I32, types::I64, types::I32],
             types::I32,
             &[self.vmctx, callee, slots, count],
@@ -1301,8 +1302,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
         let func = self.builder.ins().ireduce(types::I32, func);
-        let helper = ("call_store_func", self.helpers.call_store_func);
-        self.call_through_runtime(helper, func, &ty, &args, join)?;
+        self.call_through_runtime(func, &ty, &args, join)?;
         self.finish_call(join);
         Ok(())
     }
