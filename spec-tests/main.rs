@@ -30,6 +30,15 @@ const STRATEGIES: &[(&str, MakeConfig)] = &[
         config.synchronous_tier_up(true).tier_up_threshold(0);
         config
     }),
+    // Deterministic loop OSR: a function is compiled at its second call, and a loop of a frame
+    // still interpreted continues in native code from its second iteration, compiled on the
+    // spot.
+    #[cfg(feature = "jit")]
+    ("tiered-osr", || {
+        let mut config = strategy(Strategy::Tiered);
+        config.synchronous_tier_up(true).tier_up_threshold(1);
+        config
+    }),
     // Functions tier up on the compile threads from their second call or loop iteration, and
     // their native code comes in while the scripts go on.
     #[cfg(feature = "jit")]
@@ -69,6 +78,12 @@ fn main() -> ExitCode {
         println!(
             "native code: {} functions compiled, {} left to the interpreter, in {:?}",
             stats.functions_compiled, stats.compile_failures, stats.compile_time
+        );
+    }
+    if stats.osr_entries_compiled + stats.osr_compile_failures > 0 {
+        println!(
+            "loop OSR: {} entries compiled, {} refused; {} frames continued in one",
+            stats.osr_entries_compiled, stats.osr_compile_failures, stats.osr_transfers
         );
     }
     println!("{passed} passed, {failed} failed");

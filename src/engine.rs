@@ -175,6 +175,9 @@ struct EngineInner {
     compile_nanos: AtomicU64,
     native_code_bytes: AtomicU64,
     trampolines_compiled: AtomicU64,
+    osr_entries_compiled: AtomicU64,
+    osr_compile_failures: AtomicU64,
+    osr_transfers: AtomicU64,
     tier_log: TierLog,
     /// The executable memory of every module's native code and the per-signature
     /// trampolines.
@@ -209,6 +212,14 @@ pub struct EngineStats {
     /// Array trampolines compiled, through which the host enters native code: one per
     /// distinct function type entered from the host, shared by every module of the engine.
     pub trampolines_compiled: u64,
+    /// OSR entries compiled: native code for one loop of a function, which a frame that is
+    /// interpreting the loop continues in (loop OSR under `Strategy::Tiered`). Their time and
+    /// bytes are in `compile_time` and `native_code_bytes`.
+    pub osr_entries_compiled: u64,
+    /// OSR entries the native compiler refused (their frames stay interpreted).
+    pub osr_compile_failures: u64,
+    /// Interpreter frames that continued in an OSR entry.
+    pub osr_transfers: u64,
 }
 
 impl Engine {
@@ -229,6 +240,9 @@ impl Engine {
                 compile_nanos: AtomicU64::new(0),
                 native_code_bytes: AtomicU64::new(0),
                 trampolines_compiled: AtomicU64::new(0),
+                osr_entries_compiled: AtomicU64::new(0),
+                osr_compile_failures: AtomicU64::new(0),
+                osr_transfers: AtomicU64::new(0),
                 tier_log: TierLog::new(config.record_tier_events),
                 #[cfg(feature = "jit")]
                 code: crate::jit::EngineCode::default(),
@@ -262,6 +276,9 @@ impl Engine {
             compile_time: Duration::from_nanos(self.inner.compile_nanos.load(Ordering::Relaxed)),
             native_code_bytes: self.inner.native_code_bytes.load(Ordering::Relaxed),
             trampolines_compiled: self.inner.trampolines_compiled.load(Ordering::Relaxed),
+            osr_entries_compiled: self.inner.osr_entries_compiled.load(Ordering::Relaxed),
+            osr_compile_failures: self.inner.osr_compile_failures.load(Ordering::Relaxed),
+            osr_transfers: self.inner.osr_transfers.load(Ordering::Relaxed),
         }
     }
 
@@ -318,6 +335,34 @@ impl Engine {
         inner
             .native_code_bytes
             .fetch_add(code_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Records one attempt to compile an OSR entry, as [`Engine::record_trampoline`].
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_osr_compilation(
+        &self,
+        elapsed: Duration,
+        compiled: bool,
+        code_bytes: usize,
+    ) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let inner = &self.inner;
+        let counter = if compiled {
+            &inner.osr_entries_compiled
+        } else {
+            &inner.osr_compile_failures
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
+        inner
+            .native_code_bytes
+            .fetch_add(code_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Records that an interpreter frame continued in an OSR entry.
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_osr_transfer(&self) {
+        self.inner.osr_transfers.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The engine's native code: its code arena and its trampolines.

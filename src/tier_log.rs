@@ -1,5 +1,6 @@
 //! The tier timeline: what happened to each function when — translated for the interpreter,
-//! queued for the compiler, compiled, swapped in — recorded by the engine when
+//! queued for the compiler, compiled, swapped in, and for loop OSR the same for an OSR entry
+//! and each time a running frame entered one — recorded by the engine when
 //! [`Config::record_tier_events`](crate::Config::record_tier_events) is on.
 
 use std::sync::Mutex;
@@ -23,11 +24,14 @@ pub enum TierEventKind {
     CompileFailed,
     /// Its native code was published: calls from then on run it.
     SwappedIn,
+    /// A running interpreter frame continued in an OSR entry's native code at the loop the
+    /// event names ([`TierEvent::loop_index`]).
+    OsrEntered,
 }
 
 impl TierEventKind {
     /// The event's name in a tier log (`tierwasm run --tier-log`): `translated`, `queued`,
-    /// `compile_start`, `compile_end`, `compile_failed`, `swapped_in`.
+    /// `compile_start`, `compile_end`, `compile_failed`, `swapped_in`, `osr_entered`.
     pub fn name(self) -> &'static str {
         match self {
             TierEventKind::Translated => "translated",
@@ -36,6 +40,7 @@ impl TierEventKind {
             TierEventKind::CompileFinished => "compile_end",
             TierEventKind::CompileFailed => "compile_failed",
             TierEventKind::SwappedIn => "swapped_in",
+            TierEventKind::OsrEntered => "osr_entered",
         }
     }
 }
@@ -53,6 +58,9 @@ pub struct TierEvent {
     pub func_name: Option<String>,
     /// The module's name from the name section, if it has one.
     pub module_name: Option<String>,
+    /// For the events of an OSR entry (queued, compiled, entered): its loop, counted in
+    /// `loop` operators from the start of the body. `None` for the function's own code.
+    pub loop_index: Option<u32>,
     /// The thread it happened on (its name, or its id when it has none).
     pub thread: String,
     /// How long the translation or compilation took, for the events that end one.
@@ -72,6 +80,8 @@ pub(crate) struct EventFunc<'a> {
     pub index: u32,
     pub name: Option<&'a str>,
     pub module_name: Option<&'a str>,
+    /// The loop of an OSR entry, for its events.
+    pub loop_index: Option<u32>,
 }
 
 impl TierLog {
@@ -99,6 +109,7 @@ impl TierLog {
             func_index: func.index,
             func_name: func.name.map(str::to_string),
             module_name: func.module_name.map(str::to_string),
+            loop_index: func.loop_index,
             thread,
             duration,
         };

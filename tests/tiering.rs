@@ -111,32 +111,71 @@ fn a_hot_function_tiers_up_and_keeps_its_results() {
 
 #[test]
 fn loop_iterations_count_towards_tier_up() {
-    // One call of `count` with 1000 iterations is far past a threshold of 500: the second
-    // call compiles it (synchronously), and the third runs native.
+    // The first call of `count`, with 1000 iterations, passes a threshold of 500 inside its
+    // loop: the loop continues in native code (loop OSR), and the function's own code is
+    // compiled for its next calls, both synchronously.
     let engine = tiered(500, true);
     let module = Module::new(&engine, wasm(PROGRAM)).unwrap();
     let (mut store, instance) = instantiate(&engine, &module);
     let count = func::<i32, i32>(&store, &instance, "count");
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
-    assert_eq!(engine.stats().functions_compiled, 0);
-    assert_eq!(count.call(&mut store, 10).unwrap(), 10);
-    assert_eq!(engine.stats().functions_compiled, 1);
+    let stats = engine.stats();
+    assert_eq!(
+        (
+            stats.functions_compiled,
+            stats.osr_entries_compiled,
+            stats.osr_transfers
+        ),
+        (1, 1, 1)
+    );
     assert_eq!(count.call(&mut store, 123_456).unwrap(), 123_456);
+    assert_eq!(
+        engine.stats().osr_transfers,
+        1,
+        "the second call ran native code"
+    );
+    use TierEventKind::*;
+    assert_eq!(
+        kinds(&engine.tier_events(), "count"),
+        [
+            Translated,
+            // The loop's OSR entry first: the frame waits for it.
+            Queued,
+            CompileStarted,
+            CompileFinished,
+            // Then the function's own code.
+            Queued,
+            CompileStarted,
+            CompileFinished,
+            SwappedIn,
+            OsrEntered,
+        ]
+    );
 }
 
 #[test]
 fn interpreted_callers_switch_to_the_callee_s_native_code() {
-    // `sum_squares` stays interpreted (called once, threshold far above its loop), while
-    // `square`, which it calls 2000 times, tiers up after 100 calls: the loop's remaining
-    // calls run native code, and the sum is right.
-    let engine = tiered(100, true);
-    let module = Module::new(&engine, wasm(PROGRAM)).unwrap();
+    // Default thresholds, which grow with the body: `square` tiers up after some 2 400
+    // calls, while `sum_squares`, padded to over a kilobyte, needs a hundred times more and
+    // stays interpreted through its 3 000 iterations. The loop's remaining calls run
+    // `square`'s native code, and the sum is right.
+    let padded = PROGRAM.replace(
+        "(local $sum i64)",
+        &format!("(local $sum i64) {}", "(nop) ".repeat(1200)),
+    );
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .synchronous_tier_up(true)
+        .record_tier_events(true);
+    let engine = Engine::new(&config);
+    let module = Module::new(&engine, wasm(&padded)).unwrap();
     let (mut store, instance) = instantiate(&engine, &module);
     let sum = func::<i32, i64>(&store, &instance, "sum_squares");
-    assert_eq!(sum.call(&mut store, 2000).unwrap(), sum_squares(2000));
+    assert_eq!(sum.call(&mut store, 3000).unwrap(), sum_squares(3000));
     let events = engine.tier_events();
     assert!(kinds(&events, "square").contains(&TierEventKind::SwappedIn));
-    assert!(!kinds(&events, "sum_squares").contains(&TierEventKind::Queued));
+    assert_eq!(kinds(&events, "sum_squares"), [TierEventKind::Translated]);
     assert_eq!(sum.call(&mut store, 77).unwrap(), sum_squares(77));
 }
 

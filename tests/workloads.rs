@@ -1,5 +1,6 @@
 //! Differential test: every benchmark workload (`benches/workloads`) at a small size gives
-//! the checksum that V8 computes (`node benches/workloads/v8_checksums.js` prints them).
+//! the checksum that V8 computes (`node benches/workloads/v8_checksums.js` prints them), in
+//! the interpreter, in native code and tiered.
 //! The workloads exercise the interpreter's fused instructions on real compiled code.
 
 mod common;
@@ -47,6 +48,32 @@ fn every_workload_matches_v8_in_native_code() {
     let stats = engine.stats();
     assert!(stats.functions_compiled > 0);
     assert_eq!(stats.compile_failures, 0);
+}
+
+/// Tiered, deterministically: every function is compiled at its second call, and every
+/// loop of a frame still interpreted continues in native code from its second iteration.
+#[cfg(feature = "jit")]
+#[test]
+fn every_workload_matches_v8_when_tiered_at_every_loop() {
+    let mut config = tierwasm::Config::new();
+    config
+        .strategy(tierwasm::Strategy::Tiered)
+        .synchronous_tier_up(true)
+        .tier_up_threshold(1);
+    let engine = tierwasm::Engine::new(&config);
+    check_every_workload(tierwasm::Store::new(&engine, ()));
+    let stats = engine.stats();
+    assert!(stats.osr_transfers > 0);
+    assert_eq!(stats.compile_failures + stats.osr_compile_failures, 0);
+}
+
+/// Tiered as by default: compiled on the compile threads while the workloads run.
+#[cfg(feature = "jit")]
+#[test]
+fn every_workload_matches_v8_when_tiered_in_the_background() {
+    let engine =
+        tierwasm::Engine::new(tierwasm::Config::new().strategy(tierwasm::Strategy::Tiered));
+    check_every_workload(tierwasm::Store::new(&engine, ()));
 }
 
 fn check_every_workload(mut store: tierwasm::Store<()>) {

@@ -39,6 +39,8 @@ use crate::runtime::instance::checked_range;
 use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
 use crate::runtime::values::Val;
 use crate::runtime::vmctx::VmContext;
+#[cfg(feature = "jit")]
+use crate::tier_log::TierEventKind;
 
 use super::compiled;
 use super::ir::{CompiledFunc, FRAME_INIT_CHUNK, Instr, Slot, Target, for_each_numeric};
@@ -348,8 +350,17 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
             current,
             frame_limit,
             back_edges: 0,
+            back_edges_flushed: 0,
+            #[cfg(feature = "jit")]
+            osr_check_interval: crate::jit::osr_check_interval(store.inner.engine.config()),
+            #[cfg(feature = "jit")]
+            osr_check_at: 0,
             trap: None,
         };
+        #[cfg(feature = "jit")]
+        {
+            ctx.osr_check_at = ctx.osr_check_interval;
+        }
         run(&mut ctx, ip);
         stack.values = ctx.values;
         stack.frames = ctx.frames;
@@ -359,23 +370,29 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
         None => Ok(()),
         Some(Trap::Code(code)) => Err(Error::trap_with_backtrace(
             code,
-            backtrace(&store.inner, stack, &current),
+            backtrace(&store.inner, stack, Some(&current)),
         )),
         Some(Trap::Error(error)) => {
-            Err(error.with_outer_frames(|| backtrace(&store.inner, stack, &current)))
+            Err(error.with_outer_frames(|| backtrace(&store.inner, stack, Some(&current))))
+        }
+        #[cfg(feature = "jit")]
+        Some(Trap::Osr(error)) => {
+            Err(error.with_outer_frames(|| backtrace(&store.inner, stack, None)))
         }
     }
 }
 
-fn backtrace(inner: &StoreInner, stack: &Stack, current: &Current) -> WasmBacktrace {
+/// The backtrace of the running function `current` (when it still counts: not when native
+/// code took its frame over) and of its callers.
+fn backtrace(inner: &StoreInner, stack: &Stack, current: Option<&Current>) -> WasmBacktrace {
     let frame = |instance: u32, slot: *const CodeSlot| {
         let module = &inner.instances[instance as usize].module;
         // SAFETY: frames hold code slots of live modules (see `Current::slot`).
         inner.frame_info(instance, module.func_index(unsafe { &*slot }))
     };
-    let mut frames = vec![frame(current.instance, current.slot)];
-    frames.extend(stack.frames.iter().rev().map(|f| frame(f.instance, f.slot)));
-    WasmBacktrace::new(frames)
+    let current = current.map(|current| frame(current.instance, current.slot));
+    let callers = stack.frames.iter().rev().map(|f| frame(f.instance, f.slot));
+    WasmBacktrace::new(current.into_iter().chain(callers).collect())
 }
 
 /// Why execution stopped early.
@@ -384,6 +401,10 @@ enum Trap {
     /// An error from a host function (or a trap it passed on, with its own backtrace), or a
     /// trap in native code (with the native frames).
     Error(Error),
+    /// A trap or error in the native code that took the running frame over (loop OSR):
+    /// its frames already include the running function.
+    #[cfg(feature = "jit")]
+    Osr(Error),
 }
 
 impl From<TrapCode> for Trap {
@@ -435,9 +456,19 @@ struct Ctx<'a> {
     /// activation started.
     frame_limit: usize,
     /// Loop iterations (backward jumps, each weighted by the loop's length in instructions)
-    /// of the running function not yet added to its hotness counter: added when it calls or
-    /// returns.
+    /// of the activation so far.
     back_edges: u64,
+    /// How much of `back_edges` has been added to hotness counters: the rest belongs to the
+    /// running function, and is added to its counter when it calls or returns.
+    back_edges_flushed: u64,
+    /// How many loop iterations (as `back_edges` counts them) pass between two looks at
+    /// whether the running function's loop should continue in native code (loop OSR);
+    /// `u64::MAX` when the strategy does not tier up.
+    #[cfg(feature = "jit")]
+    osr_check_interval: u64,
+    /// The `back_edges` count of the next look.
+    #[cfg(feature = "jit")]
+    osr_check_at: u64,
     /// Why execution stopped, when it stopped early.
     trap: Option<Trap>,
 }
@@ -943,6 +974,10 @@ mod handlers {
                     if offset <= 0 {
                         // Weighted by the loop's length: the work of one iteration.
                         ctx.back_edges = ctx.back_edges.wrapping_add((1 - offset) as u64);
+                        #[cfg(feature = "jit")]
+                        if ctx.back_edges >= ctx.osr_check_at {
+                            return hot_loop(target, fp, memory.base, memory.len, ctx, acc, f32acc, f64acc);
+                        }
                     }
                     return dispatch(target, fp, memory, ctx, acc, f32acc, f64acc);
                 }};
@@ -2076,8 +2111,9 @@ mod handlers {
 /// Adds the loop iterations counted since the last flush to the running function's hotness.
 #[inline(always)]
 fn flush_back_edges(ctx: &mut Ctx<'_>) {
-    if ctx.back_edges != 0 {
-        let count = std::mem::take(&mut ctx.back_edges);
+    let count = ctx.back_edges.wrapping_sub(ctx.back_edges_flushed);
+    if count != 0 {
+        ctx.back_edges_flushed = ctx.back_edges;
         ctx.current
             .slot()
             .add_hotness(u32::try_from(count).unwrap_or(u32::MAX));
@@ -2511,21 +2547,121 @@ fn call_native(ctx: &mut Ctx<'_>, entry: NativeEntry, base: Slot) -> Result<(), 
     if ctx.values.len() < end {
         grow_values(&mut ctx.values, end);
     }
+    run_native(ctx, entry, new_base, ctx.frames.len() + 1).map_err(Trap::Error)
+}
+
+/// Runs native code on the slots of `ctx.values` from `start` (which holds
+/// `entry.slots()` of them), with `depth` interpreted frames of this activation below it.
+#[cfg(feature = "jit")]
+fn run_native(ctx: &mut Ctx<'_>, entry: NativeEntry, start: usize, depth: usize) -> Result<()> {
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
     let inner = unsafe { &mut *ctx.inner };
     // Interpreted code that native code calls counts its depth from here.
     let activation_depth = inner.call_depth;
-    inner.call_depth += ctx.frames.len() + 1;
+    inner.call_depth += depth;
     let host = ctx.host;
+    let end = start + entry.slots();
     // SAFETY: `host` is the store of this activation, valid while it runs; no reference made
     // from `ctx.inner` is used from here on. Native code reaches the store only through it;
     // `ctx.values` belongs to this activation, not to the store.
-    let result = unsafe { (*host).call_native(entry, &mut ctx.values[new_base..end]) };
+    let result = unsafe { (*host).call_native(entry, &mut ctx.values[start..end]) };
     // SAFETY: as above; `inner` is derived again now that native code has returned.
     ctx.inner = unsafe { (*host).inner_ptr() };
     // SAFETY: `ctx.inner` is valid and no other reference to the store is live.
     unsafe { (*ctx.inner).call_depth = activation_depth };
-    result.map_err(Trap::Error)
+    result
+}
+
+/// A backward branch to `ip` took the activation's loop count to its next look at loop OSR
+/// (see `Ctx::osr_check_at`): continues at `ip` in the interpreter or, when the running
+/// function is hot and native code for the loop is ready, lets that code run the rest of
+/// the frame, and returns from it. A handler of its own, reached by a tail call.
+#[cfg(feature = "jit")]
+#[cold]
+#[inline(never)]
+fn hot_loop(
+    ip: Ip,
+    fp: *mut u64,
+    mem_base: *mut u8,
+    mem_len: u64,
+    ctx: &mut Ctx<'_>,
+    acc: u64,
+    f32acc: f32,
+    f64acc: f64,
+) -> Done {
+    match enter_osr(ctx, ip) {
+        Osr::NotEntered => {
+            let memory = LinearMemory {
+                base: mem_base,
+                len: mem_len,
+            };
+            dispatch(ip, fp, memory, ctx, acc, f32acc, f64acc)
+        }
+        Osr::Returned => {
+            // Native code may have grown the memory.
+            let memory = ctx.current.memory();
+            return_to_caller(ctx, memory, acc, f32acc, f64acc)
+        }
+        Osr::Trapped => exit(),
+    }
+}
+
+/// What [`enter_osr`] did.
+#[cfg(feature = "jit")]
+enum Osr {
+    /// The frame goes on in the interpreter.
+    NotEntered,
+    /// Native code ran the rest of the frame; the results are in its first slots.
+    Returned,
+    /// Native code ran the frame and trapped; the trap is in `ctx.trap`.
+    Trapped,
+}
+
+/// Loop OSR: at the loop header `target` of the running function, asks for the loop's OSR
+/// entry once the function is hot (and for the function's own native code too), and enters
+/// it with the frame's slots once it is compiled. (With synchronous tier-up it is compiled
+/// on the spot.)
+#[cfg(feature = "jit")]
+#[inline(never)]
+fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
+    ctx.osr_check_at = ctx.back_edges.saturating_add(ctx.osr_check_interval);
+    flush_back_edges(ctx);
+    let slot = ctx.current.slot();
+    let queued = slot.tier_up_at.load(Ordering::Relaxed) == u32::MAX;
+    if !(queued || slot.tier_up_due()) {
+        return Osr::NotEntered;
+    }
+    let Some(code) = slot.translated.get() else {
+        return Osr::NotEntered;
+    };
+    // SAFETY: `target` is an instruction of the running function's code.
+    let header = unsafe { target.offset_from(code.code.as_ptr()) } as u32;
+    let Some(point) = code.osr_point_at(header) else {
+        return Osr::NotEntered;
+    };
+    // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
+    let inner = unsafe { &*ctx.inner };
+    let instance = ctx.current.instance;
+    let module = &inner.instances[instance as usize].module;
+    let func = module.func_index(slot);
+    let entry = crate::jit::osr_entry(module, func, point);
+    // The frame's loop first, then the function's own code for its later calls.
+    tier_up_if_due(inner, instance, slot);
+    let Some(entry) = entry else {
+        return Osr::NotEntered;
+    };
+    let loop_index = code.osr_points[point].loop_index;
+    module.record_osr_event(func, loop_index, TierEventKind::OsrEntered, None);
+    module.engine.record_osr_transfer();
+    let entry = NativeEntry::osr(inner, instance, entry, code.frame_size as usize);
+    // The native code takes this frame's place: only its callers are below it.
+    match run_native(ctx, entry, ctx.current.base, ctx.frames.len()) {
+        Ok(()) => Osr::Returned,
+        Err(error) => {
+            ctx.trap = Some(Trap::Osr(error));
+            Osr::Trapped
+        }
+    }
 }
 
 /// WebAssembly's float semantics where Rust's differ.

@@ -846,6 +846,34 @@ pub(crate) struct CompiledFunc {
     /// that a check the quick path makes anyway sends interpreted callers to the general
     /// call path, which runs the native code.
     pub quick_frame_size: AtomicU32,
+    /// The loop headers native code can take a running frame over at (loop OSR), sorted
+    /// by instruction.
+    #[cfg(feature = "jit")]
+    pub osr_points: Box<[OsrPoint]>,
+}
+
+/// A loop header at which a running interpreter frame can continue in native code (loop
+/// OSR): where the Wasm state is when a backward branch arrives there. The Wasm locals are
+/// always in the frame's first slots; the operand stack is described entry by entry.
+#[cfg(feature = "jit")]
+#[derive(Debug)]
+pub(crate) struct OsrPoint {
+    /// The header's first instruction (index in [`CompiledFunc::code`]).
+    pub header: u32,
+    /// Which `loop` of the body it is: how many `loop` operators come before it.
+    pub loop_index: u32,
+    /// The Wasm operand stack at the header, bottom first, the loop's parameters on top.
+    pub stack: Box<[OsrValue]>,
+}
+
+/// Where one operand-stack entry is at a loop header.
+#[cfg(feature = "jit")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OsrValue {
+    /// In this frame slot (a local, a pool constant or a temporary).
+    Slot(Slot),
+    /// This constant, which the frame may not hold (a constant that became an immediate).
+    Const(u64),
 }
 
 /// A [`CompiledFunc::quick_frame_size`] no value stack has room for.
@@ -859,6 +887,14 @@ impl CompiledFunc {
     pub fn forbid_quick_calls(&self) {
         self.quick_frame_size
             .store(QUICK_CALLS_FORBIDDEN, Ordering::Relaxed);
+    }
+
+    /// The OSR point whose loop header is the instruction at `header`.
+    #[cfg(feature = "jit")]
+    pub fn osr_point_at(&self, header: u32) -> Option<usize> {
+        self.osr_points
+            .binary_search_by_key(&header, |point| point.header)
+            .ok()
     }
 
     /// Bytes of instructions and frame template.

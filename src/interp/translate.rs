@@ -17,6 +17,8 @@ use super::exec::Op;
 use super::ir::{
     Cmp, CompiledFunc, FRAME_INIT_CHUNK, FloatAcc, Instr, Slot, Target, for_each_numeric,
 };
+#[cfg(feature = "jit")]
+use super::ir::{OsrPoint, OsrValue};
 use crate::module::ModuleInner;
 
 /// Translates defined function `func` (module index space) of a validated module.
@@ -219,6 +221,12 @@ struct Translator<'m> {
     /// [`locals_written_by_block`]).
     block_writes: Vec<Slot>,
     block_writes_known: bool,
+    /// `loop` operators read so far, reachable or not.
+    #[cfg(feature = "jit")]
+    loops_seen: u32,
+    /// The OSR points of the loops translated so far, in code order.
+    #[cfg(feature = "jit")]
+    osr_points: Vec<OsrPoint>,
 }
 
 impl<'m> Translator<'m> {
@@ -262,6 +270,10 @@ impl<'m> Translator<'m> {
             block_writes_known: false,
             replicated: 0,
             consts_read: Cell::new(0),
+            #[cfg(feature = "jit")]
+            loops_seen: 0,
+            #[cfg(feature = "jit")]
+            osr_points: Vec::new(),
         }
     }
 
@@ -299,6 +311,8 @@ impl<'m> Translator<'m> {
         frame_init.resize(template_len, 0);
         let frame_size =
             (self.temp_base + self.max_height as u32).max(num_params + frame_init.len() as u32);
+        #[cfg(feature = "jit")]
+        let osr_points = std::mem::take(&mut self.osr_points);
         scratch.stack = self.stack;
         scratch.controls = self.controls;
         scratch.labels = self.labels;
@@ -315,6 +329,8 @@ impl<'m> Translator<'m> {
             frame_init: frame_init.into_boxed_slice(),
             frame_size,
             quick_frame_size: AtomicU32::new(frame_size),
+            #[cfg(feature = "jit")]
+            osr_points: osr_points.into_boxed_slice(),
         }
     }
 
@@ -888,6 +904,37 @@ impl<'m> Translator<'m> {
         false
     }
 
+    /// Records where the Wasm state is at the header of the loop just entered (see
+    /// [`OsrPoint`]). Its header can only be reached by falling into it or by a branch to
+    /// the loop, and both leave the state there: the loop's parameters in their
+    /// temporaries, and every other entry where it was (a local entry's local is not
+    /// written inside the loop, and the temporaries below the loop are not written in it).
+    /// When a loop header is also the header of the loop around it (nothing was emitted
+    /// between them), the inner loop's point stands for both: the outer loop's state is the
+    /// inner one's before operators that emit nothing.
+    #[cfg(feature = "jit")]
+    fn record_osr_point(&mut self) {
+        let loop_index = self.loops_seen;
+        self.loops_seen += 1;
+        let header = self.code.len() as u32;
+        let stack = (0..self.stack.len())
+            .map(|depth| match self.stack[depth] {
+                Entry::Local(slot) => OsrValue::Slot(slot),
+                Entry::Const(_, bits) => OsrValue::Const(bits),
+                Entry::Temp => OsrValue::Slot(self.temp(depth)),
+            })
+            .collect();
+        let point = OsrPoint {
+            header,
+            loop_index,
+            stack,
+        };
+        match self.osr_points.last_mut() {
+            Some(last) if last.header == header => *last = point,
+            _ => self.osr_points.push(point),
+        }
+    }
+
     // ---- operators ----
 
     fn translate(&mut self, operators: &[ManuallyDrop<Operator<'_>>]) {
@@ -929,7 +976,14 @@ impl<'m> Translator<'m> {
     /// In unreachable code, only block structure matters. Returns `true` at the function's end.
     fn skip_unreachable(&mut self, op: &Operator<'_>) -> bool {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Loop { .. } => {
+                #[cfg(feature = "jit")]
+                {
+                    self.loops_seen += 1;
+                }
+                self.skipped_depth += 1;
+            }
+            Operator::Block { .. } | Operator::If { .. } => {
                 self.skipped_depth += 1;
             }
             Operator::Else if self.skipped_depth == 0 => self.else_(),
@@ -1230,7 +1284,11 @@ impl<'m> Translator<'m> {
                 self.reachable = false;
             }
             Operator::Block { blockty } => self.enter_block(ControlKind::Block, blockty, None),
-            Operator::Loop { blockty } => self.enter_block(ControlKind::Loop, blockty, None),
+            Operator::Loop { blockty } => {
+                self.enter_block(ControlKind::Loop, blockty, None);
+                #[cfg(feature = "jit")]
+                self.record_osr_point();
+            }
             Operator::If { blockty } => {
                 let cond = self.pop();
                 self.enter_block(ControlKind::If, blockty, Some(Condition::NonZero(cond)));

@@ -151,13 +151,31 @@ pub(crate) struct NativeEntry {
     vmctx: *mut VmContext,
     /// The function's native body.
     body: *const u8,
-    /// The engine's array trampoline for the function's signature.
+    /// The engine's array trampoline for the function's signature, or an OSR entry (which
+    /// has the same signature and ignores `body`).
     array_entry: *const u8,
-    /// The slots its arguments and results need: the larger of the two counts.
+    /// The slots its arguments and results need: the larger of the two counts (for an OSR
+    /// entry, the interpreter frame's size).
     slots: usize,
 }
 
 impl NativeEntry {
+    /// The OSR entry `code` (see [`super::osr_entry`]) of a function of store instance
+    /// `instance`, to run on an interpreter frame of `frame_size` slots.
+    pub(crate) fn osr(
+        inner: &StoreInner,
+        instance: u32,
+        code: *const u8,
+        frame_size: usize,
+    ) -> NativeEntry {
+        NativeEntry {
+            vmctx: inner.instances[instance as usize].vmctx.get(),
+            body: std::ptr::null(),
+            array_entry: code,
+            slots: frame_size,
+        }
+    }
+
     /// The slots the function's arguments and results need.
     pub(crate) fn slots(&self) -> usize {
         self.slots
@@ -226,10 +244,13 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
     let previous = ACTIVATION.replace(&raw mut activation);
     // SAFETY: `array_entry` is the engine's trampoline for the function's signature (see
     // `native_entry`), of type `ArrayEntry` in the host calling convention, and `body` the
-    // function's native body, of that signature. Both stay mapped while the function's
-    // module lives (the trampoline in the module's engine, which the module keeps), and the
-    // store's instance keeps the module. `slots` has room for every parameter and result,
-    // and the VM context's pointers are valid for the store's lifetime.
+    // function's native body, of that signature; or it is an OSR entry of that type, which
+    // ignores `body` and reads and writes the interpreter frame's slots, all of which
+    // `slots` is (`NativeEntry::osr`). They stay mapped while the function's module lives
+    // (the trampoline in the module's engine, which the module keeps, an OSR entry in its
+    // code slot), and the store's instance keeps the module. `slots` has room for every
+    // parameter and result, and the VM context's pointers are valid for the store's
+    // lifetime.
     let status = unsafe {
         let array_entry: ArrayEntry = std::mem::transmute(entry.array_entry);
         array_entry(entry.vmctx, entry.body, slots.as_mut_ptr())

@@ -26,12 +26,12 @@ mod translate;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, UserFuncName, types};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, UserFuncName, types};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
@@ -39,13 +39,16 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::Strategy;
 use crate::engine::{Engine, SignatureId};
+use crate::interp::OsrPoint;
 use crate::module::ModuleInner;
 use crate::module::types::FuncType;
 use crate::tier_log::TierEventKind;
 use code_memory::{CodeArena, CodeMemory, Relocation};
 pub(crate) use entry::{NativeEntry, invoke, native_entry, native_entry_of};
 pub(crate) use pool::CompilePool;
-use translate::{FuncTranslator, clif_type, decode_slot, encode_slot, native_signature};
+use translate::{
+    FuncTranslator, array_signature, clif_type, decode_slot, encode_slot, native_signature,
+};
 
 pub(crate) use translate::CompileError;
 
@@ -112,6 +115,18 @@ pub(crate) struct NativeSlot {
     /// on the function's first entry from the host; `None` when it cannot be compiled (the
     /// host then calls the function in the interpreter).
     array_entry: OnceLock<Option<usize>>,
+    /// One per OSR point of the interpreter's code (`CompiledFunc::osr_points`), made when
+    /// a frame first asks for one.
+    osr: OnceLock<Box<[OsrSlot]>>,
+}
+
+/// The OSR entry at one loop of a function (see [`osr_entry`]).
+#[derive(Default)]
+struct OsrSlot {
+    /// Whether it has been asked for (so it is compiled once).
+    requested: AtomicBool,
+    /// The compiled entry, or `None` when compiling it failed.
+    code: OnceLock<Option<NativeCode>>,
 }
 
 impl NativeSlot {
@@ -142,6 +157,25 @@ pub(crate) fn wants_native(module: &ModuleInner, func: u32) -> bool {
     }
 }
 
+/// Loop iterations, weighted as the interpreter counts them, between two looks at whether a
+/// running frame's loop should continue in native code (loop OSR): about 30 µs of
+/// interpretation, so that a look costs nothing measurable and a loop waits that long at most
+/// once its code is ready.
+const OSR_CHECK_INTERVAL: u64 = 1 << 15;
+
+/// How many loop iterations the interpreter lets pass between looks at loop OSR under
+/// `config`: never but under `Strategy::Tiered`, and more often with a threshold below the
+/// interval (a test's), so that loops that short are taken over too.
+pub(crate) fn osr_check_interval(config: &crate::Config) -> u64 {
+    if config.strategy != Strategy::Tiered {
+        return u64::MAX;
+    }
+    match config.tier_up_threshold {
+        Some(threshold) => u64::from(threshold).clamp(1, OSR_CHECK_INTERVAL),
+        None => OSR_CHECK_INTERVAL,
+    }
+}
+
 /// Tiers up defined function `func` (module index space) of `module`, which has become hot:
 /// once per function, compiles it on a compile thread (on this one with synchronous tier-up
 /// or no compile threads), which then publishes its native entry.
@@ -155,6 +189,82 @@ pub(crate) fn tier_up(module: &Arc<ModuleInner>, func: u32) {
     if synchronous || !module.engine.compile_pool().queue(module, func) {
         native_code(module, func);
     }
+}
+
+/// The OSR entry of defined function `func` (module index space) of `module` at its
+/// interpreter code's OSR point `point`, for a running frame that is hot at that loop: its
+/// address (of type `ArrayEntry`, see [`entry`], taking the frame's slots) when it has been
+/// compiled, else `None`. The first request compiles it, on a compile thread (on this one
+/// with synchronous tier-up or no compile threads, and then it is ready at once), unless an
+/// entry at another loop of the function is being compiled: the frame that asked for it
+/// is likely to reach that loop again (it is around this one, or runs after it), and any
+/// entry takes the frame's whole rest to native code.
+pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> Option<*const u8> {
+    let slot = osr_slot(module, func, point)?;
+    if let Some(code) = slot.code.get() {
+        return code.as_ref().map(NativeCode::body);
+    }
+    let siblings = module.code_slot(func).native.osr.get()?;
+    let pending =
+        |slot: &OsrSlot| slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none();
+    if siblings.iter().any(pending) || slot.requested.swap(true, Ordering::Relaxed) {
+        return None;
+    }
+    let loop_index = osr_point(module, func, point)?.loop_index;
+    module.record_osr_event(func, loop_index, TierEventKind::Queued, None);
+    let synchronous = module.engine.config().synchronous_tier_up;
+    if synchronous || !module.engine.compile_pool().queue_osr(module, func, point) {
+        return osr_code(module, func, point).map(NativeCode::body);
+    }
+    None
+}
+
+/// The OSR slot of `point` of defined function `func`, made with its siblings on first use.
+fn osr_slot(module: &ModuleInner, func: u32, point: usize) -> Option<&OsrSlot> {
+    let slot = module.code_slot(func);
+    let points = slot.translated.get()?.osr_points.len();
+    let slots = slot
+        .native
+        .osr
+        .get_or_init(|| (0..points).map(|_| OsrSlot::default()).collect());
+    slots.get(point)
+}
+
+/// OSR point `point` of defined function `func`'s interpreter code.
+fn osr_point(module: &ModuleInner, func: u32, point: usize) -> Option<&OsrPoint> {
+    module
+        .code_slot(func)
+        .translated
+        .get()?
+        .osr_points
+        .get(point)
+}
+
+/// The OSR entry at `point` of defined function `func` of `module`, compiled now on this
+/// thread if no thread has compiled it yet; `None` when it cannot be compiled.
+pub(crate) fn osr_code(module: &ModuleInner, func: u32, point: usize) -> Option<&NativeCode> {
+    let slot = osr_slot(module, func, point)?;
+    let osr = osr_point(module, func, point)?;
+    let code = slot.code.get_or_init(|| {
+        let loop_index = osr.loop_index;
+        module.record_osr_event(func, loop_index, TierEventKind::CompileStarted, None);
+        let start = Instant::now();
+        let arena = &module.engine.code().arena;
+        let result = with_compiler(|compiler| compiler.compile(module, func, Some(osr), arena));
+        let elapsed = start.elapsed();
+        let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
+        module
+            .engine
+            .record_osr_compilation(elapsed, result.is_ok(), bytes);
+        let kind = if result.is_ok() {
+            TierEventKind::CompileFinished
+        } else {
+            TierEventKind::CompileFailed
+        };
+        module.record_osr_event(func, loop_index, kind, Some(elapsed));
+        result.ok().map(|(memory, _)| NativeCode { memory })
+    });
+    code.as_ref()
 }
 
 /// The native code of defined function `func` (module index space) of `module` if it has
@@ -200,7 +310,7 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
         module.record_tier_event(func, TierEventKind::CompileStarted, None);
         let start = Instant::now();
         let arena = &module.engine.code().arena;
-        let result = with_compiler(|compiler| compiler.compile(module, func, arena));
+        let result = with_compiler(|compiler| compiler.compile(module, func, None, arena));
         let elapsed = start.elapsed();
         let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
         module
@@ -348,11 +458,13 @@ impl Compiler {
         self.isa.default_call_conv()
     }
 
-    /// Compiles `func`'s body into pages of `arena`; also returns the machine code's size.
+    /// Compiles `func`'s body into pages of `arena`, or with `osr` its OSR entry at that
+    /// point; also returns the machine code's size.
     fn compile(
         &mut self,
         module: &ModuleInner,
         func: u32,
+        osr: Option<&OsrPoint>,
         arena: &Arc<CodeArena>,
     ) -> Result<(CodeMemory, usize), CompileError> {
         let ty = module.func_type(func);
@@ -360,10 +472,14 @@ impl Compiler {
         let helpers = entry::Helpers::get();
 
         self.context.clear();
-        self.context.func.signature = native_signature(ty, call_conv);
+        self.context.func.signature = match osr {
+            Some(_) => array_signature(call_conv),
+            None => native_signature(ty, call_conv),
+        };
         self.context.func.name = UserFuncName::user(0, func);
         let builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-        let translated = FuncTranslator::translate(module, func, builder, &*self.isa, &helpers);
+        let translated =
+            FuncTranslator::translate(module, func, builder, &*self.isa, &helpers, osr);
         if let Err(error) = translated {
             // A translation that stopped early did not reach `finalize`, which is what clears
             // the builder context for the next function.
@@ -425,11 +541,8 @@ impl Compiler {
     /// stores its results there (see `ArrayEntry` in [`entry`]).
     fn build_array_trampoline(&mut self, ty: &FuncType) {
         let call_conv = self.call_conv();
-        let pointer = types::I64;
         let func = &mut self.context.func;
-        func.signature = ir::Signature::new(call_conv);
-        func.signature.params.extend([AbiParam::new(pointer); 3]);
-        func.signature.returns.push(AbiParam::new(types::I32));
+        func.signature = array_signature(call_conv);
         let mut builder = FunctionBuilder::new(func, &mut self.builder_context);
         let block = builder.create_block();
         builder.append_block_params_for_function_params(block);

@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::native_code;
+use super::{native_code, osr_code};
 use crate::module::ModuleInner;
 
 /// The engine's worker threads, started on the first job.
@@ -45,17 +45,29 @@ struct Workers {
     handles: Vec<JoinHandle<()>>,
 }
 
-/// Compile the functions of `module` that this job claims from `funcs` (one function: a
-/// queue of one); none once the module is dropped.
+/// Compile code of `module`, unless it is dropped by then.
 struct Job {
     module: Weak<ModuleInner>,
-    funcs: Arc<FuncQueue>,
+    work: Work,
+}
+
+enum Work {
+    /// The functions this job claims from the queue (one function: a queue of one).
+    Funcs(Arc<FuncQueue>),
+    /// The OSR entry of function `func` (module index space) at OSR point `point`.
+    Osr { func: u32, point: usize },
 }
 
 impl Job {
-    /// Compiles functions until the queue has none left to claim.
     fn run(self) {
-        self.funcs.compile(&self.module);
+        match self.work {
+            Work::Funcs(funcs) => funcs.compile(&self.module),
+            Work::Osr { func, point } => {
+                if let Some(module) = self.module.upgrade() {
+                    osr_code(&module, func, point);
+                }
+            }
+        }
     }
 }
 
@@ -160,7 +172,7 @@ impl CompilePool {
         for _ in 0..helpers {
             self.submit(Job {
                 module: Weak::clone(&weak),
-                funcs: Arc::clone(&funcs),
+                work: Work::Funcs(Arc::clone(&funcs)),
             });
         }
         funcs.compile(&weak);
@@ -178,7 +190,19 @@ impl CompilePool {
         let func = func as usize;
         self.submit(Job {
             module: Arc::downgrade(module),
-            funcs: Arc::new(FuncQueue::new(func..func + 1)),
+            work: Work::Funcs(Arc::new(FuncQueue::new(func..func + 1))),
+        })
+    }
+
+    /// Queues the OSR entry of defined function `func` of `module` at OSR point `point` for
+    /// a worker; `false` as for [`CompilePool::queue`].
+    pub(crate) fn queue_osr(&self, module: &Arc<ModuleInner>, func: u32, point: usize) -> bool {
+        if self.threads == 0 {
+            return false;
+        }
+        self.submit(Job {
+            module: Arc::downgrade(module),
+            work: Work::Osr { func, point },
         })
     }
 

@@ -6,6 +6,15 @@
 //! (see [`super::status`]): a non-zero status means the callee trapped, its results are
 //! undefined, and every caller returns it on at once. Nothing here relies on signal handlers:
 //! every trap is an explicit branch to a block that returns its status.
+//!
+//! An OSR entry (loop OSR) is the same function compiled to start at one loop header with
+//! the state of an interpreter frame: `(vmctx, _, frame) -> status`, the array trampolines'
+//! shape, reading the locals and the operand stack from the frame's slots (as the
+//! interpreter's [`OsrPoint`] says where they are) and writing the results to its first
+//! slots, where a returning interpreted function leaves them. The body is translated as
+//! usual from its first operator, but nothing jumps to its start: the entry block jumps to a
+//! block that loads the frame and joins the translation at the loop, and Cranelift drops the
+//! code before the loop that only the start reaches.
 
 use std::collections::HashMap;
 
@@ -20,6 +29,7 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
 use crate::error::TrapCode;
+use crate::interp::{OsrPoint, OsrValue};
 use crate::module::ModuleInner;
 use crate::module::types::{FuncType, ValType};
 
@@ -77,6 +87,14 @@ pub(crate) fn native_signature(ty: &FuncType, call_conv: CallConv) -> Signature 
     signature
 }
 
+/// The signature of array trampolines and OSR entries: `(vmctx, body, slots) -> status`.
+pub(crate) fn array_signature(call_conv: CallConv) -> Signature {
+    let mut signature = Signature::new(call_conv);
+    signature.params.extend([AbiParam::new(types::I64); 3]);
+    signature.returns.push(AbiParam::new(types::I32));
+    signature
+}
+
 /// A value as the 64-bit slot that stores it (32-bit values zero-extended).
 pub(crate) fn encode_slot(builder: &mut FunctionBuilder<'_>, value: Value, ty: Type) -> Value {
     match ty {
@@ -125,12 +143,19 @@ struct Frame {
     next: Block,
     /// A branch to a loop goes to its header, whose parameters are the loop's parameters.
     header: Option<Block>,
-    /// An `if`'s else block, and the values of its parameters to start it with.
+    /// An `if`'s else block, and the operand stack to start it with (as it was at the `if`,
+    /// the parameters on top).
     else_block: Option<(Block, Vec<Value>)>,
     num_params: usize,
     num_results: usize,
     /// The operand stack height below the block's parameters.
     height: usize,
+    /// In an OSR entry: how many entries below its parameters (all of them) the block's
+    /// continuation and a loop's header take as parameters before the block's own. A value
+    /// below a block then has one definition on every path: paths from the OSR entry carry
+    /// the values it loaded, paths from the function's start (which nothing reaches) the ones
+    /// computed before the loop. 0 elsewhere.
+    carried: usize,
     /// Whether anything jumps to `next`.
     next_reachable: bool,
 }
@@ -143,6 +168,18 @@ impl Frame {
             None => (self.next, self.num_results),
         }
     }
+}
+
+/// The state of an OSR entry's translation (see the module documentation).
+struct OsrEntry<'m> {
+    /// Where the interpreter frame has the Wasm state at the loop.
+    point: &'m OsrPoint,
+    /// The frame's slots (the entry's third parameter).
+    frame: Value,
+    /// The block the entry block jumps to, filled at the loop with the loads of the frame.
+    block: Block,
+    /// Whether the translation has reached the loop.
+    joined: bool,
 }
 
 /// Translates one function body into `builder`'s function.
@@ -173,17 +210,23 @@ pub(crate) struct FuncTranslator<'m, 'b> {
     /// The slot array of calls through the runtime (see [`Self::value_slots`]).
     scratch: Option<StackSlot>,
     helper_signatures: HashMap<&'static str, SigRef>,
+    /// `loop` operators read so far, reachable or not (an OSR point names its loop so).
+    loops_seen: u32,
+    /// When translating an OSR entry rather than the function's own entry.
+    osr: Option<OsrEntry<'m>>,
 }
 
 impl<'m, 'b> FuncTranslator<'m, 'b> {
     /// Translates defined function `func` of `module`; `builder` works on a function whose
-    /// signature is already the native one.
+    /// signature is already the native one, or with `osr`, the array signature of an OSR
+    /// entry at that point.
     pub fn translate(
         module: &'m ModuleInner,
         func: u32,
         builder: FunctionBuilder<'b>,
         isa: &dyn TargetIsa,
         helpers: &'m Helpers,
+        osr: Option<&'m OsrPoint>,
     ) -> Result<()> {
         let ty = module.func_type(func);
         let slot = module.code_slot(func);
@@ -212,6 +255,13 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             signatures: HashMap::new(),
             scratch: None,
             helper_signatures: HashMap::new(),
+            loops_seen: 0,
+            osr: osr.map(|point| OsrEntry {
+                point,
+                frame: Value::from_u32(0),
+                block: Block::from_u32(0),
+                joined: false,
+            }),
         };
         this.entry(ty, &body)?;
         let mut operators = body.get_operators_reader()?;
@@ -224,6 +274,11 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 "function body ends inside a block".into(),
             ));
         }
+        if this.osr.as_ref().is_some_and(|osr| !osr.joined) {
+            return Err(CompileError::Failed(
+                "the OSR point's loop is not reachable".into(),
+            ));
+        }
         this.finish_exits();
         this.builder.seal_all_blocks();
         this.builder.finalize(isa.frontend_config());
@@ -231,7 +286,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     }
 
     /// The entry block: parameters and locals, the stack-limit check, memory 0, and the
-    /// function's own frame.
+    /// function's own frame. An OSR entry's locals start as zeros (its loads from the frame
+    /// come at the loop), and its entry block jumps to the block that has those loads; the
+    /// translation goes on in a block that nothing jumps to.
     fn entry(&mut self, ty: &FuncType, body: &FunctionBody<'_>) -> Result<()> {
         let entry = self.builder.create_block();
         self.builder.append_block_params_for_function_params(entry);
@@ -239,8 +296,16 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.builder.seal_block(entry);
         let params = self.builder.block_params(entry).to_vec();
         self.vmctx = params[0];
-        for (value, ty) in params[1..].iter().zip(ty.params()) {
-            self.declare_local(clif_type(*ty), *value);
+        if let Some(osr) = &mut self.osr {
+            osr.frame = params[2];
+            for ty in ty.params() {
+                let zero = self.zero(clif_type(*ty));
+                self.declare_local(clif_type(*ty), zero);
+            }
+        } else {
+            for (value, ty) in params[1..].iter().zip(ty.params()) {
+                self.declare_local(clif_type(*ty), *value);
+            }
         }
         for local in body.get_locals_reader()? {
             let (count, ty) = local?;
@@ -260,6 +325,16 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             self.memory = Some((base, len));
             self.reload_memory();
         }
+        if self.osr.is_some() {
+            let block = self.builder.create_block();
+            self.builder.ins().jump(block, &[]);
+            if let Some(osr) = &mut self.osr {
+                osr.block = block;
+            }
+            let start = self.builder.create_block();
+            self.builder.switch_to_block(start);
+            self.builder.seal_block(start);
+        }
         let next = self.builder.create_block();
         for ty in self.result_types.clone() {
             self.builder.append_block_param(next, ty);
@@ -271,8 +346,71 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             num_params: 0,
             num_results: self.result_types.len(),
             height: 0,
+            carried: 0,
             next_reachable: false,
         });
+        Ok(())
+    }
+
+    /// At the OSR point's loop: fills the OSR entry's block with the loads of the Wasm
+    /// state from the frame, and joins it and the code before the loop in a block that
+    /// takes the whole operand stack as parameters (the locals are variables, which the
+    /// builder joins itself).
+    fn join_osr_entry(&mut self) -> Result<()> {
+        let Some(osr) = &self.osr else {
+            return Ok(());
+        };
+        let (point, frame, block) = (osr.point, osr.frame, osr.block);
+        if point.stack.len() != self.stack.len() {
+            return Err(CompileError::Failed(
+                "the OSR point's operand stack does not match the body".into(),
+            ));
+        }
+        let types: Vec<Type> = self
+            .stack
+            .iter()
+            .map(|value| self.builder.func.dfg.value_type(*value))
+            .collect();
+        let join = self.block_with_params(&types);
+        let before = self.stack.clone();
+        self.jump(join, &before);
+        self.builder.switch_to_block(block);
+        self.builder.seal_block(block);
+        for (index, (var, ty)) in self
+            .locals
+            .clone()
+            .into_iter()
+            .zip(self.local_types.clone())
+            .enumerate()
+        {
+            let offset = offset_of_index(index as u32, 8)?;
+            let slot = self
+                .builder
+                .ins()
+                .load(types::I64, vm_flags(), frame, offset);
+            let value = decode_slot(&mut self.builder, slot, ty);
+            self.builder.def_var(var, value);
+        }
+        let mut values = Vec::with_capacity(types.len());
+        for (entry, ty) in point.stack.iter().zip(&types) {
+            let slot = match *entry {
+                OsrValue::Slot(slot) => {
+                    let offset = offset_of_index(slot, 8)?;
+                    self.builder
+                        .ins()
+                        .load(types::I64, vm_flags(), frame, offset)
+                }
+                OsrValue::Const(bits) => self.builder.ins().iconst(types::I64, bits as i64),
+            };
+            values.push(decode_slot(&mut self.builder, slot, *ty));
+        }
+        self.jump(join, &values);
+        self.builder.switch_to_block(join);
+        self.builder.seal_block(join);
+        self.stack = self.builder.block_params(join).to_vec();
+        if let Some(osr) = &mut self.osr {
+            osr.joined = true;
+        }
         Ok(())
     }
 
@@ -406,11 +544,35 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
 
     /// Returns `status` with zero results.
     fn return_status(&mut self, status: Value) {
+        if self.osr.is_some() {
+            self.builder.ins().return_(&[status]);
+            return;
+        }
         let mut values = vec![status];
         for ty in self.result_types.clone() {
             values.push(self.zero(ty));
         }
         self.builder.ins().return_(&values);
+    }
+
+    /// Returns the function's `results` with status 0: an OSR entry stores them in the
+    /// frame's first slots.
+    fn return_results(&mut self, results: &[Value]) {
+        let ok = self.builder.ins().iconst(types::I32, 0);
+        let Some(osr) = &self.osr else {
+            let mut values = vec![ok];
+            values.extend_from_slice(results);
+            self.builder.ins().return_(&values);
+            return;
+        };
+        let frame = osr.frame;
+        for (i, (value, ty)) in results.iter().zip(self.result_types.clone()).enumerate() {
+            let slot = encode_slot(&mut self.builder, *value, ty);
+            self.builder
+                .ins()
+                .store(vm_flags(), slot, frame, (i * 8) as i32);
+        }
+        self.builder.ins().return_(&[ok]);
     }
 
     /// Traps with `code` when `condition` is non-zero.
@@ -494,7 +656,34 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         if frame.header.is_none() {
             frame.next_reachable = true;
         }
-        Ok((target, self.peek_n(count)?.to_vec()))
+        let carried = frame.carried;
+        let values = self.peek_n(count)?.to_vec();
+        Ok((target, self.with_carried(carried, &values)))
+    }
+
+    /// The operand stack's first `carried` entries followed by `values`: the arguments of a
+    /// jump to a continuation or loop header that carries that many (see `Frame::carried`).
+    fn with_carried(&self, carried: usize, values: &[Value]) -> Vec<Value> {
+        let mut args = self.stack[..carried].to_vec();
+        args.extend_from_slice(values);
+        args
+    }
+
+    /// A block with parameters for the operand stack's first `carried` entries and then
+    /// `types`.
+    fn carrying_block(&mut self, carried: usize, types: &[Type]) -> Block {
+        let mut all: Vec<Type> = self.stack[..carried]
+            .iter()
+            .map(|value| self.builder.func.dfg.value_type(*value))
+            .collect();
+        all.extend_from_slice(types);
+        self.block_with_params(&all)
+    }
+
+    /// How many entries below a block at operand stack height `height` its continuation
+    /// carries (see `Frame::carried`).
+    fn carried_at(&self, height: usize) -> usize {
+        if self.osr.is_some() { height } else { 0 }
     }
 
     /// Translates one operator.
@@ -508,7 +697,11 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     /// In unreachable code only the block structure matters.
     fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Loop { .. } => {
+                self.loops_seen += 1;
+                self.unreachable_depth += 1;
+            }
+            Operator::Block { .. } | Operator::If { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.else_()?,
@@ -527,14 +720,14 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         let Some((else_block, params)) = frame.else_block.take() else {
             return Err(CompileError::Failed("else without if".into()));
         };
-        let (next, height, results) = (frame.next, frame.height, frame.num_results);
+        let (next, carried, results) = (frame.next, frame.carried, frame.num_results);
         if self.reachable {
             frame.next_reachable = true;
             let values = self.pop_n(results)?;
-            self.jump(next, &values);
+            let args = self.with_carried(carried, &values);
+            self.jump(next, &args);
         }
-        self.stack.truncate(height);
-        self.stack.extend(params);
+        self.stack = params;
         self.builder.switch_to_block(else_block);
         self.builder.seal_block(else_block);
         self.reachable = true;
@@ -549,28 +742,30 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         if self.reachable {
             frame.next_reachable = true;
             let values = self.pop_n(frame.num_results)?;
-            self.jump(frame.next, &values);
+            let args = self.with_carried(frame.carried, &values);
+            self.jump(frame.next, &args);
         }
-        if let Some((else_block, params)) = frame.else_block.take() {
+        if let Some((else_block, stack)) = frame.else_block.take() {
             // An `if` without `else`: the false branch passes its parameters through.
             self.builder.switch_to_block(else_block);
             self.builder.seal_block(else_block);
-            self.jump(frame.next, &params);
+            let mut args = stack[..frame.carried].to_vec();
+            args.extend_from_slice(&stack[frame.height..]);
+            self.jump(frame.next, &args);
             frame.next_reachable = true;
         }
         if let Some(header) = frame.header {
             self.builder.seal_block(header);
         }
-        self.stack.truncate(frame.height);
+        self.stack.truncate(frame.height - frame.carried);
         self.builder.switch_to_block(frame.next);
         self.builder.seal_block(frame.next);
         self.reachable = frame.next_reachable;
         if self.control.is_empty() {
             // The function's own block: return its results.
             if self.reachable {
-                let mut values = vec![self.builder.ins().iconst(types::I32, 0)];
-                values.extend_from_slice(self.builder.block_params(frame.next));
-                self.builder.ins().return_(&values);
+                let results = self.builder.block_params(frame.next).to_vec();
+                self.return_results(&results);
             } else {
                 let status = self.builder.ins().iconst(types::I32, 0);
                 self.return_status(status);
@@ -590,26 +785,40 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             O::Unreachable => self.trap(TrapCode::Unreachable),
             O::Block { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
-                let next = self.block_with_params(&results);
+                let height = self.stack.len().saturating_sub(params.len());
+                let carried = self.carried_at(height);
+                let next = self.carrying_block(carried, &results);
                 self.control.push(Frame {
                     next,
                     header: None,
                     else_block: None,
                     num_params: params.len(),
                     num_results: results.len(),
-                    height: self.stack.len().saturating_sub(params.len()),
+                    height,
+                    carried,
                     next_reachable: false,
                 });
             }
             O::Loop { blockty } => {
+                if self
+                    .osr
+                    .as_ref()
+                    .is_some_and(|osr| osr.point.loop_index == self.loops_seen)
+                {
+                    self.join_osr_entry()?;
+                }
+                self.loops_seen += 1;
                 let (params, results) = self.block_type(blockty)?;
-                let header = self.block_with_params(&params);
-                let next = self.block_with_params(&results);
                 let values = self.pop_n(params.len())?;
-                self.jump(header, &values);
-                self.builder.switch_to_block(header);
                 let height = self.stack.len();
+                let carried = self.carried_at(height);
+                let next = self.carrying_block(carried, &results);
+                let header = self.carrying_block(carried, &params);
+                let args = self.with_carried(carried, &values);
+                self.jump(header, &args);
+                self.builder.switch_to_block(header);
                 let values = self.builder.block_params(header).to_vec();
+                self.stack.truncate(height - carried);
                 self.stack.extend(values);
                 self.control.push(Frame {
                     next,
@@ -618,6 +827,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     num_params: params.len(),
                     num_results: results.len(),
                     height,
+                    carried,
                     next_reachable: false,
                 });
             }
@@ -626,20 +836,22 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 let condition = self.pop()?;
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
-                let next = self.block_with_params(&results);
+                let height = self.stack.len().saturating_sub(params.len());
+                let carried = self.carried_at(height);
+                let next = self.carrying_block(carried, &results);
                 self.builder
                     .ins()
                     .brif(condition, then_block, &[], else_block, &[]);
                 self.builder.switch_to_block(then_block);
                 self.builder.seal_block(then_block);
-                let values = self.peek_n(params.len())?.to_vec();
                 self.control.push(Frame {
                     next,
                     header: None,
-                    else_block: Some((else_block, values)),
+                    else_block: Some((else_block, self.stack.clone())),
                     num_params: params.len(),
                     num_results: results.len(),
-                    height: self.stack.len().saturating_sub(params.len()),
+                    height,
+                    carried,
                     next_reachable: false,
                 });
             }

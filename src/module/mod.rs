@@ -360,10 +360,33 @@ impl std::fmt::Debug for Module {
 impl ModuleInner {
     /// Records that `kind` happened to function `func` (module index space) now.
     pub fn record_tier_event(&self, func: u32, kind: TierEventKind, duration: Option<Duration>) {
+        self.record_event(func, None, kind, duration);
+    }
+
+    /// Records `kind` for the OSR entry of defined function `func` at loop `loop_index`.
+    #[cfg(feature = "jit")]
+    pub fn record_osr_event(
+        &self,
+        func: u32,
+        loop_index: u32,
+        kind: TierEventKind,
+        duration: Option<Duration>,
+    ) {
+        self.record_event(func, Some(loop_index), kind, duration);
+    }
+
+    fn record_event(
+        &self,
+        func: u32,
+        loop_index: Option<u32>,
+        kind: TierEventKind,
+        duration: Option<Duration>,
+    ) {
         let func = EventFunc {
             index: func,
             name: self.func_names.get(&func).map(String::as_str),
             module_name: self.name.as_deref(),
+            loop_index,
         };
         self.engine.record_tier_event(kind, func, duration);
     }

@@ -322,8 +322,9 @@ impl Engine for Wasmi {
 
 /// What checking one seed found.
 enum Checked {
-    /// Both engines agreed on everything, after this many calls.
-    Agreed(usize),
+    /// Both engines agreed on everything, after this many calls, during which this many
+    /// tierwasm frames continued in native code at a loop (loop OSR).
+    Agreed(usize, u64),
     /// `wasm-smith` could not build a module from these bytes.
     Skipped,
 }
@@ -390,10 +391,10 @@ fn check(seed: u64, strategy: tierwasm::Strategy) -> Result<Checked> {
 /// Runs `wasm` on both engines, with the arguments of `seed`.
 fn check_module(wasm: &[u8], seed: u64, strategy: tierwasm::Strategy) -> Result<Checked> {
     let exports = exports(wasm)?;
-    let mut calls = 0;
+    let (mut calls, mut osr_transfers) = (0, 0);
     for (index, func) in exports.funcs.iter().enumerate() {
         let Some((mut tierwasm, mut wasmi)) = instantiate(wasm, strategy)? else {
-            return Ok(Checked::Agreed(calls));
+            return Ok(Checked::Agreed(calls, osr_transfers));
         };
         let ty = tierwasm
             .instance
@@ -420,8 +421,9 @@ fn check_module(wasm: &[u8], seed: u64, strategy: tierwasm::Strategy) -> Result<
             }
             calls += 1;
         }
+        osr_transfers += tierwasm.store.engine().stats().osr_transfers;
     }
-    Ok(Checked::Agreed(calls))
+    Ok(Checked::Agreed(calls, osr_transfers))
 }
 
 fn main() -> ExitCode {
@@ -476,12 +478,13 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (mut modules, mut skipped, mut calls) = (0, 0, 0);
+    let (mut modules, mut skipped, mut calls, mut osr_transfers) = (0, 0, 0, 0);
     for seed in start..start + seeds {
         match check(seed, strategy) {
-            Ok(Checked::Agreed(n)) => {
+            Ok(Checked::Agreed(n, osr)) => {
                 modules += 1;
                 calls += n;
+                osr_transfers += osr;
             }
             Ok(Checked::Skipped) => skipped += 1,
             Err(error) => {
@@ -498,7 +501,8 @@ fn main() -> ExitCode {
     }
     println!(
         "differential: seeds {start}..{}: {modules} modules, {calls} calls, every outcome, \
-         global and memory equal on tierwasm and wasmi ({skipped} seeds gave no module)",
+         global and memory equal on tierwasm and wasmi ({skipped} seeds gave no module; \
+         {osr_transfers} frames continued in native code at a loop)",
         start + seeds
     );
     ExitCode::SUCCESS

@@ -1,7 +1,8 @@
 //! `--tier-log FILE`: the tier timeline as JSON lines, one object per event:
 //! `{"t_us": 1234.5, "event": "compile_end", "func": 17, "name": "fib", "thread": "main",
 //! "duration_us": 80.0}` (`name` is null for a function without one; `duration_us` only on
-//! the events that end a translation or a compilation).
+//! the events that end a translation or a compilation; `"loop": 2` on the events of a loop's
+//! OSR entry: its queueing, compilation and every frame's `osr_entered`).
 
 use std::time::Duration;
 
@@ -23,6 +24,9 @@ pub fn to_json_lines(events: &[TierEvent]) -> String {
             name,
             json_string(&event.thread)
         ));
+        if let Some(loop_index) = event.loop_index {
+            out.push_str(&format!(", \"loop\": {loop_index}"));
+        }
         if let Some(duration) = event.duration {
             out.push_str(&format!(", \"duration_us\": {}", micros(duration)));
         }

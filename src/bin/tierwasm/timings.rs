@@ -87,18 +87,34 @@ impl Timings {
 
     /// The tier-up summary of a tiered run.
     fn tier_summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = |kind| {
+        // Events of the functions' own code, or (`osr`) of OSR entries.
+        let count = |kind, osr: bool| {
             self.events
                 .iter()
-                .filter(|event| event.kind == kind)
+                .filter(|event| event.kind == kind && event.loop_index.is_some() == osr)
                 .count()
         };
         writeln!(
             f,
             "\ntiers: {} functions ran in the interpreter, {} tiered up to native code, {} refused",
-            count(TierEventKind::Translated),
-            count(TierEventKind::SwappedIn),
-            count(TierEventKind::CompileFailed)
+            count(TierEventKind::Translated, false),
+            count(TierEventKind::SwappedIn, false),
+            count(TierEventKind::CompileFailed, false)
+        )?;
+        let first_osr = self
+            .events
+            .iter()
+            .find(|event| event.kind == TierEventKind::OsrEntered);
+        writeln!(
+            f,
+            "loop OSR: {} entries compiled, {} refused; {} frames continued in native code{}",
+            count(TierEventKind::CompileFinished, true),
+            count(TierEventKind::CompileFailed, true),
+            count(TierEventKind::OsrEntered, true),
+            first_osr.map_or(String::new(), |event| format!(
+                ", the first {} after the engine started",
+                Human(event.time)
+            ))
         )?;
         let mut threads: Vec<(String, Duration, usize)> = Vec::new();
         for event in &self.events {
@@ -120,7 +136,11 @@ impl Timings {
         let total: Duration = threads.iter().map(|(_, spent, _)| *spent).sum();
         write!(f, "compile time: {}", Human(total))?;
         for (thread, spent, functions) in &threads {
-            write!(f, "; {thread}: {} ({functions} compiled)", Human(*spent))?;
+            write!(
+                f,
+                "; {thread}: {} ({functions} compilations)",
+                Human(*spent)
+            )?;
         }
         writeln!(f)?;
         match self

@@ -1,0 +1,260 @@
+//! Loop OSR under `Strategy::Tiered`: an interpreter frame that stays in a hot loop continues
+//! in native code compiled for that loop, with its locals and operand stack, and the function
+//! returns (or traps) as it would have in the interpreter.
+#![cfg(feature = "jit")]
+
+mod common;
+
+use common::wasm;
+use tierwasm::{
+    Config, Engine, Instance, Module, Store, Strategy, TierEvent, TierEventKind, TrapCode,
+};
+
+const PROGRAM: &str = r#"(module $osr
+  (memory 1)
+  ;; One long loop: a function called once.
+  (func $sum_squares (export "sum_squares") (param $n i32) (result i64)
+    (local $i i32) (local $sum i64)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $sum
+          (i64.add (local.get $sum)
+            (i64.mul (i64.extend_i32_u (local.get $i)) (i64.extend_i32_u (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $sum))
+
+  ;; Values below the loop: a constant, a local, a temporary, a value pushed inside an
+  ;; `if`, and the loop's own parameter, which every iteration carries.
+  (func $stacked (export "stacked") (param $n i32) (result i64)
+    (local $i i32) (local $r i64)
+    (i64.const 1000)
+    (local.get $n)
+    (i32.mul (local.get $n) (i32.const 3))
+    (block $outer (result i64)
+      (if (result i64) (i32.gt_s (local.get $n) (i32.const 0))
+        (then
+          (i64.const 7)
+          (i64.const 0)
+          (loop $l (param i64) (result i64)
+            (i64.add (i64.extend_i32_u (i32.xor (local.get $i) (i32.const 0x5a5a))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (i64.add))
+        (else (i64.const -1))))
+    ;; 1000 + n + 3n + (7 + the loop's sum)
+    (local.set $r)
+    (i64.extend_i32_u (i32.add))
+    (i64.add)
+    (i64.add (local.get $r)))
+
+  ;; Nested loops, entered at the inner one: the outer loop's later iterations run native
+  ;; code too, and the value below both loops survives.
+  (func $nested (export "nested") (param $n i32) (result i32)
+    (local $i i32) (local $j i32) (local $sum i32)
+    (i32.const 5)
+    (loop $outer
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (local.set $sum
+          (i32.add (local.get $sum)
+            (i32.xor (i32.mul (local.get $i) (local.get $j)) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $inner (i32.lt_u (local.get $j) (local.get $n))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.add (local.get $sum)))
+
+  ;; Divides by zero at iteration `n`, inside its loop.
+  (func $fails_at (param $n i32) (result i32) (local $i i32) (local $x i32)
+    (loop $next
+      (local.set $x
+        (i32.add (local.get $x) (i32.div_u (i32.const 1000) (i32.sub (local.get $n) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))
+    (unreachable))
+  (func $calls_failing (export "calls_failing") (param $n i32) (result i32)
+    (i32.add (call $fails_at (local.get $n)) (i32.const 1)))
+
+  ;; After its loop, grows memory and writes to the new page; its interpreted caller reads
+  ;; the result through memory afterwards.
+  (func $grows (param $n i32) (local $i i32) (local $sum i32)
+    (loop $next
+      (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+    (drop (memory.grow (i32.const 1)))
+    (i32.store (i32.const 65536) (local.get $sum)))
+  (func $grows_then_reads (export "grows_then_reads") (param $n i32) (result i32)
+    (call $grows (local.get $n))
+    (i32.add (i32.load (i32.const 65536)) (memory.size))))"#;
+
+fn engine(strategy: Strategy, synchronous: bool) -> Engine {
+    let mut config = Config::new();
+    config
+        .strategy(strategy)
+        .synchronous_tier_up(synchronous)
+        .record_tier_events(true);
+    if synchronous {
+        config.tier_up_threshold(1);
+    }
+    Engine::new(&config)
+}
+
+fn instantiate(engine: &Engine) -> (Store<()>, Instance) {
+    let module = Module::new(engine, wasm(PROGRAM)).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (store, instance)
+}
+
+/// Calls export `name` with `arg` on a fresh instance of `engine`.
+fn call<R: tierwasm::WasmTyList>(engine: &Engine, name: &str, arg: i32) -> tierwasm::Result<R> {
+    let (mut store, instance) = instantiate(engine);
+    let func = instance.get_typed_func::<i32, R>(&store, name).unwrap();
+    func.call(&mut store, arg)
+}
+
+/// The events about function `name` that concern an OSR entry, in order.
+fn osr_events(events: &[TierEvent], name: &str) -> Vec<(TierEventKind, Option<u32>)> {
+    events
+        .iter()
+        .filter(|event| event.func_name.as_deref() == Some(name) && event.loop_index.is_some())
+        .map(|event| (event.kind, event.loop_index))
+        .collect()
+}
+
+#[test]
+fn a_long_loop_in_a_function_called_once_continues_in_native_code() {
+    // The default configuration: compiled on a compile thread while the loop runs on.
+    let engine = engine(Strategy::Tiered, false);
+    let n = 30_000_000;
+    let sum: i64 = call(&engine, "sum_squares", n).unwrap();
+    let expected: i64 = (0..n as i64).map(|i| i * i).sum();
+    assert_eq!(sum, expected);
+    let events = engine.tier_events();
+    let loop_0 = Some(0);
+    assert_eq!(
+        osr_events(&events, "sum_squares"),
+        [
+            (TierEventKind::Queued, loop_0),
+            (TierEventKind::CompileStarted, loop_0),
+            (TierEventKind::CompileFinished, loop_0),
+            (TierEventKind::OsrEntered, loop_0),
+        ]
+    );
+    let thread = |kind| {
+        let event = events.iter().find(|event| event.kind == kind).unwrap();
+        event.thread.clone()
+    };
+    assert!(thread(TierEventKind::CompileFinished).starts_with("tierwasm-compile-"));
+    let this_thread = std::thread::current().name().unwrap().to_string();
+    assert_eq!(
+        thread(TierEventKind::OsrEntered),
+        this_thread,
+        "the frame's own thread"
+    );
+    let stats = engine.stats();
+    assert_eq!(stats.osr_entries_compiled, 1);
+    assert_eq!(stats.osr_transfers, 1);
+    assert_eq!(stats.osr_compile_failures, 0);
+}
+
+#[test]
+fn operand_stack_values_and_nested_blocks_survive_the_transfer() {
+    let interp = engine(Strategy::Interpreter, false);
+    let tiered = engine(Strategy::Tiered, true);
+    for n in [0, 1, 2, 3, 100, 5000] {
+        let expected: i64 = call(&interp, "stacked", n).unwrap();
+        let loop_sum: i64 = (0..n.max(1)).map(|i| i64::from(i ^ 0x5a5a)).sum();
+        let inner = if n > 0 { 7 + loop_sum } else { -1 };
+        assert_eq!(expected, 1000 + i64::from(4 * n) + inner, "n = {n}");
+        assert_eq!(
+            call::<i64>(&tiered, "stacked", n).unwrap(),
+            expected,
+            "n = {n}"
+        );
+    }
+    // Each call is the first of a fresh module, so it runs interpreted, and at threshold 1 its
+    // loop continues in native code from its second iteration: n = 2, 3, 100 and 5000.
+    assert_eq!(tiered.stats().osr_transfers, 4);
+    assert_eq!(tiered.stats().osr_entries_compiled, 4);
+}
+
+#[test]
+fn nested_loops_entered_at_the_inner_loop_finish_in_native_code() {
+    let interp = engine(Strategy::Interpreter, false);
+    let tiered = engine(Strategy::Tiered, true);
+    for n in [1, 2, 50, 700] {
+        let expected: i32 = call(&interp, "nested", n).unwrap();
+        let mut sum = 5i32;
+        for i in 0..n {
+            for j in 0..n {
+                sum = sum.wrapping_add((i.wrapping_mul(j)) ^ j);
+            }
+        }
+        assert_eq!(expected, sum, "n = {n}");
+        assert_eq!(
+            call::<i32>(&tiered, "nested", n).unwrap(),
+            expected,
+            "n = {n}"
+        );
+    }
+    let events = tiered.tier_events();
+    let entered = osr_events(&events, "nested")
+        .into_iter()
+        .filter(|(kind, _)| *kind == TierEventKind::OsrEntered);
+    assert!(
+        entered.eq([(TierEventKind::OsrEntered, Some(1)); 3]),
+        "n = 2, 50, 700 entered at the inner loop (the body's second `loop`): {events:?}"
+    );
+}
+
+#[test]
+fn a_trap_in_native_code_after_the_transfer_has_the_interpreter_s_backtrace() {
+    for (strategy, synchronous) in [(Strategy::Interpreter, false), (Strategy::Tiered, true)] {
+        let engine = engine(strategy, synchronous);
+        let error = call::<i32>(&engine, "calls_failing", 40).unwrap_err();
+        assert_eq!(error.trap_code(), Some(TrapCode::IntegerDivisionByZero));
+        let frames = error.backtrace().unwrap().frames();
+        let names: Vec<_> = frames.iter().map(|f| f.func_name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [Some("fails_at"), Some("calls_failing")],
+            "{strategy:?}"
+        );
+        let transfers = engine.stats().osr_transfers;
+        assert_eq!(
+            transfers,
+            u64::from(strategy == Strategy::Tiered),
+            "{strategy:?}"
+        );
+    }
+}
+
+#[test]
+fn an_interpreted_caller_sees_memory_grown_by_native_code_after_the_transfer() {
+    let n = 1000;
+    let expected = (0..n).sum::<i32>() + 2;
+    for (strategy, synchronous) in [(Strategy::Interpreter, false), (Strategy::Tiered, true)] {
+        let engine = engine(strategy, synchronous);
+        let result: i32 = call(&engine, "grows_then_reads", n).unwrap();
+        assert_eq!(result, expected, "{strategy:?}");
+    }
+}
+
+#[test]
+fn no_other_strategy_transfers_frames() {
+    for strategy in [Strategy::Interpreter, Strategy::Mixed] {
+        let engine = engine(strategy, false);
+        let sum: i64 = call(&engine, "sum_squares", 2_000_000).unwrap();
+        assert_eq!(sum, (0..2_000_000i64).map(|i| i * i).sum());
+        let stats = engine.stats();
+        assert_eq!(
+            stats.osr_entries_compiled + stats.osr_transfers,
+            0,
+            "{strategy:?}"
+        );
+    }
+}
