@@ -1,5 +1,5 @@
-//! The compile pool's threads: none until an engine compiles a module that can use them,
-//! then `Config::compile_threads` of them, all joined when the engine is dropped, also with
+//! The compile pool's threads: none until an engine compiles a module that can use them (or,
+//! tiered, makes its first module), then `Config::compile_threads` of them, all joined when the engine is dropped, also with
 //! jobs still queued. Alone in its test binary, so that no other test's engine has threads,
 //! and Linux only: it counts the process's threads by name in `/proc/self/task`.
 #![cfg(all(feature = "jit", target_os = "linux"))]
@@ -19,6 +19,19 @@ fn compile_workers() -> usize {
             std::fs::read_to_string(comm).is_ok_and(|name| name.trim_end() == "tierwasm-compil")
         })
         .count()
+}
+
+/// [`compile_workers`] once it is `expected`, or after 10 s. A thread names itself once it
+/// runs, and a joined thread's entry leaves `/proc` a moment after the join returns.
+fn compile_workers_settling_at(expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let count = compile_workers();
+        if count == expected || std::time::Instant::now() >= deadline {
+            return count;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// A module of `count` small functions.
@@ -52,13 +65,26 @@ fn compile_threads_start_on_demand_and_are_joined_when_the_engine_drops() {
     drop(engine);
     assert_eq!(compile_workers(), 3);
     drop(modules);
-    assert_eq!(compile_workers(), 0, "every worker is joined");
+    assert_eq!(compile_workers_settling_at(0), 0, "every worker is joined");
 
-    let interpreter = Engine::new(Config::new().compile_threads(2));
+    let interpreter = Engine::new(
+        Config::new()
+            .strategy(Strategy::Interpreter)
+            .compile_threads(2),
+    );
     Module::new(&interpreter, functions(40)).unwrap();
     assert_eq!(
         compile_workers(),
         0,
         "the interpreter's engine compiles nothing"
     );
+
+    // A tiered engine starts its threads with its first module, ready for the first tier-up.
+    let tiered = Engine::new(Config::new().strategy(Strategy::Tiered).compile_threads(2));
+    assert_eq!(compile_workers(), 0);
+    let module = Module::new(&tiered, functions(1)).unwrap();
+    assert_eq!(compile_workers_settling_at(2), 2);
+    assert_eq!(tiered.stats().functions_compiled, 0, "nothing is hot yet");
+    drop((module, tiered));
+    assert_eq!(compile_workers_settling_at(0), 0, "every worker is joined");
 }

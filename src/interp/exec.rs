@@ -2618,8 +2618,7 @@ enum Osr {
 }
 
 /// Loop OSR: at the loop header `target` of the running function, asks for the loop's OSR
-/// entry once the function is hot (and for the function's own native code too), and enters
-/// it with the frame's slots once it is compiled. (With synchronous tier-up it is compiled
+/// entry once the function is hot, and enters it with the frame's slots once it is compiled. (With synchronous tier-up it is compiled
 /// on the spot.)
 #[cfg(feature = "jit")]
 #[inline(never)]
@@ -2644,10 +2643,10 @@ fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
     let instance = ctx.current.instance;
     let module = &inner.instances[instance as usize].module;
     let func = module.func_index(slot);
-    let entry = crate::jit::osr_entry(module, func, point);
-    // The frame's loop first, then the function's own code for its later calls.
-    tier_up_if_due(inner, instance, slot);
-    let Some(entry) = entry else {
+    // The function's own code waits for its next call (which queues it): the frame needs
+    // the loop's entry, and a compile thread has hotter functions to compile than one that
+    // may never be called again.
+    let Some(entry) = crate::jit::osr_entry(module, func, point) else {
         return Osr::NotEntered;
     };
     let loop_index = code.osr_points[point].loop_index;

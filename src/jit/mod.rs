@@ -407,6 +407,12 @@ fn with_compiler<R>(
     })
 }
 
+/// Makes this thread's compiler now, if it has none (a compile thread does so when it starts:
+/// setting up the host ISA takes about a millisecond).
+pub(crate) fn make_compiler() {
+    let _ = with_compiler(|_| Ok(()));
+}
+
 thread_local! {
     /// Each thread's compiler, made on its first compilation; an error when the host ISA
     /// cannot be set up.

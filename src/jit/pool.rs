@@ -1,7 +1,9 @@
 //! The engine's compile pool: worker threads that compile functions to native code.
 //!
-//! An [`Engine`](crate::Engine) owns one [`CompilePool`]. Its workers start on the first job
-//! (an engine that never compiles starts no thread) and take [`Job`]s from one
+//! An [`Engine`](crate::Engine) owns one [`CompilePool`]. Its workers start on the first job,
+//! or under `Strategy::Tiered` with the engine's first module (an engine that never compiles
+//! starts no thread; a thread that starts while the process is busy can take milliseconds to
+//! be scheduled, which a tier-up should not wait for) and take [`Job`]s from one
 //! `crossbeam-channel` queue; each worker keeps its own Cranelift compiler, with its reusable
 //! contexts, from one function to the next (`COMPILER`, a thread-local of [`super`]).
 //!
@@ -206,6 +208,14 @@ impl CompilePool {
         })
     }
 
+    /// Starts the workers if they have not started yet. Each makes its compiler first, so a
+    /// started pool takes its first job without delay.
+    pub(crate) fn start(&self) {
+        if self.threads > 0 {
+            self.workers.get_or_init(|| Workers::start(self.threads));
+        }
+    }
+
     /// Queues `job` for the workers, starting them if they have not started yet; `false` when
     /// no worker can take it (none could be spawned), and the job is dropped: the work it
     /// would have done or helped with is the queueing thread's.
@@ -239,6 +249,7 @@ impl Workers {
 
 /// A worker's loop: runs jobs until the queue is disconnected and empty.
 fn work(jobs: &Receiver<Job>) {
+    super::make_compiler();
     for job in jobs {
         // Compiling catches Cranelift's panics itself; this keeps the worker alive whatever
         // else a job (or dropping the last reference to its module) does.

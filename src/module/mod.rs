@@ -249,7 +249,9 @@ impl Module {
     /// Decodes and validates a module. With the `wat` feature, text format is accepted too.
     /// Under [`Strategy::Compiled`](crate::Strategy::Compiled) it then compiles every defined
     /// function, in parallel (see [`Module::compile_all`]), so that none waits for the
-    /// compiler at its first call.
+    /// compiler at its first call; under [`Strategy::Tiered`](crate::Strategy::Tiered) it
+    /// starts the engine's compile threads, if they have not started yet, so that they are
+    /// ready for the first hot function.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = to_binary(bytes.as_ref())?;
         let inner = parse(engine, bytes.into_owned().into_boxed_slice())?;
@@ -257,8 +259,12 @@ impl Module {
             inner: Arc::new(inner),
         };
         #[cfg(feature = "jit")]
-        if engine.config().strategy == crate::Strategy::Compiled {
-            module.compile_all();
+        match engine.config().strategy {
+            crate::Strategy::Compiled => {
+                module.compile_all();
+            }
+            crate::Strategy::Tiered => engine.compile_pool().start(),
+            _ => {}
         }
         Ok(module)
     }

@@ -10,9 +10,11 @@
 //! ```
 //!
 //! Total time: `Module::new` (decode + validate; for `compiled` also compiling every function),
-//! instantiation and the one call of the export, by the wall clock, on a fresh `Engine` per
-//! run so that nothing is cached between runs; on V8 the same steps in one `node` process per
-//! workload, compiling a fresh `WebAssembly.Module` per run (`v8_runner.js`). Each workload
+//! instantiation and the one call of the export, by the wall clock, with a fresh `Module`,
+//! `Store` and `Instance` per run, so that no code is shared between runs, on one `Engine` per
+//! strategy and workload, as an embedder keeps one engine (its compile threads are started
+//! and warm); on V8 the same steps in one `node` process per workload, compiling a fresh
+//! `WebAssembly.Module` per run (`v8_runner.js`). Each workload
 //! runs at six sizes from about 1 ms to about 3 s of interpreter time, five times the work at
 //! each step. The median of `--runs` runs is reported in a table (stdout and `tierup.txt`), a
 //! CSV (`tierup.csv`) and an SVG plot with a log-log panel per workload (`tierup.svg`).
@@ -25,15 +27,21 @@ mod workloads;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use measure::{Sample, V8, check_agreement, known_strategies, run_tierwasm, run_v8, strategy};
+use measure::{
+    Sample, Strategy, V8, check_agreement, known_strategies, run_tierwasm, run_v8, strategy,
+};
 use report::{Report, Row};
+use tierwasm::Engine;
 use workloads::{FULL_STEPS, QUICK_STEPS, WORKLOADS, Workload};
 
 /// Where the results go by default: the workspace's `target/tierup`.
+/// The untimed pause after each run.
+const PAUSE_BETWEEN_RUNS: Duration = Duration::from_millis(10);
+
 const DEFAULT_OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/tierup");
 
 /// The usage text, printed by `--help` and after an argument error.
@@ -283,15 +291,24 @@ fn measure_workload(
     let bytes = workload.binary()?;
     let mut samples: Vec<Vec<Vec<Sample>>> =
         vec![vec![Vec::with_capacity(options.runs); options.strategies.len()]; sizes.len()];
+    let engines: Vec<Option<Engine>> = options
+        .strategies
+        .iter()
+        .map(|name| strategy(name).map(Strategy::engine))
+        .collect();
     for (size_index, &size) in sizes.iter().enumerate() {
         for _ in 0..options.runs {
-            for (column, name) in options.strategies.iter().enumerate() {
-                let Some(strategy) = strategy(name) else {
+            for (column, engine) in engines.iter().enumerate() {
+                let Some(engine) = engine else {
                     continue;
                 };
-                let sample = run_tierwasm(strategy, &bytes, workload.export, size)
+                let name = options.strategies[column];
+                let sample = run_tierwasm(engine, &bytes, workload.export, size)
                     .with_context(|| format!("{name} at size {size}"))?;
                 samples[size_index][column].push(sample);
+                // Untimed: a compilation the run left going (its module is gone, so it is
+                // the last) finishes before the next run starts.
+                std::thread::sleep(PAUSE_BETWEEN_RUNS);
             }
         }
     }
