@@ -112,38 +112,42 @@ fn a_hot_function_tiers_up_and_keeps_its_results() {
 #[test]
 fn loop_iterations_count_towards_tier_up() {
     // The first call of `count`, with 1000 iterations, passes a threshold of 500 inside its
-    // loop: the loop continues in native code (loop OSR), and the function's own code is
-    // compiled for its next calls, both synchronously.
+    // loop: the loop continues in native code (loop OSR). The function's own code is compiled
+    // at its next call, which is interpreted up to its loop's first look at OSR; the third
+    // runs native code from the start. All synchronously.
     let engine = tiered(500, true);
     let module = Module::new(&engine, wasm(PROGRAM)).unwrap();
     let (mut store, instance) = instantiate(&engine, &module);
     let count = func::<i32, i32>(&store, &instance, "count");
-    assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
-    let stats = engine.stats();
-    assert_eq!(
+    let compiled = |engine: &Engine| {
+        let stats = engine.stats();
         (
             stats.functions_compiled,
             stats.osr_entries_compiled,
-            stats.osr_transfers
-        ),
-        (1, 1, 1)
-    );
+            stats.osr_transfers,
+        )
+    };
+    assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
+    assert_eq!(compiled(&engine), (0, 1, 1));
+    assert_eq!(count.call(&mut store, 2000).unwrap(), 2000);
+    assert_eq!(compiled(&engine), (1, 1, 2));
     assert_eq!(count.call(&mut store, 123_456).unwrap(), 123_456);
     assert_eq!(
-        engine.stats().osr_transfers,
-        1,
-        "the second call ran native code"
+        compiled(&engine),
+        (1, 1, 2),
+        "the third call ran native code"
     );
     use TierEventKind::*;
     assert_eq!(
         kinds(&engine.tier_events(), "count"),
         [
             Translated,
-            // The loop's OSR entry first: the frame waits for it.
+            // The loop's OSR entry, in the first call.
             Queued,
             CompileStarted,
             CompileFinished,
-            // Then the function's own code.
+            OsrEntered,
+            // The function's own code, at the second.
             Queued,
             CompileStarted,
             CompileFinished,

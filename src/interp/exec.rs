@@ -349,17 +349,19 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
             frames: std::mem::take(&mut stack.frames),
             current,
             frame_limit,
-            back_edges: 0,
-            back_edges_flushed: 0,
+            loop_budget: LOOP_BUDGET,
+            loop_budget_flushed: LOOP_BUDGET,
             #[cfg(feature = "jit")]
             osr_check_interval: crate::jit::osr_check_interval(store.inner.engine.config()),
-            #[cfg(feature = "jit")]
-            osr_check_at: 0,
             trap: None,
         };
         #[cfg(feature = "jit")]
         {
-            ctx.osr_check_at = ctx.osr_check_interval;
+            // Counting from the interval rather than from the largest budget: the first look
+            // comes after one interval.
+            let shift = LOOP_BUDGET - ctx.osr_check_interval;
+            ctx.loop_budget -= shift;
+            ctx.loop_budget_flushed -= shift;
         }
         run(&mut ctx, ip);
         stack.values = ctx.values;
@@ -455,20 +457,19 @@ struct Ctx<'a> {
     /// How many frames `frames` may hold: the call-depth limit less the depth at which the
     /// activation started.
     frame_limit: usize,
-    /// Loop iterations (backward jumps, each weighted by the loop's length in instructions)
-    /// of the activation so far.
-    back_edges: u64,
-    /// How much of `back_edges` has been added to hotness counters: the rest belongs to the
-    /// running function, and is added to its counter when it calls or returns.
-    back_edges_flushed: u64,
-    /// How many loop iterations (as `back_edges` counts them) pass between two looks at
-    /// whether the running function's loop should continue in native code (loop OSR);
-    /// `u64::MAX` when the strategy does not tier up.
+    /// Counts loop iterations (backward jumps, each weighted by the loop's length in
+    /// instructions) down: a backward jump that takes it below zero looks at whether the
+    /// running function's loop should continue in native code (loop OSR), and adds
+    /// `osr_check_interval`. A countdown, so that the look costs the jump one conditional
+    /// branch on the subtraction's sign.
+    loop_budget: i64,
+    /// `loop_budget` when the running function's hotness counter was last brought up to date:
+    /// the iterations since belong to it, and are added when it calls or returns.
+    loop_budget_flushed: i64,
+    /// The loop iterations between two looks at loop OSR (so large that none comes when the
+    /// strategy does not tier up).
     #[cfg(feature = "jit")]
-    osr_check_interval: u64,
-    /// The `back_edges` count of the next look.
-    #[cfg(feature = "jit")]
-    osr_check_at: u64,
+    osr_check_interval: i64,
     /// Why execution stopped, when it stopped early.
     trap: Option<Trap>,
 }
@@ -538,6 +539,9 @@ impl Op {
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 32);
+
+/// Where `Ctx::loop_budget` starts: far more iterations than an activation can run.
+const LOOP_BUDGET: i64 = i64::MAX / 2;
 
 /// The op code of `instr`: its discriminant, which indexes the handler tables.
 fn op_code(instr: &Instr) -> usize {
@@ -973,9 +977,9 @@ mod handlers {
                     let target = unsafe { ip.offset(offset as isize) };
                     if offset <= 0 {
                         // Weighted by the loop's length: the work of one iteration.
-                        ctx.back_edges = ctx.back_edges.wrapping_add((1 - offset) as u64);
+                        ctx.loop_budget = ctx.loop_budget.wrapping_sub((1 - offset) as i64);
                         #[cfg(feature = "jit")]
-                        if ctx.back_edges >= ctx.osr_check_at {
+                        if ctx.loop_budget < 0 {
                             return hot_loop(target, fp, memory.base, memory.len, ctx, acc, f32acc, f64acc);
                         }
                     }
@@ -2111,9 +2115,9 @@ mod handlers {
 /// Adds the loop iterations counted since the last flush to the running function's hotness.
 #[inline(always)]
 fn flush_back_edges(ctx: &mut Ctx<'_>) {
-    let count = ctx.back_edges.wrapping_sub(ctx.back_edges_flushed);
+    let count = ctx.loop_budget_flushed.wrapping_sub(ctx.loop_budget) as u64;
     if count != 0 {
-        ctx.back_edges_flushed = ctx.back_edges;
+        ctx.loop_budget_flushed = ctx.loop_budget;
         ctx.current
             .slot()
             .add_hotness(u32::try_from(count).unwrap_or(u32::MAX));
@@ -2573,7 +2577,7 @@ fn run_native(ctx: &mut Ctx<'_>, entry: NativeEntry, start: usize, depth: usize)
 }
 
 /// A backward branch to `ip` took the activation's loop count to its next look at loop OSR
-/// (see `Ctx::osr_check_at`): continues at `ip` in the interpreter or, when the running
+/// (see `Ctx::loop_budget`): continues at `ip` in the interpreter or, when the running
 /// function is hot and native code for the loop is ready, lets that code run the rest of
 /// the frame, and returns from it. A handler of its own, reached by a tail call.
 #[cfg(feature = "jit")]
@@ -2623,8 +2627,9 @@ enum Osr {
 #[cfg(feature = "jit")]
 #[inline(never)]
 fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
-    ctx.osr_check_at = ctx.back_edges.saturating_add(ctx.osr_check_interval);
     flush_back_edges(ctx);
+    ctx.loop_budget += ctx.osr_check_interval;
+    ctx.loop_budget_flushed += ctx.osr_check_interval;
     let slot = ctx.current.slot();
     let queued = slot.tier_up_at.load(Ordering::Relaxed) == u32::MAX;
     if !(queued || slot.tier_up_due()) {

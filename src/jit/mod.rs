@@ -161,17 +161,18 @@ pub(crate) fn wants_native(module: &ModuleInner, func: u32) -> bool {
 /// running frame's loop should continue in native code (loop OSR): about 30 µs of
 /// interpretation, so that a look costs nothing measurable and a loop waits that long at most
 /// once its code is ready.
-const OSR_CHECK_INTERVAL: u64 = 1 << 15;
+const OSR_CHECK_INTERVAL: i64 = 1 << 15;
 
 /// How many loop iterations the interpreter lets pass between looks at loop OSR under
 /// `config`: never but under `Strategy::Tiered`, and more often with a threshold below the
-/// interval (a test's), so that loops that short are taken over too.
-pub(crate) fn osr_check_interval(config: &crate::Config) -> u64 {
+/// interval (a test's), so that loops that short are taken over too. (`i64::MAX / 4`, more
+/// than an activation can run, stands for never.)
+pub(crate) fn osr_check_interval(config: &crate::Config) -> i64 {
     if config.strategy != Strategy::Tiered {
-        return u64::MAX;
+        return i64::MAX / 4;
     }
     match config.tier_up_threshold {
-        Some(threshold) => u64::from(threshold).clamp(1, OSR_CHECK_INTERVAL),
+        Some(threshold) => i64::from(threshold).clamp(1, OSR_CHECK_INTERVAL),
         None => OSR_CHECK_INTERVAL,
     }
 }
