@@ -66,6 +66,36 @@ const PROGRAM: &str = r#"(module $osr
       (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
     (i32.add (local.get $sum)))
 
+  ;; An interpreter's dispatch loop: `br_table` at the loop's header, every case jumping back.
+  ;; (The interpreter replaces such jumps with copies of the dispatch, whose arms jump back to
+  ;; the ends of the case blocks: the frame continues in native code at one of those.)
+  (func $dispatch (export "dispatch") (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    (block $exit
+      (loop $next
+        (block $c3
+          (block $c2
+            (block $c1
+              (block $c0
+                (br_table $c0 $c1 $c2 $c3 (i32.and (local.get $i) (i32.const 3))))
+              (local.set $acc (i32.add (local.get $acc) (i32.const 3)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+              (br $next))
+            (local.set $acc (i32.xor (local.get $acc) (local.get $i)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+            (br $next))
+          (local.set $acc (i32.mul (local.get $acc) (i32.const 7)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+          (br $next))
+        (local.set $acc (i32.sub (local.get $acc) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+        (br $next)))
+    (local.get $acc))
+
   ;; Divides by zero at iteration `n`, inside its loop.
   (func $fails_at (param $n i32) (result i32) (local $i i32) (local $x i32)
     (loop $next
@@ -131,7 +161,7 @@ fn a_long_loop_in_a_function_called_once_continues_in_native_code() {
     let engine = engine(Strategy::Tiered, false);
     let n = 30_000_000;
     let sum: i64 = call(&engine, "sum_squares", n).unwrap();
-    let expected: i64 = (0..n as i64).map(|i| i * i).sum();
+    let expected = (0..n as i64).fold(0i64, |sum, i| sum.wrapping_add(i * i));
     assert_eq!(sum, expected);
     let events = engine.tier_events();
     let loop_0 = Some(0);
@@ -212,6 +242,34 @@ fn nested_loops_entered_at_the_inner_loop_finish_in_native_code() {
 }
 
 #[test]
+fn a_dispatch_loop_continues_in_native_code_at_a_case() {
+    let interp = engine(Strategy::Interpreter, false);
+    let tiered = engine(Strategy::Tiered, true);
+    for n in [1, 2, 3, 5, 1000, 100_000] {
+        let expected: i32 = call(&interp, "dispatch", n).unwrap();
+        let mut acc = 0i32;
+        for i in 0..n {
+            acc = match i & 3 {
+                0 => acc.wrapping_add(3),
+                1 => acc ^ i,
+                2 => acc.wrapping_mul(7),
+                _ => acc.wrapping_sub(i),
+            };
+        }
+        assert_eq!(expected, acc, "n = {n}");
+        assert_eq!(
+            call::<i32>(&tiered, "dispatch", n).unwrap(),
+            expected,
+            "n = {n}"
+        );
+    }
+    // A case's jump to a later case is forward: the first backward one comes from case 3 to
+    // case 0, so from n = 5 on each fresh module's first call continued in native code.
+    assert_eq!(tiered.stats().osr_transfers, 3);
+    assert_eq!(tiered.stats().osr_compile_failures, 0);
+}
+
+#[test]
 fn a_trap_in_native_code_after_the_transfer_has_the_interpreter_s_backtrace() {
     for (strategy, synchronous) in [(Strategy::Interpreter, false), (Strategy::Tiered, true)] {
         let engine = engine(strategy, synchronous);
@@ -249,7 +307,7 @@ fn no_other_strategy_transfers_frames() {
     for strategy in [Strategy::Interpreter, Strategy::Mixed] {
         let engine = engine(strategy, false);
         let sum: i64 = call(&engine, "sum_squares", 2_000_000).unwrap();
-        assert_eq!(sum, (0..2_000_000i64).map(|i| i * i).sum());
+        assert_eq!(sum, (0..2_000_000i64).fold(0, |sum, i| sum + i * i));
         let stats = engine.stats();
         assert_eq!(
             stats.osr_entries_compiled + stats.osr_transfers,

@@ -846,24 +846,40 @@ pub(crate) struct CompiledFunc {
     /// that a check the quick path makes anyway sends interpreted callers to the general
     /// call path, which runs the native code.
     pub quick_frame_size: AtomicU32,
-    /// The loop headers native code can take a running frame over at (loop OSR), sorted
-    /// by instruction.
+    /// The labels native code can take a running frame over at (loop OSR), sorted by
+    /// instruction.
     #[cfg(feature = "jit")]
     pub osr_points: Box<[OsrPoint]>,
 }
 
-/// A loop header at which a running interpreter frame can continue in native code (loop
-/// OSR): where the Wasm state is when a backward branch arrives there. The Wasm locals are
-/// always in the frame's first slots; the operand stack is described entry by entry.
+/// A label at which a running interpreter frame can continue in native code (loop OSR):
+/// where the Wasm state is when a backward branch arrives there. The Wasm locals are always
+/// in the frame's first slots; the operand stack is described entry by entry.
 #[cfg(feature = "jit")]
 #[derive(Debug)]
 pub(crate) struct OsrPoint {
-    /// The header's first instruction (index in [`CompiledFunc::code`]).
-    pub header: u32,
-    /// Which `loop` of the body it is: how many `loop` operators come before it.
+    /// The label's instruction (index in [`CompiledFunc::code`]).
+    pub label: u32,
+    /// Where it is in the body.
+    pub at: OsrAt,
+    /// The innermost loop around it (counted in `loop` operators from the start of the
+    /// body), which the tier events of its OSR entry name.
     pub loop_index: u32,
-    /// The Wasm operand stack at the header, bottom first, the loop's parameters on top.
+    /// The Wasm operand stack there, bottom first.
     pub stack: Box<[OsrValue]>,
+}
+
+/// Which label of the body an [`OsrPoint`] is, by block: blocks are counted in `block`,
+/// `loop` and `if` operators from the start of the body.
+#[cfg(feature = "jit")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OsrAt {
+    /// A loop's header, where its backward branches arrive.
+    LoopHeader(u32),
+    /// A block's end, inside a loop. A backward branch arrives there when the loop's
+    /// back-edges became copies of its header's `br_table` dispatch (the translator's
+    /// `replicate_dispatch`), whose arms jump to the ends of the blocks around it.
+    BlockEnd(u32),
 }
 
 /// Where one operand-stack entry is at a loop header.
@@ -889,11 +905,11 @@ impl CompiledFunc {
             .store(QUICK_CALLS_FORBIDDEN, Ordering::Relaxed);
     }
 
-    /// The OSR point whose loop header is the instruction at `header`.
+    /// The OSR point whose label is the instruction at `label`.
     #[cfg(feature = "jit")]
-    pub fn osr_point_at(&self, header: u32) -> Option<usize> {
+    pub fn osr_point_at(&self, label: u32) -> Option<usize> {
         self.osr_points
-            .binary_search_by_key(&header, |point| point.header)
+            .binary_search_by_key(&label, |point| point.label)
             .ok()
     }
 

@@ -18,7 +18,7 @@ use super::ir::{
     Cmp, CompiledFunc, FRAME_INIT_CHUNK, FloatAcc, Instr, Slot, Target, for_each_numeric,
 };
 #[cfg(feature = "jit")]
-use super::ir::{OsrPoint, OsrValue};
+use super::ir::{OsrAt, OsrPoint, OsrValue};
 use crate::module::ModuleInner;
 
 /// Translates defined function `func` (module index space) of a validated module.
@@ -135,6 +135,12 @@ struct Control {
     else_label: Option<Label>,
     /// Whether the code before the block was reachable.
     reachable_at_entry: bool,
+    /// Which block of the body it is (see `OsrAt`).
+    #[cfg(feature = "jit")]
+    block_index: u32,
+    /// For a loop: which loop of the body it is (see `OsrPoint::loop_index`).
+    #[cfg(feature = "jit")]
+    loop_index: Option<u32>,
 }
 
 impl Control {
@@ -221,6 +227,9 @@ struct Translator<'m> {
     /// [`locals_written_by_block`]).
     block_writes: Vec<Slot>,
     block_writes_known: bool,
+    /// `block`, `loop` and `if` operators read so far, reachable or not.
+    #[cfg(feature = "jit")]
+    blocks_seen: u32,
     /// `loop` operators read so far, reachable or not.
     #[cfg(feature = "jit")]
     loops_seen: u32,
@@ -270,6 +279,8 @@ impl<'m> Translator<'m> {
             block_writes_known: false,
             replicated: 0,
             consts_read: Cell::new(0),
+            #[cfg(feature = "jit")]
+            blocks_seen: 0,
             #[cfg(feature = "jit")]
             loops_seen: 0,
             #[cfg(feature = "jit")]
@@ -762,6 +773,10 @@ impl<'m> Translator<'m> {
             end_label,
             else_label: None,
             reachable_at_entry: self.reachable,
+            #[cfg(feature = "jit")]
+            block_index: u32::MAX,
+            #[cfg(feature = "jit")]
+            loop_index: None,
         });
     }
 
@@ -775,7 +790,17 @@ impl<'m> Translator<'m> {
             label
         });
         self.push_control(kind, params, results);
-        self.controls.last_mut().expect("just pushed").else_label = else_label;
+        let control = self.controls.last_mut().expect("just pushed");
+        control.else_label = else_label;
+        #[cfg(feature = "jit")]
+        {
+            control.block_index = self.blocks_seen;
+            self.blocks_seen += 1;
+            if kind == ControlKind::Loop {
+                control.loop_index = Some(self.loops_seen);
+                self.loops_seen += 1;
+            }
+        }
     }
 
     /// Emits a branch to the block `depth` levels out, with its values; the values have
@@ -901,22 +926,24 @@ impl<'m> Translator<'m> {
             self.push(Entry::Temp);
         }
         self.reachable = control.reachable_at_entry;
+        #[cfg(feature = "jit")]
+        if let Some(loop_index) = self.controls.iter().rev().find_map(|c| c.loop_index) {
+            self.record_osr_point(OsrAt::BlockEnd(control.block_index), loop_index);
+        }
         false
     }
 
-    /// Records where the Wasm state is at the header of the loop just entered (see
-    /// [`OsrPoint`]). Its header can only be reached by falling into it or by a branch to
-    /// the loop, and both leave the state there: the loop's parameters in their
-    /// temporaries, and every other entry where it was (a local entry's local is not
-    /// written inside the loop, and the temporaries below the loop are not written in it).
-    /// When a loop header is also the header of the loop around it (nothing was emitted
-    /// between them), the inner loop's point stands for both: the outer loop's state is the
-    /// inner one's before operators that emit nothing.
+    /// Records where the Wasm state is at the label just bound, the header of the loop just
+    /// entered or the end of the block just left, inside loop `loop_index` (see
+    /// [`OsrPoint`]). It is what the code after the label reads, on every path that reaches
+    /// it: the loop's parameters or the block's results in their temporaries, and every other
+    /// entry where it was (a local entry's local is not written inside the block, and the
+    /// temporaries below the block are not written in it). When labels share an instruction
+    /// (nothing was emitted between them), the last one's point stands for all: their states
+    /// are the same slots, described after the operators between them that emit nothing.
     #[cfg(feature = "jit")]
-    fn record_osr_point(&mut self) {
-        let loop_index = self.loops_seen;
-        self.loops_seen += 1;
-        let header = self.code.len() as u32;
+    fn record_osr_point(&mut self, at: OsrAt, loop_index: u32) {
+        let label = self.code.len() as u32;
         let stack = (0..self.stack.len())
             .map(|depth| match self.stack[depth] {
                 Entry::Local(slot) => OsrValue::Slot(slot),
@@ -925,12 +952,13 @@ impl<'m> Translator<'m> {
             })
             .collect();
         let point = OsrPoint {
-            header,
+            label,
+            at,
             loop_index,
             stack,
         };
         match self.osr_points.last_mut() {
-            Some(last) if last.header == header => *last = point,
+            Some(last) if last.label == label => *last = point,
             _ => self.osr_points.push(point),
         }
     }
@@ -976,14 +1004,12 @@ impl<'m> Translator<'m> {
     /// In unreachable code, only block structure matters. Returns `true` at the function's end.
     fn skip_unreachable(&mut self, op: &Operator<'_>) -> bool {
         match op {
-            Operator::Loop { .. } => {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                 #[cfg(feature = "jit")]
                 {
-                    self.loops_seen += 1;
+                    self.blocks_seen += 1;
+                    self.loops_seen += u32::from(matches!(op, Operator::Loop { .. }));
                 }
-                self.skipped_depth += 1;
-            }
-            Operator::Block { .. } | Operator::If { .. } => {
                 self.skipped_depth += 1;
             }
             Operator::Else if self.skipped_depth == 0 => self.else_(),
@@ -1287,7 +1313,11 @@ impl<'m> Translator<'m> {
             Operator::Loop { blockty } => {
                 self.enter_block(ControlKind::Loop, blockty, None);
                 #[cfg(feature = "jit")]
-                self.record_osr_point();
+                {
+                    let control = self.controls.last().expect("just entered");
+                    let at = OsrAt::LoopHeader(control.block_index);
+                    self.record_osr_point(at, control.loop_index.expect("a loop"));
+                }
             }
             Operator::If { blockty } => {
                 let cond = self.pop();

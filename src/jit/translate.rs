@@ -29,7 +29,7 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
 use crate::error::TrapCode;
-use crate::interp::{OsrPoint, OsrValue};
+use crate::interp::{OsrAt, OsrPoint, OsrValue};
 use crate::module::ModuleInner;
 use crate::module::types::{FuncType, ValType};
 
@@ -156,6 +156,8 @@ struct Frame {
     /// the values it loaded, paths from the function's start (which nothing reaches) the ones
     /// computed before the loop. 0 elsewhere.
     carried: usize,
+    /// Which block of the body it is (see `OsrAt`).
+    block_index: u32,
     /// Whether anything jumps to `next`.
     next_reachable: bool,
 }
@@ -210,8 +212,9 @@ pub(crate) struct FuncTranslator<'m, 'b> {
     /// The slot array of calls through the runtime (see [`Self::value_slots`]).
     scratch: Option<StackSlot>,
     helper_signatures: HashMap<&'static str, SigRef>,
-    /// `loop` operators read so far, reachable or not (an OSR point names its loop so).
-    loops_seen: u32,
+    /// `block`, `loop` and `if` operators read so far, reachable or not (an OSR point names
+    /// its block so).
+    blocks_seen: u32,
     /// When translating an OSR entry rather than the function's own entry.
     osr: Option<OsrEntry<'m>>,
 }
@@ -255,7 +258,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             signatures: HashMap::new(),
             scratch: None,
             helper_signatures: HashMap::new(),
-            loops_seen: 0,
+            blocks_seen: 0,
             osr: osr.map(|point| OsrEntry {
                 point,
                 frame: Value::from_u32(0),
@@ -276,7 +279,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         }
         if this.osr.as_ref().is_some_and(|osr| !osr.joined) {
             return Err(CompileError::Failed(
-                "the OSR point's loop is not reachable".into(),
+                "the OSR point's label is not reachable".into(),
             ));
         }
         this.finish_exits();
@@ -347,33 +350,54 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             num_results: self.result_types.len(),
             height: 0,
             carried: 0,
+            block_index: u32::MAX,
             next_reachable: false,
         });
         Ok(())
     }
 
-    /// At the OSR point's loop: fills the OSR entry's block with the loads of the Wasm
-    /// state from the frame, and joins it and the code before the loop in a block that
-    /// takes the whole operand stack as parameters (the locals are variables, which the
-    /// builder joins itself).
-    fn join_osr_entry(&mut self) -> Result<()> {
+    /// The index of the block (see `OsrAt`) whose `block`, `loop` or `if` is being read.
+    fn next_block_index(&mut self) -> u32 {
+        self.blocks_seen += 1;
+        self.blocks_seen - 1
+    }
+
+    /// Whether block `block_index` of the body (see `OsrAt`) is where this OSR entry starts,
+    /// at its loop header (`header`) or at its end.
+    fn is_osr_target(&self, block_index: u32, header: bool) -> bool {
+        let Some(osr) = &self.osr else {
+            return false;
+        };
+        !osr.joined
+            && match osr.point.at {
+                OsrAt::LoopHeader(index) => header && index == block_index,
+                OsrAt::BlockEnd(index) => !header && index == block_index,
+            }
+    }
+
+    /// At the OSR point: fills the OSR entry's block with the loads of the Wasm state from
+    /// the frame, the locals into their variables and the operand stack into the arguments
+    /// of a jump to `target`, the loop header or block continuation there (which, in an OSR
+    /// entry, takes the whole operand stack). The caller then switches to the block it goes
+    /// on in.
+    fn enter_osr_at(&mut self, target: Block) -> Result<()> {
         let Some(osr) = &self.osr else {
             return Ok(());
         };
         let (point, frame, block) = (osr.point, osr.frame, osr.block);
-        if point.stack.len() != self.stack.len() {
+        let types: Vec<Type> = self
+            .builder
+            .func
+            .dfg
+            .block_params(target)
+            .iter()
+            .map(|value| self.builder.func.dfg.value_type(*value))
+            .collect();
+        if point.stack.len() != types.len() {
             return Err(CompileError::Failed(
                 "the OSR point's operand stack does not match the body".into(),
             ));
         }
-        let types: Vec<Type> = self
-            .stack
-            .iter()
-            .map(|value| self.builder.func.dfg.value_type(*value))
-            .collect();
-        let join = self.block_with_params(&types);
-        let before = self.stack.clone();
-        self.jump(join, &before);
         self.builder.switch_to_block(block);
         self.builder.seal_block(block);
         for (index, (var, ty)) in self
@@ -404,10 +428,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             };
             values.push(decode_slot(&mut self.builder, slot, *ty));
         }
-        self.jump(join, &values);
-        self.builder.switch_to_block(join);
-        self.builder.seal_block(join);
-        self.stack = self.builder.block_params(join).to_vec();
+        self.jump(target, &values);
         if let Some(osr) = &mut self.osr {
             osr.joined = true;
         }
@@ -697,11 +718,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     /// In unreachable code only the block structure matters.
     fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
-            Operator::Loop { .. } => {
-                self.loops_seen += 1;
-                self.unreachable_depth += 1;
-            }
-            Operator::Block { .. } | Operator::If { .. } => {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.blocks_seen += 1;
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.else_()?,
@@ -754,6 +772,10 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             self.jump(frame.next, &args);
             frame.next_reachable = true;
         }
+        if self.is_osr_target(frame.block_index, false) {
+            self.enter_osr_at(frame.next)?;
+            frame.next_reachable = true;
+        }
         if let Some(header) = frame.header {
             self.builder.seal_block(header);
         }
@@ -784,6 +806,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             O::Nop => {}
             O::Unreachable => self.trap(TrapCode::Unreachable),
             O::Block { blockty } => {
+                let block_index = self.next_block_index();
                 let (params, results) = self.block_type(blockty)?;
                 let height = self.stack.len().saturating_sub(params.len());
                 let carried = self.carried_at(height);
@@ -796,18 +819,12 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     num_results: results.len(),
                     height,
                     carried,
+                    block_index,
                     next_reachable: false,
                 });
             }
             O::Loop { blockty } => {
-                if self
-                    .osr
-                    .as_ref()
-                    .is_some_and(|osr| osr.point.loop_index == self.loops_seen)
-                {
-                    self.join_osr_entry()?;
-                }
-                self.loops_seen += 1;
+                let block_index = self.next_block_index();
                 let (params, results) = self.block_type(blockty)?;
                 let values = self.pop_n(params.len())?;
                 let height = self.stack.len();
@@ -816,6 +833,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 let header = self.carrying_block(carried, &params);
                 let args = self.with_carried(carried, &values);
                 self.jump(header, &args);
+                if self.is_osr_target(block_index, true) {
+                    self.enter_osr_at(header)?;
+                }
                 self.builder.switch_to_block(header);
                 let values = self.builder.block_params(header).to_vec();
                 self.stack.truncate(height - carried);
@@ -828,10 +848,12 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     num_results: results.len(),
                     height,
                     carried,
+                    block_index,
                     next_reachable: false,
                 });
             }
             O::If { blockty } => {
+                let block_index = self.next_block_index();
                 let (params, results) = self.block_type(blockty)?;
                 let condition = self.pop()?;
                 let then_block = self.builder.create_block();
@@ -852,6 +874,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     num_results: results.len(),
                     height,
                     carried,
+                    block_index,
                     next_reachable: false,
                 });
             }
