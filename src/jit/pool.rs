@@ -249,11 +249,25 @@ impl Workers {
 
 /// A worker's loop: runs jobs until the queue is disconnected and empty.
 fn work(jobs: &Receiver<Job>) {
+    lower_priority();
     super::make_compiler();
     for job in jobs {
         // Compiling catches Cranelift's panics itself; this keeps the worker alive whatever
         // else a job (or dropping the last reference to its module) does.
         let _ = catch_unwind(AssertUnwindSafe(|| job.run()));
+    }
+}
+
+/// Makes the calling compile thread yield to the threads that run Wasm (nice 10 on Linux):
+/// when the scheduler puts it on the CPU of a thread that is interpreting, which the thread
+/// would otherwise share at half speed while it waits for the compiled code, the interpreter
+/// keeps the CPU and the compile thread moves to an idle one. Elsewhere it keeps the default
+/// priority (a process-wide call on other systems would lower every thread's).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // Best effort: a thread that may not change its priority compiles at the default.
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
     }
 }
 
