@@ -224,7 +224,7 @@ fn measure(options: &Options) -> Result<()> {
     let mut text = String::from(
         "Total time of a fresh start, wall clock: Module::new (decode + validate; compiled: + \
          compile every function) + instantiate + one call.\ntierwasm in this process, a fresh \
-         Engine per run",
+         module, store and instance per run on one engine per strategy and workload",
     );
     if options.strategies.contains(&V8) {
         let _ = write!(

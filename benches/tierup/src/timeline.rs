@@ -58,7 +58,7 @@ impl EventKind {
             EventKind::CompileEnd => "compile_end",
             EventKind::CompileFailed => "compile_failed",
             EventKind::SwappedIn => "swapped_in",
-            EventKind::OsrEntry => "osr_entry",
+            EventKind::OsrEntry => "osr_entered",
         }
     }
 
@@ -236,7 +236,7 @@ fn kind_color(kind: EventKind) -> RGBColor {
 
 /// The mark of an event kind, centred on pixel offset (0, 0): a circle for `translated`, a
 /// triangle for `queued`, an open and a filled square for the start and end of a
-/// compilation, a cross for a failure, a diamond for `swapped_in`, a ring for `osr_entry`.
+/// compilation, a cross for a failure, a diamond for `swapped_in`, a ring for `osr_entered`.
 fn mark<DB: DrawingBackend>(kind: EventKind) -> DynElement<'static, DB, (i32, i32)> {
     let color = kind_color(kind);
     let (filled, stroke) = (color.filled(), color.stroke_width(2));
@@ -490,7 +490,7 @@ mod tests {
             "func 3",
             "parse",
             "compiling",
-            "osr_entry",
+            "osr_entered",
             "swapped_in",
         ] {
             let text = format!(">\n{text}\n</text>");
