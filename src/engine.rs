@@ -308,14 +308,23 @@ impl Engine {
     /// produced `code_bytes` (0 when it failed).
     #[cfg(feature = "jit")]
     pub(crate) fn record_compilation(&self, elapsed: Duration, compiled: bool, code_bytes: usize) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let inner = &self.inner;
         let counter = if compiled {
             &inner.functions_compiled
         } else {
             &inner.compile_failures
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.record_native(Some(counter), elapsed, code_bytes);
+    }
+
+    /// Counts one compilation in `counter`, and its time and bytes.
+    #[cfg(feature = "jit")]
+    fn record_native(&self, counter: Option<&AtomicU64>, elapsed: Duration, code_bytes: usize) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let inner = &self.inner;
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
         inner
             .native_code_bytes
@@ -326,18 +335,11 @@ impl Engine {
     /// `code_bytes` (0 when it failed).
     #[cfg(feature = "jit")]
     pub(crate) fn record_trampoline(&self, elapsed: Duration, compiled: bool, code_bytes: usize) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        let inner = &self.inner;
-        if compiled {
-            inner.trampolines_compiled.fetch_add(1, Ordering::Relaxed);
-        }
-        inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
-        inner
-            .native_code_bytes
-            .fetch_add(code_bytes as u64, Ordering::Relaxed);
+        let counter = compiled.then_some(&self.inner.trampolines_compiled);
+        self.record_native(counter, elapsed, code_bytes);
     }
 
-    /// Records one attempt to compile an OSR entry, as [`Engine::record_trampoline`].
+    /// Records one attempt to compile an OSR entry, as [`Engine::record_compilation`].
     #[cfg(feature = "jit")]
     pub(crate) fn record_osr_compilation(
         &self,
@@ -345,18 +347,13 @@ impl Engine {
         compiled: bool,
         code_bytes: usize,
     ) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let inner = &self.inner;
         let counter = if compiled {
             &inner.osr_entries_compiled
         } else {
             &inner.osr_compile_failures
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        inner.compile_nanos.fetch_add(nanos, Ordering::Relaxed);
-        inner
-            .native_code_bytes
-            .fetch_add(code_bytes as u64, Ordering::Relaxed);
+        self.record_native(Some(counter), elapsed, code_bytes);
     }
 
     /// Records that an interpreter frame continued in an OSR entry.

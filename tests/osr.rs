@@ -146,6 +146,27 @@ fn call<R: tierwasm::WasmTyList>(engine: &Engine, name: &str, arg: i32) -> tierw
     func.call(&mut store, arg)
 }
 
+/// Calls export `name` with each of `args` on fresh modules, interpreted and tiered
+/// (synchronously, threshold 1, so each call's loops continue in native code from their
+/// second iteration): both give `expected(arg)`. Returns the tiered engine.
+fn same_as_interpreter<R>(name: &str, args: &[i32], expected: impl Fn(i32) -> R) -> Engine
+where
+    R: tierwasm::WasmTyList + PartialEq + std::fmt::Debug,
+{
+    let interp = engine(Strategy::Interpreter, false);
+    let tiered = engine(Strategy::Tiered, true);
+    for &n in args {
+        let result: R = call(&interp, name, n).unwrap();
+        assert_eq!(result, expected(n), "{name}({n}) interpreted");
+        assert_eq!(
+            call::<R>(&tiered, name, n).unwrap(),
+            result,
+            "{name}({n}) tiered"
+        );
+    }
+    tiered
+}
+
 /// The events about function `name` that concern an OSR entry, in order.
 fn osr_events(events: &[TierEvent], name: &str) -> Vec<(TierEventKind, Option<u32>)> {
     events
@@ -193,19 +214,11 @@ fn a_long_loop_in_a_function_called_once_continues_in_native_code() {
 
 #[test]
 fn operand_stack_values_and_nested_blocks_survive_the_transfer() {
-    let interp = engine(Strategy::Interpreter, false);
-    let tiered = engine(Strategy::Tiered, true);
-    for n in [0, 1, 2, 3, 100, 5000] {
-        let expected: i64 = call(&interp, "stacked", n).unwrap();
-        let loop_sum: i64 = (0..n.max(1)).map(|i| i64::from(i ^ 0x5a5a)).sum();
+    let tiered = same_as_interpreter("stacked", &[0, 1, 2, 3, 100, 5000], |n| {
+        let loop_sum: i64 = (0..n).map(|i| i64::from(i ^ 0x5a5a)).sum();
         let inner = if n > 0 { 7 + loop_sum } else { -1 };
-        assert_eq!(expected, 1000 + i64::from(4 * n) + inner, "n = {n}");
-        assert_eq!(
-            call::<i64>(&tiered, "stacked", n).unwrap(),
-            expected,
-            "n = {n}"
-        );
-    }
+        1000 + i64::from(4 * n) + inner
+    });
     // Each call is the first of a fresh module, so it runs interpreted, and at threshold 1 its
     // loop continues in native code from its second iteration: n = 2, 3, 100 and 5000.
     assert_eq!(tiered.stats().osr_transfers, 4);
@@ -214,23 +227,15 @@ fn operand_stack_values_and_nested_blocks_survive_the_transfer() {
 
 #[test]
 fn nested_loops_entered_at_the_inner_loop_finish_in_native_code() {
-    let interp = engine(Strategy::Interpreter, false);
-    let tiered = engine(Strategy::Tiered, true);
-    for n in [1, 2, 50, 700] {
-        let expected: i32 = call(&interp, "nested", n).unwrap();
+    let tiered = same_as_interpreter("nested", &[1, 2, 50, 700], |n| {
         let mut sum = 5i32;
         for i in 0..n {
             for j in 0..n {
                 sum = sum.wrapping_add((i.wrapping_mul(j)) ^ j);
             }
         }
-        assert_eq!(expected, sum, "n = {n}");
-        assert_eq!(
-            call::<i32>(&tiered, "nested", n).unwrap(),
-            expected,
-            "n = {n}"
-        );
-    }
+        sum
+    });
     let events = tiered.tier_events();
     let entered = osr_events(&events, "nested")
         .into_iter()
@@ -243,26 +248,14 @@ fn nested_loops_entered_at_the_inner_loop_finish_in_native_code() {
 
 #[test]
 fn a_dispatch_loop_continues_in_native_code_at_a_case() {
-    let interp = engine(Strategy::Interpreter, false);
-    let tiered = engine(Strategy::Tiered, true);
-    for n in [1, 2, 3, 5, 1000, 100_000] {
-        let expected: i32 = call(&interp, "dispatch", n).unwrap();
-        let mut acc = 0i32;
-        for i in 0..n {
-            acc = match i & 3 {
-                0 => acc.wrapping_add(3),
-                1 => acc ^ i,
-                2 => acc.wrapping_mul(7),
-                _ => acc.wrapping_sub(i),
-            };
-        }
-        assert_eq!(expected, acc, "n = {n}");
-        assert_eq!(
-            call::<i32>(&tiered, "dispatch", n).unwrap(),
-            expected,
-            "n = {n}"
-        );
-    }
+    let tiered = same_as_interpreter("dispatch", &[1, 2, 3, 5, 1000, 100_000], |n| {
+        (0..n).fold(0i32, |acc, i| match i & 3 {
+            0 => acc.wrapping_add(3),
+            1 => acc ^ i,
+            2 => acc.wrapping_mul(7),
+            _ => acc.wrapping_sub(i),
+        })
+    });
     // A case's jump to a later case is forward: the first backward one comes from case 3 to
     // case 0, so from n = 5 on each fresh module's first call continued in native code.
     assert_eq!(tiered.stats().osr_transfers, 3);

@@ -246,26 +246,34 @@ fn osr_point(module: &ModuleInner, func: u32, point: usize) -> Option<&OsrPoint>
 pub(crate) fn osr_code(module: &ModuleInner, func: u32, point: usize) -> Option<&NativeCode> {
     let slot = osr_slot(module, func, point)?;
     let osr = osr_point(module, func, point)?;
-    let code = slot.code.get_or_init(|| {
-        let loop_index = osr.loop_index;
-        module.record_osr_event(func, loop_index, TierEventKind::CompileStarted, None);
-        let start = Instant::now();
-        let arena = &module.engine.code().arena;
-        let result = with_compiler(|compiler| compiler.compile(module, func, Some(osr), arena));
-        let elapsed = start.elapsed();
-        let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
-        module
-            .engine
-            .record_osr_compilation(elapsed, result.is_ok(), bytes);
-        let kind = if result.is_ok() {
-            TierEventKind::CompileFinished
-        } else {
-            TierEventKind::CompileFailed
-        };
-        module.record_osr_event(func, loop_index, kind, Some(elapsed));
-        result.ok().map(|(memory, _)| NativeCode { memory })
-    });
-    code.as_ref()
+    slot.code
+        .get_or_init(|| compile_recorded(module, func, Some(osr)))
+        .as_ref()
+}
+
+/// Compiles defined function `func` of `module` (with `osr`, its OSR entry at that point) on
+/// this thread, recording the compile events of the tier timeline and the engine's
+/// statistics; `None` when the compiler refuses it.
+fn compile_recorded(module: &ModuleInner, func: u32, osr: Option<&OsrPoint>) -> Option<NativeCode> {
+    let loop_index = osr.map(|point| point.loop_index);
+    module.record_event(func, loop_index, TierEventKind::CompileStarted, None);
+    let start = Instant::now();
+    let arena = &module.engine.code().arena;
+    let result = with_compiler(|compiler| compiler.compile(module, func, osr, arena));
+    let elapsed = start.elapsed();
+    let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
+    let engine = &module.engine;
+    match osr {
+        Some(_) => engine.record_osr_compilation(elapsed, result.is_ok(), bytes),
+        None => engine.record_compilation(elapsed, result.is_ok(), bytes),
+    }
+    let kind = if result.is_ok() {
+        TierEventKind::CompileFinished
+    } else {
+        TierEventKind::CompileFailed
+    };
+    module.record_event(func, loop_index, kind, Some(elapsed));
+    result.ok().map(|(memory, _)| NativeCode { memory })
 }
 
 /// The native code of defined function `func` (module index space) of `module` if it has
@@ -308,22 +316,7 @@ pub(crate) fn native_code(module: &ModuleInner, func: u32) -> Option<&NativeCode
     let mut compiled_here = false;
     let code = slot.code.get_or_init(|| {
         compiled_here = true;
-        module.record_tier_event(func, TierEventKind::CompileStarted, None);
-        let start = Instant::now();
-        let arena = &module.engine.code().arena;
-        let result = with_compiler(|compiler| compiler.compile(module, func, None, arena));
-        let elapsed = start.elapsed();
-        let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
-        module
-            .engine
-            .record_compilation(elapsed, result.is_ok(), bytes);
-        let kind = if result.is_ok() {
-            TierEventKind::CompileFinished
-        } else {
-            TierEventKind::CompileFailed
-        };
-        module.record_tier_event(func, kind, Some(elapsed));
-        result.ok().map(|(memory, _)| NativeCode { memory })
+        compile_recorded(module, func, None)
     });
     let code = code.as_ref()?;
     if compiled_here {

@@ -381,7 +381,8 @@ impl ModuleInner {
         self.record_event(func, Some(loop_index), kind, duration);
     }
 
-    fn record_event(
+    /// Records `kind` for function `func`, or with `loop_index` for its OSR entry there.
+    pub fn record_event(
         &self,
         func: u32,
         loop_index: Option<u32>,

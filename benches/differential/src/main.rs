@@ -499,10 +499,14 @@ fn main() -> ExitCode {
             }
         }
     }
+    let osr = if osr_transfers > 0 {
+        format!("; {osr_transfers} frames continued in native code at a loop")
+    } else {
+        String::new()
+    };
     println!(
         "differential: seeds {start}..{}: {modules} modules, {calls} calls, every outcome, \
-         global and memory equal on tierwasm and wasmi ({skipped} seeds gave no module; \
-         {osr_transfers} frames continued in native code at a loop)",
+         global and memory equal on tierwasm and wasmi ({skipped} seeds gave no module{osr})",
         start + seeds
     );
     ExitCode::SUCCESS
