@@ -30,6 +30,24 @@ pub enum TierEventKind {
 }
 
 impl TierEventKind {
+    /// Every kind, in the order of a function's life.
+    pub const ALL: [TierEventKind; 7] = [
+        TierEventKind::Translated,
+        TierEventKind::Queued,
+        TierEventKind::CompileStarted,
+        TierEventKind::CompileFinished,
+        TierEventKind::CompileFailed,
+        TierEventKind::SwappedIn,
+        TierEventKind::OsrEntered,
+    ];
+
+    /// The kind whose [`name`](TierEventKind::name) is `name`, if any.
+    pub fn from_name(name: &str) -> Option<TierEventKind> {
+        TierEventKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+
     /// The event's name in a tier log (`tierwasm run --tier-log`): `translated`, `queued`,
     /// `compile_start`, `compile_end`, `compile_failed`, `swapped_in`, `osr_entered`.
     pub fn name(self) -> &'static str {

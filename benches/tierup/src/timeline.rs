@@ -16,57 +16,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
 
+use tierwasm::TierEventKind as EventKind;
+
 use crate::report::plot_error;
-
-/// What happened to a function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EventKind {
-    /// Translated for the interpreter.
-    Translated,
-    /// Queued for the optimizing compiler.
-    Queued,
-    /// A compiler thread started compiling it.
-    CompileStart,
-    /// Its native code is ready.
-    CompileEnd,
-    /// The compiler refused it; it stays interpreted.
-    CompileFailed,
-    /// Its native code replaced the interpreter's for new calls.
-    SwappedIn,
-    /// A running interpreted frame of it moved to native code.
-    OsrEntry,
-}
-
-impl EventKind {
-    /// Every kind, in the legend's order.
-    pub const ALL: [EventKind; 7] = [
-        EventKind::Translated,
-        EventKind::Queued,
-        EventKind::CompileStart,
-        EventKind::CompileEnd,
-        EventKind::CompileFailed,
-        EventKind::SwappedIn,
-        EventKind::OsrEntry,
-    ];
-
-    /// The kind's name in the log.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Translated => "translated",
-            EventKind::Queued => "queued",
-            EventKind::CompileStart => "compile_start",
-            EventKind::CompileEnd => "compile_end",
-            EventKind::CompileFailed => "compile_failed",
-            EventKind::SwappedIn => "swapped_in",
-            EventKind::OsrEntry => "osr_entered",
-        }
-    }
-
-    /// The kind named `name` in the log, if it is one this tool knows.
-    pub fn parse(name: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
 
 /// One line of the log.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,7 +105,7 @@ fn parse_line(line: &str) -> Result<std::result::Result<Event, String>> {
     let name = text("name")?;
     let thread = text("thread")?;
     let duration_us = number("duration_us")?;
-    let Some(kind) = EventKind::parse(&kind) else {
+    let Some(kind) = EventKind::from_name(&kind) else {
         return Ok(Err(kind));
     };
     Ok(Ok(Event {
@@ -207,8 +159,8 @@ pub fn rows(events: &[Event]) -> Vec<FunctionRow> {
         let mut start = None;
         for event in &row.events {
             match event.kind {
-                EventKind::CompileStart => start = Some(event.t_us),
-                EventKind::CompileEnd | EventKind::CompileFailed => {
+                EventKind::CompileStarted => start = Some(event.t_us),
+                EventKind::CompileFinished | EventKind::CompileFailed => {
                     if let Some(begin) = start.take() {
                         let failed = event.kind == EventKind::CompileFailed;
                         row.compilations
@@ -227,29 +179,32 @@ fn kind_color(kind: EventKind) -> RGBColor {
     match kind {
         EventKind::Translated => RGBColor(70, 130, 180),
         EventKind::Queued => RGBColor(255, 140, 0),
-        EventKind::CompileStart | EventKind::CompileEnd => RGBColor(34, 139, 34),
+        EventKind::CompileStarted | EventKind::CompileFinished => RGBColor(34, 139, 34),
         EventKind::CompileFailed => RGBColor(220, 20, 60),
         EventKind::SwappedIn => RGBColor(128, 0, 128),
-        EventKind::OsrEntry => RGBColor(0, 0, 0),
+        EventKind::OsrEntered => RGBColor(0, 0, 0),
+        // A kind newer than this tool: drawn in grey.
+        _ => RGBColor(128, 128, 128),
     }
 }
 
 /// The mark of an event kind, centred on pixel offset (0, 0): a circle for `translated`, a
 /// triangle for `queued`, an open and a filled square for the start and end of a
-/// compilation, a cross for a failure, a diamond for `swapped_in`, a ring for `osr_entered`.
+/// compilation, a cross for a failure, a diamond for `swapped_in`, a ring for `osr_entered`
+/// (and for a kind newer than this tool).
 fn mark<DB: DrawingBackend>(kind: EventKind) -> DynElement<'static, DB, (i32, i32)> {
     let color = kind_color(kind);
     let (filled, stroke) = (color.filled(), color.stroke_width(2));
     match kind {
         EventKind::Translated => Circle::new((0, 0), 4, filled).into_dyn(),
         EventKind::Queued => Polygon::new(vec![(0, -5), (5, 4), (-5, 4)], filled).into_dyn(),
-        EventKind::CompileStart => Rectangle::new([(-4, -4), (4, 4)], stroke).into_dyn(),
-        EventKind::CompileEnd => Rectangle::new([(-4, -4), (4, 4)], filled).into_dyn(),
+        EventKind::CompileStarted => Rectangle::new([(-4, -4), (4, 4)], stroke).into_dyn(),
+        EventKind::CompileFinished => Rectangle::new([(-4, -4), (4, 4)], filled).into_dyn(),
         EventKind::CompileFailed => Cross::new((0, 0), 5, stroke).into_dyn(),
         EventKind::SwappedIn => {
             Polygon::new(vec![(0, -6), (6, 0), (0, 6), (-6, 0)], filled).into_dyn()
         }
-        EventKind::OsrEntry => Circle::new((0, 0), 6, stroke).into_dyn(),
+        _ => Circle::new((0, 0), 6, stroke).into_dyn(),
     }
 }
 
