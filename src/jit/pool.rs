@@ -56,17 +56,18 @@ struct Job {
 enum Work {
     /// The functions this job claims from the queue (one function: a queue of one).
     Funcs(Arc<FuncQueue>),
-    /// The OSR entry of function `func` (module index space) at OSR point `point`.
-    Osr { func: u32, point: usize },
+    /// The OSR entry of function `func` (module index space), asked for by a frame in loop
+    /// `loop_index`.
+    Osr { func: u32, loop_index: u32 },
 }
 
 impl Job {
     fn run(self) {
         match self.work {
             Work::Funcs(funcs) => funcs.compile(&self.module),
-            Work::Osr { func, point } => {
+            Work::Osr { func, loop_index } => {
                 if let Some(module) = self.module.upgrade() {
-                    osr_code(&module, func, point);
+                    osr_code(&module, func, loop_index);
                 }
             }
         }
@@ -196,15 +197,15 @@ impl CompilePool {
         })
     }
 
-    /// Queues the OSR entry of defined function `func` of `module` at OSR point `point` for
-    /// a worker; `false` as for [`CompilePool::queue`].
-    pub(crate) fn queue_osr(&self, module: &Arc<ModuleInner>, func: u32, point: usize) -> bool {
+    /// Queues the OSR entry of defined function `func` of `module`, asked for by a frame in
+    /// loop `loop_index`, for a worker; `false` as for [`CompilePool::queue`].
+    pub(crate) fn queue_osr(&self, module: &Arc<ModuleInner>, func: u32, loop_index: u32) -> bool {
         if self.threads == 0 {
             return false;
         }
         self.submit(Job {
             module: Arc::downgrade(module),
-            work: Work::Osr { func, point },
+            work: Work::Osr { func, loop_index },
         })
     }
 
