@@ -76,9 +76,8 @@ pub struct TierEvent {
     pub func_name: Option<String>,
     /// The module's name from the name section, if it has one.
     pub module_name: Option<String>,
-    /// For the events of the function's OSR entry: the loop, counted in `loop` operators from
-    /// the start of the body, whose frame asked for the entry (queued, compiled) or entered
-    /// it (entered). `None` for the function's own code.
+    /// For the events of an OSR entry (queued, compiled, entered): its loop, counted in
+    /// `loop` operators from the start of the body. `None` for the function's own code.
     pub loop_index: Option<u32>,
     /// The thread it happened on (its name, or its id when it has none).
     pub thread: String,
@@ -99,7 +98,7 @@ pub(crate) struct EventFunc<'a> {
     pub index: u32,
     pub name: Option<&'a str>,
     pub module_name: Option<&'a str>,
-    /// For an OSR entry's events, the loop that asked for it or entered it.
+    /// The loop of an OSR entry, for its events.
     pub loop_index: Option<u32>,
 }
 

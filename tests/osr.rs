@@ -6,10 +6,8 @@
 mod common;
 
 use common::wasm;
-use std::time::{Duration, Instant};
-
 use tierwasm::{
-    Config, Engine, Instance, Linker, Module, Store, Strategy, TierEvent, TierEventKind, TrapCode,
+    Config, Engine, Instance, Module, Store, Strategy, TierEvent, TierEventKind, TrapCode,
 };
 
 const PROGRAM: &str = r#"(module $osr
@@ -212,73 +210,6 @@ fn a_long_loop_in_a_function_called_once_continues_in_native_code() {
     assert_eq!(stats.osr_entries_compiled, 1);
     assert_eq!(stats.osr_transfers, 1);
     assert_eq!(stats.osr_compile_failures, 0);
-}
-
-/// Two loops in a row; between them the host waits until the first loop's request for the
-/// function's OSR entry has been compiled.
-const TWO_LOOPS: &str = r#"(module $two_loops
-  (import "host" "wait_for_osr_entry" (func $wait_for_osr_entry))
-  (func $two_loops (export "two_loops") (param $n i32) (result i32)
-    (local $i i32) (local $sum i32)
-    (loop $first
-      (local.set $sum (i32.add (local.get $sum) (local.get $i)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $first (i32.lt_u (local.get $i) (i32.const 3))))
-    (call $wait_for_osr_entry)
-    (local.set $i (i32.const 0))
-    (loop $second
-      (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (local.get $i))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $second (i32.lt_u (local.get $i) (local.get $n))))
-    (local.get $sum)))"#;
-
-#[test]
-fn a_frame_that_left_the_loop_that_asked_for_the_entry_enters_it_at_its_next_loop() {
-    // Compiled on a compile thread; at threshold 1 the first loop asks for the entry at its
-    // first backward branch, and has ended (two iterations later) long before the entry is
-    // compiled.
-    let mut config = Config::new();
-    config
-        .strategy(Strategy::Tiered)
-        .tier_up_threshold(1)
-        .record_tier_events(true);
-    let engine = Engine::new(&config);
-    let module = Module::new(&engine, wasm(TWO_LOOPS)).unwrap();
-    let mut linker = Linker::new(&engine);
-    let stats_of = engine.clone();
-    linker
-        .func_wrap("host", "wait_for_osr_entry", move || {
-            let start = Instant::now();
-            while stats_of.stats().osr_entries_compiled == 0 {
-                assert!(start.elapsed() < Duration::from_secs(60), "never compiled");
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        })
-        .unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let func = instance
-        .get_typed_func::<i32, i32>(&store, "two_loops")
-        .unwrap();
-    let n = 1000;
-    let first_loop: i32 = 1 + 2;
-    let expected = (0..n).fold(first_loop, |sum, i: i32| {
-        sum.wrapping_add(i.wrapping_mul(i))
-    });
-    assert_eq!(func.call(&mut store, n).unwrap(), expected);
-    // One entry for both loops: asked for in the first (loop 0), entered in the second.
-    assert_eq!(
-        osr_events(&engine.tier_events(), "two_loops"),
-        [
-            (TierEventKind::Queued, Some(0)),
-            (TierEventKind::CompileStarted, Some(0)),
-            (TierEventKind::CompileFinished, Some(0)),
-            (TierEventKind::OsrEntered, Some(1)),
-        ]
-    );
-    let stats = engine.stats();
-    assert_eq!(stats.osr_entries_compiled, 1);
-    assert_eq!(stats.osr_transfers, 1);
 }
 
 #[test]

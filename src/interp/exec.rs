@@ -2621,9 +2621,9 @@ enum Osr {
     Trapped,
 }
 
-/// Loop OSR: at the loop header `target` of the running function, asks for the function's
-/// OSR entry once the function is hot, and enters it there with the frame's slots once it is
-/// compiled. (With synchronous tier-up it is compiled on the spot.)
+/// Loop OSR: at the loop header `target` of the running function, asks for the loop's OSR
+/// entry once the function is hot, and enters it with the frame's slots once it is compiled. (With synchronous tier-up it is compiled
+/// on the spot.)
 #[cfg(feature = "jit")]
 #[inline(never)]
 fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
@@ -2651,13 +2651,13 @@ fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
     // The function's own code waits for its next call (which queues it): the frame needs
     // the loop's entry, and a compile thread has hotter functions to compile than one that
     // may never be called again.
-    let loop_index = code.osr_points[point].loop_index;
-    let Some(entry) = crate::jit::osr_entry(module, func, loop_index) else {
+    let Some(entry) = crate::jit::osr_entry(module, func, point) else {
         return Osr::NotEntered;
     };
+    let loop_index = code.osr_points[point].loop_index;
     module.record_osr_event(func, loop_index, TierEventKind::OsrEntered, None);
     module.engine.record_osr_transfer();
-    let entry = NativeEntry::osr(inner, instance, entry, point, code.frame_size as usize);
+    let entry = NativeEntry::osr(inner, instance, entry, code.frame_size as usize);
     // The native code takes this frame's place: only its callers are below it.
     match run_native(ctx, entry, ctx.current.base, ctx.frames.len()) {
         Ok(()) => Osr::Returned,

@@ -149,11 +149,10 @@ thread_local! {
 pub(crate) struct NativeEntry {
     /// The VM context of the function's instance.
     vmctx: *mut VmContext,
-    /// The function's native body; for an OSR entry, the index of the OSR point it starts
-    /// at, as an address-sized integer.
+    /// The function's native body.
     body: *const u8,
     /// The engine's array trampoline for the function's signature, or an OSR entry (which
-    /// has the same signature and takes the index of its OSR point in place of `body`).
+    /// has the same signature and ignores `body`).
     array_entry: *const u8,
     /// The slots its arguments and results need: the larger of the two counts (for an OSR
     /// entry, the interpreter frame's size).
@@ -162,18 +161,16 @@ pub(crate) struct NativeEntry {
 
 impl NativeEntry {
     /// The OSR entry `code` (see [`super::osr_entry`]) of a function of store instance
-    /// `instance`, to run on an interpreter frame of `frame_size` slots that is at OSR point
-    /// `point` of the function's interpreter code.
+    /// `instance`, to run on an interpreter frame of `frame_size` slots.
     pub(crate) fn osr(
         inner: &StoreInner,
         instance: u32,
         code: *const u8,
-        point: usize,
         frame_size: usize,
     ) -> NativeEntry {
         NativeEntry {
             vmctx: inner.instances[instance as usize].vmctx.get(),
-            body: std::ptr::without_provenance(point),
+            body: std::ptr::null(),
             array_entry: code,
             slots: frame_size,
         }
@@ -248,9 +245,8 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
     // SAFETY: `array_entry` is the engine's trampoline for the function's signature (see
     // `native_entry`), of type `ArrayEntry` in the host calling convention, and `body` the
     // function's native body, of that signature; or it is an OSR entry of that type, which
-    // takes an index of one of its OSR points as `body` (it branches on it, never reads
-    // through it) and reads and writes the interpreter frame's slots, all of which `slots`
-    // is (`NativeEntry::osr`). They stay mapped while the function's module lives
+    // ignores `body` and reads and writes the interpreter frame's slots, all of which
+    // `slots` is (`NativeEntry::osr`). They stay mapped while the function's module lives
     // (the trampoline in the module's engine, which the module keeps, an OSR entry in its
     // code slot), and the store's instance keeps the module. `slots` has room for every
     // parameter and result, and the VM context's pointers are valid for the store's

@@ -115,10 +115,18 @@ pub(crate) struct NativeSlot {
     /// on the function's first entry from the host; `None` when it cannot be compiled (the
     /// host then calls the function in the interpreter).
     array_entry: OnceLock<Option<usize>>,
-    /// Whether the OSR entry (see [`osr_entry`]) has been asked for (so it is compiled once).
-    osr_requested: AtomicBool,
-    /// The OSR entry once compiled, or `None` when compiling it failed.
-    osr: OnceLock<Option<NativeCode>>,
+    /// One per OSR point of the interpreter's code (`CompiledFunc::osr_points`), made when
+    /// a frame first asks for one.
+    osr: OnceLock<Box<[OsrSlot]>>,
+}
+
+/// The OSR entry at one loop of a function (see [`osr_entry`]).
+#[derive(Default)]
+struct OsrSlot {
+    /// Whether it has been asked for (so it is compiled once).
+    requested: AtomicBool,
+    /// The compiled entry, or `None` when compiling it failed.
+    code: OnceLock<Option<NativeCode>>,
 }
 
 impl NativeSlot {
@@ -184,66 +192,74 @@ pub(crate) fn tier_up(module: &Arc<ModuleInner>, func: u32) {
     }
 }
 
-/// The OSR entry of defined function `func` (module index space) of `module`, for a running
-/// frame that is hot in a loop: the function compiled to start at any OSR point of its
-/// interpreter code, of type `ArrayEntry` (see [`entry`]) taking the point's index and the
-/// frame's slots; its address when it has been compiled, else `None`. The first request
-/// (from the loop `loop_index`) compiles it, on a compile thread, or on this one with
-/// synchronous tier-up or no compile threads (and then it is ready at once). One entry for
-/// every loop: a frame that has left the loop that asked for it by the time it is compiled
-/// enters it at the next loop it is hot in.
-pub(crate) fn osr_entry(
-    module: &Arc<ModuleInner>,
-    func: u32,
-    loop_index: u32,
-) -> Option<*const u8> {
-    let slot = &module.code_slot(func).native;
-    if let Some(code) = slot.osr.get() {
+/// The OSR entry of defined function `func` (module index space) of `module` at its
+/// interpreter code's OSR point `point`, for a running frame that is hot at that loop: its
+/// address (of type `ArrayEntry`, see [`entry`], taking the frame's slots) when it has been
+/// compiled, else `None`. The first request compiles it, on a compile thread (on this one
+/// with synchronous tier-up or no compile threads, and then it is ready at once), unless an
+/// entry at another loop of the function is being compiled: the frame that asked for it
+/// is likely to reach that loop again (it is around this one, or runs after it), and any
+/// entry takes the frame's whole rest to native code.
+pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> Option<*const u8> {
+    let slot = osr_slot(module, func, point)?;
+    if let Some(code) = slot.code.get() {
         return code.as_ref().map(NativeCode::body);
     }
-    if slot.osr_requested.swap(true, Ordering::Relaxed) {
+    let siblings = module.code_slot(func).native.osr.get()?;
+    let pending =
+        |slot: &OsrSlot| slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none();
+    if siblings.iter().any(pending) || slot.requested.swap(true, Ordering::Relaxed) {
         return None;
     }
+    let loop_index = osr_point(module, func, point)?.loop_index;
     module.record_osr_event(func, loop_index, TierEventKind::Queued, None);
     let synchronous = module.engine.config().synchronous_tier_up;
-    if synchronous
-        || !module
-            .engine
-            .compile_pool()
-            .queue_osr(module, func, loop_index)
-    {
-        return osr_code(module, func, loop_index).map(NativeCode::body);
+    if synchronous || !module.engine.compile_pool().queue_osr(module, func, point) {
+        return osr_code(module, func, point).map(NativeCode::body);
     }
     None
 }
 
-/// The OSR entry of defined function `func` of `module`, compiled now on this thread (for a
-/// frame in loop `loop_index`) if no thread has compiled it yet; `None` when it cannot be
-/// compiled.
-pub(crate) fn osr_code(module: &ModuleInner, func: u32, loop_index: u32) -> Option<&NativeCode> {
+/// The OSR slot of `point` of defined function `func`, made with its siblings on first use.
+fn osr_slot(module: &ModuleInner, func: u32, point: usize) -> Option<&OsrSlot> {
     let slot = module.code_slot(func);
-    let points = &slot.translated.get()?.osr_points;
-    slot.native
+    let points = slot.translated.get()?.osr_points.len();
+    let slots = slot
+        .native
         .osr
-        .get_or_init(|| compile_recorded(module, func, Some((points, loop_index))))
+        .get_or_init(|| (0..points).map(|_| OsrSlot::default()).collect());
+    slots.get(point)
+}
+
+/// OSR point `point` of defined function `func`'s interpreter code.
+fn osr_point(module: &ModuleInner, func: u32, point: usize) -> Option<&OsrPoint> {
+    module
+        .code_slot(func)
+        .translated
+        .get()?
+        .osr_points
+        .get(point)
+}
+
+/// The OSR entry at `point` of defined function `func` of `module`, compiled now on this
+/// thread if no thread has compiled it yet; `None` when it cannot be compiled.
+pub(crate) fn osr_code(module: &ModuleInner, func: u32, point: usize) -> Option<&NativeCode> {
+    let slot = osr_slot(module, func, point)?;
+    let osr = osr_point(module, func, point)?;
+    slot.code
+        .get_or_init(|| compile_recorded(module, func, Some(osr)))
         .as_ref()
 }
 
-/// Compiles defined function `func` of `module` on this thread, or with `osr` (the OSR
-/// points of its interpreter code, and the loop whose frame asked for it) its OSR entry,
-/// recording the compile events of the tier timeline and the engine's statistics; `None`
-/// when the compiler refuses it.
-fn compile_recorded(
-    module: &ModuleInner,
-    func: u32,
-    osr: Option<(&[OsrPoint], u32)>,
-) -> Option<NativeCode> {
-    let loop_index = osr.map(|(_, loop_index)| loop_index);
-    let points = osr.map(|(points, _)| points);
+/// Compiles defined function `func` of `module` (with `osr`, its OSR entry at that point) on
+/// this thread, recording the compile events of the tier timeline and the engine's
+/// statistics; `None` when the compiler refuses it.
+fn compile_recorded(module: &ModuleInner, func: u32, osr: Option<&OsrPoint>) -> Option<NativeCode> {
+    let loop_index = osr.map(|point| point.loop_index);
     module.record_event(func, loop_index, TierEventKind::CompileStarted, None);
     let start = Instant::now();
     let arena = &module.engine.code().arena;
-    let result = with_compiler(|compiler| compiler.compile(module, func, points, arena));
+    let result = with_compiler(|compiler| compiler.compile(module, func, osr, arena));
     let elapsed = start.elapsed();
     let bytes = result.as_ref().map_or(0, |(_, bytes)| *bytes);
     let engine = &module.engine;
@@ -442,13 +458,13 @@ impl Compiler {
         self.isa.default_call_conv()
     }
 
-    /// Compiles `func`'s body into pages of `arena`, or with `osr` (the OSR points of its
-    /// interpreter code) its OSR entry; also returns the machine code's size.
+    /// Compiles `func`'s body into pages of `arena`, or with `osr` its OSR entry at that
+    /// point; also returns the machine code's size.
     fn compile(
         &mut self,
         module: &ModuleInner,
         func: u32,
-        osr: Option<&[OsrPoint]>,
+        osr: Option<&OsrPoint>,
         arena: &Arc<CodeArena>,
     ) -> Result<(CodeMemory, usize), CompileError> {
         let ty = module.func_type(func);

@@ -56,18 +56,17 @@ struct Job {
 enum Work {
     /// The functions this job claims from the queue (one function: a queue of one).
     Funcs(Arc<FuncQueue>),
-    /// The OSR entry of function `func` (module index space), asked for by a frame in loop
-    /// `loop_index`.
-    Osr { func: u32, loop_index: u32 },
+    /// The OSR entry of function `func` (module index space) at OSR point `point`.
+    Osr { func: u32, point: usize },
 }
 
 impl Job {
     fn run(self) {
         match self.work {
             Work::Funcs(funcs) => funcs.compile(&self.module),
-            Work::Osr { func, loop_index } => {
+            Work::Osr { func, point } => {
                 if let Some(module) = self.module.upgrade() {
-                    osr_code(&module, func, loop_index);
+                    osr_code(&module, func, point);
                 }
             }
         }
@@ -197,15 +196,15 @@ impl CompilePool {
         })
     }
 
-    /// Queues the OSR entry of defined function `func` of `module`, asked for by a frame in
-    /// loop `loop_index`, for a worker; `false` as for [`CompilePool::queue`].
-    pub(crate) fn queue_osr(&self, module: &Arc<ModuleInner>, func: u32, loop_index: u32) -> bool {
+    /// Queues the OSR entry of defined function `func` of `module` at OSR point `point` for
+    /// a worker; `false` as for [`CompilePool::queue`].
+    pub(crate) fn queue_osr(&self, module: &Arc<ModuleInner>, func: u32, point: usize) -> bool {
         if self.threads == 0 {
             return false;
         }
         self.submit(Job {
             module: Arc::downgrade(module),
-            work: Work::Osr { func, loop_index },
+            work: Work::Osr { func, point },
         })
     }
 

@@ -7,18 +7,14 @@
 //! undefined, and every caller returns it on at once. Nothing here relies on signal handlers:
 //! every trap is an explicit branch to a block that returns its status.
 //!
-//! A function's OSR entry (loop OSR) is the same function compiled to start at any of its
-//! interpreter code's OSR points (loop headers, and block ends inside loops) with the state
-//! of an interpreter frame: `(vmctx, point, frame) -> status`, the array trampolines' shape,
-//! where `point` is the index of the OSR point to start at. It reads the locals and the
-//! operand stack from the frame's slots (as the interpreter's [`OsrPoint`] says where they
-//! are) and writes the results to its first slots, where a returning interpreted function
-//! leaves them. The body is translated as usual from its first operator, but nothing jumps
-//! to its start: the entry block loads the locals from the frame and branches on `point` to
-//! one landing block per OSR point, which loads that point's operand stack and joins the
-//! translation there; Cranelift drops the code that only the start reaches. One entry serves
-//! every loop of the function, so a function is compiled at most twice: its own code and
-//! its OSR entry.
+//! An OSR entry (loop OSR) is the same function compiled to start at one loop header with
+//! the state of an interpreter frame: `(vmctx, _, frame) -> status`, the array trampolines'
+//! shape, reading the locals and the operand stack from the frame's slots (as the
+//! interpreter's [`OsrPoint`] says where they are) and writing the results to its first
+//! slots, where a returning interpreted function leaves them. The body is translated as
+//! usual from its first operator, but nothing jumps to its start: the entry block jumps to a
+//! block that loads the frame and joins the translation at the loop, and Cranelift drops the
+//! code before the loop that only the start reaches.
 
 use std::collections::HashMap;
 
@@ -178,17 +174,14 @@ impl Frame {
 
 /// The state of an OSR entry's translation (see the module documentation).
 struct OsrEntry<'m> {
-    /// Where the interpreter frame has the Wasm state at each OSR point.
-    points: &'m [OsrPoint],
-    /// Each point's index, by the block it is at and whether it is the block's loop header.
-    by_block: HashMap<(u32, bool), usize>,
+    /// Where the interpreter frame has the Wasm state at the loop.
+    point: &'m OsrPoint,
     /// The frame's slots (the entry's third parameter).
     frame: Value,
-    /// One block per point, which the entry block branches to: filled at the point with the
-    /// loads of the operand stack from the frame.
-    landings: Vec<Block>,
-    /// Whether the translation has reached each point.
-    joined: Vec<bool>,
+    /// The block the entry block jumps to, filled at the loop with the loads of the frame.
+    block: Block,
+    /// Whether the translation has reached the loop.
+    joined: bool,
 }
 
 /// Translates one function body into `builder`'s function.
@@ -228,15 +221,15 @@ pub(crate) struct FuncTranslator<'m, 'b> {
 
 impl<'m, 'b> FuncTranslator<'m, 'b> {
     /// Translates defined function `func` of `module`; `builder` works on a function whose
-    /// signature is already the native one, or with `osr` (the OSR points of its interpreter
-    /// code), the array signature of its OSR entry.
+    /// signature is already the native one, or with `osr`, the array signature of an OSR
+    /// entry at that point.
     pub fn translate(
         module: &'m ModuleInner,
         func: u32,
         builder: FunctionBuilder<'b>,
         isa: &dyn TargetIsa,
         helpers: &'m Helpers,
-        osr: Option<&'m [OsrPoint]>,
+        osr: Option<&'m OsrPoint>,
     ) -> Result<()> {
         let ty = module.func_type(func);
         let slot = module.code_slot(func);
@@ -266,19 +259,11 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             scratch: None,
             helper_signatures: HashMap::new(),
             blocks_seen: 0,
-            osr: osr.map(|points| OsrEntry {
-                points,
-                by_block: points
-                    .iter()
-                    .enumerate()
-                    .map(|(index, point)| match point.at {
-                        OsrAt::LoopHeader(block) => ((block, true), index),
-                        OsrAt::BlockEnd(block) => ((block, false), index),
-                    })
-                    .collect(),
+            osr: osr.map(|point| OsrEntry {
+                point,
                 frame: Value::from_u32(0),
-                landings: Vec::new(),
-                joined: vec![false; points.len()],
+                block: Block::from_u32(0),
+                joined: false,
             }),
         };
         this.entry(ty, &body)?;
@@ -292,11 +277,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 "function body ends inside a block".into(),
             ));
         }
-        if let Some(osr) = &this.osr
-            && osr.joined.contains(&false)
-        {
+        if this.osr.as_ref().is_some_and(|osr| !osr.joined) {
             return Err(CompileError::Failed(
-                "an OSR point's label is not reachable".into(),
+                "the OSR point's label is not reachable".into(),
             ));
         }
         this.finish_exits();
@@ -306,10 +289,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     }
 
     /// The entry block: parameters and locals, the stack-limit check, memory 0, and the
-    /// function's own frame. In an OSR entry, the locals start as zeros on the path from the
-    /// function's start, which nothing takes: the entry block loads them from the frame and
-    /// branches to the landing block of the OSR point the frame is at, and the translation
-    /// goes on in a block that nothing jumps to.
+    /// function's own frame. An OSR entry's locals start as zeros (its loads from the frame
+    /// come at the loop), and its entry block jumps to the block that has those loads; the
+    /// translation goes on in a block that nothing jumps to.
     fn entry(&mut self, ty: &FuncType, body: &FunctionBody<'_>) -> Result<()> {
         let entry = self.builder.create_block();
         self.builder.append_block_params_for_function_params(entry);
@@ -347,7 +329,11 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             self.reload_memory();
         }
         if self.osr.is_some() {
-            self.branch_to_landings(params[1])?;
+            let block = self.builder.create_block();
+            self.builder.ins().jump(block, &[]);
+            if let Some(osr) = &mut self.osr {
+                osr.block = block;
+            }
             let start = self.builder.create_block();
             self.builder.switch_to_block(start);
             self.builder.seal_block(start);
@@ -376,18 +362,44 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.blocks_seen - 1
     }
 
-    /// In an OSR entry, at the end of the entry block: a block that loads the locals from the
-    /// frame and branches on `point` (the entry's second parameter) to one landing block per
-    /// OSR point, each filled when the translation reaches its point.
-    fn branch_to_landings(&mut self, point: Value) -> Result<()> {
+    /// Whether block `block_index` of the body (see `OsrAt`) is where this OSR entry starts,
+    /// at its loop header (`header`) or at its end.
+    fn is_osr_target(&self, block_index: u32, header: bool) -> bool {
+        let Some(osr) = &self.osr else {
+            return false;
+        };
+        !osr.joined
+            && match osr.point.at {
+                OsrAt::LoopHeader(index) => header && index == block_index,
+                OsrAt::BlockEnd(index) => !header && index == block_index,
+            }
+    }
+
+    /// At the OSR point: fills the OSR entry's block with the loads of the Wasm state from
+    /// the frame, the locals into their variables and the operand stack into the arguments
+    /// of a jump to `target`, the loop header or block continuation there (which, in an OSR
+    /// entry, takes the whole operand stack). The caller then switches to the block it goes
+    /// on in.
+    fn enter_osr_at(&mut self, target: Block) -> Result<()> {
         let Some(osr) = &self.osr else {
             return Ok(());
         };
-        let (frame, points) = (osr.frame, osr.points.len());
-        let loads = self.builder.create_block();
-        self.builder.ins().jump(loads, &[]);
-        self.builder.switch_to_block(loads);
-        self.builder.seal_block(loads);
+        let (point, frame, block) = (osr.point, osr.frame, osr.block);
+        let types: Vec<Type> = self
+            .builder
+            .func
+            .dfg
+            .block_params(target)
+            .iter()
+            .map(|value| self.builder.func.dfg.value_type(*value))
+            .collect();
+        if point.stack.len() != types.len() {
+            return Err(CompileError::Failed(
+                "the OSR point's operand stack does not match the body".into(),
+            ));
+        }
+        self.builder.switch_to_block(block);
+        self.builder.seal_block(block);
         for (index, (var, ty)) in self
             .locals
             .clone()
@@ -403,61 +415,6 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             let value = decode_slot(&mut self.builder, slot, ty);
             self.builder.def_var(var, value);
         }
-        let landings: Vec<Block> = (0..points).map(|_| self.builder.create_block()).collect();
-        let table: Vec<_> = landings
-            .iter()
-            .map(|block| self.builder.func.dfg.block_call(*block, &[]))
-            .collect();
-        // The interpreter passes the index of one of the function's points.
-        let unknown = self.trap_block(TrapCode::Unreachable);
-        let unknown = self.builder.func.dfg.block_call(unknown, &[]);
-        let table = self
-            .builder
-            .create_jump_table(JumpTableData::new(unknown, &table));
-        let index = self.builder.ins().ireduce(types::I32, point);
-        self.builder.ins().br_table(index, table);
-        for landing in &landings {
-            self.builder.seal_block(*landing);
-        }
-        if let Some(osr) = &mut self.osr {
-            osr.landings = landings;
-        }
-        Ok(())
-    }
-
-    /// The OSR point (its index) of this OSR entry at block `block_index` of the body (see
-    /// `OsrAt`), at its loop header (`header`) or at its end, unless the translation has
-    /// been there already.
-    fn osr_point_at(&self, block_index: u32, header: bool) -> Option<usize> {
-        let osr = self.osr.as_ref()?;
-        let point = *osr.by_block.get(&(block_index, header))?;
-        (!osr.joined[point]).then_some(point)
-    }
-
-    /// At OSR point `point`: fills its landing block with the loads of the operand stack
-    /// from the frame into the arguments of a jump to `target`, the loop header or block
-    /// continuation there (which, in an OSR entry, takes the whole operand stack). The
-    /// caller then switches to the block it goes on in.
-    fn enter_osr_at(&mut self, point: usize, target: Block) -> Result<()> {
-        let Some(osr) = &mut self.osr else {
-            return Ok(());
-        };
-        osr.joined[point] = true;
-        let (frame, landing, point) = (osr.frame, osr.landings[point], &osr.points[point]);
-        let types: Vec<Type> = self
-            .builder
-            .func
-            .dfg
-            .block_params(target)
-            .iter()
-            .map(|value| self.builder.func.dfg.value_type(*value))
-            .collect();
-        if point.stack.len() != types.len() {
-            return Err(CompileError::Failed(
-                "an OSR point's operand stack does not match the body".into(),
-            ));
-        }
-        self.builder.switch_to_block(landing);
         let mut values = Vec::with_capacity(types.len());
         for (entry, ty) in point.stack.iter().zip(&types) {
             let slot = match *entry {
@@ -472,6 +429,9 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             values.push(decode_slot(&mut self.builder, slot, *ty));
         }
         self.jump(target, &values);
+        if let Some(osr) = &mut self.osr {
+            osr.joined = true;
+        }
         Ok(())
     }
 
@@ -812,8 +772,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             self.jump(frame.next, &args);
             frame.next_reachable = true;
         }
-        if let Some(point) = self.osr_point_at(frame.block_index, false) {
-            self.enter_osr_at(point, frame.next)?;
+        if self.is_osr_target(frame.block_index, false) {
+            self.enter_osr_at(frame.next)?;
             frame.next_reachable = true;
         }
         if let Some(header) = frame.header {
@@ -873,8 +833,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 let header = self.carrying_block(carried, &params);
                 let args = self.with_carried(carried, &values);
                 self.jump(header, &args);
-                if let Some(point) = self.osr_point_at(block_index, true) {
-                    self.enter_osr_at(point, header)?;
+                if self.is_osr_target(block_index, true) {
+                    self.enter_osr_at(header)?;
                 }
                 self.builder.switch_to_block(header);
                 let values = self.builder.block_params(header).to_vec();
