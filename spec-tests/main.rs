@@ -83,8 +83,11 @@ fn main() -> ExitCode {
     }
     if stats.osr_entries_compiled + stats.osr_compile_failures > 0 {
         println!(
-            "loop OSR: {} entries compiled, {} refused; {} frames continued in one",
-            stats.osr_entries_compiled, stats.osr_compile_failures, stats.osr_transfers
+            "loop OSR: {} entries compiled, {} refused, {} dropped; {} frames continued in one",
+            stats.osr_entries_compiled,
+            stats.osr_compile_failures,
+            stats.osr_entries_dropped,
+            stats.osr_transfers
         );
     }
     println!("{passed} passed, {failed} failed");

@@ -178,6 +178,11 @@ struct EngineInner {
     osr_entries_compiled: AtomicU64,
     osr_compile_failures: AtomicU64,
     osr_transfers: AtomicU64,
+    osr_entries_dropped: AtomicU64,
+    /// Looks at loop OSR by hot frames of the engine's modules (see `jit::osr_entry`), the
+    /// clock of a queued OSR entry's staleness.
+    #[cfg(feature = "jit")]
+    osr_looks: AtomicU64,
     tier_log: TierLog,
     /// The executable memory of every module's native code and the per-signature
     /// trampolines.
@@ -220,6 +225,9 @@ pub struct EngineStats {
     pub osr_compile_failures: u64,
     /// Interpreter frames that continued in an OSR entry.
     pub osr_transfers: u64,
+    /// Queued OSR entries a compile thread left uncompiled, as no frame had been at their
+    /// loop for a while (see [`TierEventKind::OsrDropped`]).
+    pub osr_entries_dropped: u64,
 }
 
 impl Engine {
@@ -243,6 +251,9 @@ impl Engine {
                 osr_entries_compiled: AtomicU64::new(0),
                 osr_compile_failures: AtomicU64::new(0),
                 osr_transfers: AtomicU64::new(0),
+                osr_entries_dropped: AtomicU64::new(0),
+                #[cfg(feature = "jit")]
+                osr_looks: AtomicU64::new(0),
                 tier_log: TierLog::new(config.record_tier_events),
                 #[cfg(feature = "jit")]
                 code: crate::jit::EngineCode::default(),
@@ -279,6 +290,7 @@ impl Engine {
             osr_entries_compiled: self.inner.osr_entries_compiled.load(Ordering::Relaxed),
             osr_compile_failures: self.inner.osr_compile_failures.load(Ordering::Relaxed),
             osr_transfers: self.inner.osr_transfers.load(Ordering::Relaxed),
+            osr_entries_dropped: self.inner.osr_entries_dropped.load(Ordering::Relaxed),
         }
     }
 
@@ -360,6 +372,26 @@ impl Engine {
     #[cfg(feature = "jit")]
     pub(crate) fn record_osr_transfer(&self) {
         self.inner.osr_transfers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a hot frame's look at loop OSR; returns the count with it.
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_osr_look(&self) -> u64 {
+        self.inner.osr_looks.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// How many looks at loop OSR hot frames have made so far.
+    #[cfg(feature = "jit")]
+    pub(crate) fn osr_looks(&self) -> u64 {
+        self.inner.osr_looks.load(Ordering::Relaxed)
+    }
+
+    /// Records that a compile thread dropped a queued OSR entry.
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_osr_drop(&self) {
+        self.inner
+            .osr_entries_dropped
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The engine's native code: its code arena and its trampolines.

@@ -27,11 +27,16 @@ pub enum TierEventKind {
     /// A running interpreter frame continued in an OSR entry's native code at the loop the
     /// event names ([`TierEvent::loop_index`]).
     OsrEntered,
+    /// A queued OSR entry was not compiled: when a compile thread took it, hot frames had
+    /// looked at loop OSR elsewhere for about a millisecond of interpretation and never at
+    /// its loop (the frame that asked had left the loop). A frame back at the loop asks
+    /// again.
+    OsrDropped,
 }
 
 impl TierEventKind {
     /// Every kind, in the order of a function's life.
-    pub const ALL: [TierEventKind; 7] = [
+    pub const ALL: [TierEventKind; 8] = [
         TierEventKind::Translated,
         TierEventKind::Queued,
         TierEventKind::CompileStarted,
@@ -39,6 +44,7 @@ impl TierEventKind {
         TierEventKind::CompileFailed,
         TierEventKind::SwappedIn,
         TierEventKind::OsrEntered,
+        TierEventKind::OsrDropped,
     ];
 
     /// The kind whose [`name`](TierEventKind::name) is `name`, if any.
@@ -49,7 +55,8 @@ impl TierEventKind {
     }
 
     /// The event's name in a tier log (`tierwasm run --tier-log`): `translated`, `queued`,
-    /// `compile_start`, `compile_end`, `compile_failed`, `swapped_in`, `osr_entered`.
+    /// `compile_start`, `compile_end`, `compile_failed`, `swapped_in`, `osr_entered`,
+    /// `osr_dropped`.
     pub fn name(self) -> &'static str {
         match self {
             TierEventKind::Translated => "translated",
@@ -59,6 +66,7 @@ impl TierEventKind {
             TierEventKind::CompileFailed => "compile_failed",
             TierEventKind::SwappedIn => "swapped_in",
             TierEventKind::OsrEntered => "osr_entered",
+            TierEventKind::OsrDropped => "osr_dropped",
         }
     }
 }

@@ -10,6 +10,31 @@ use tierwasm::{
     Config, Engine, Instance, Module, Store, Strategy, TierEvent, TierEventKind, TrapCode,
 };
 
+/// A module whose one function takes the compile thread a while (tens of milliseconds):
+/// 1 000 additions of constants in a row.
+fn slow_to_compile() -> String {
+    let additions: String = (0..1_000)
+        .map(|i| format!("(i32.add (i32.const {i}))\n"))
+        .collect();
+    format!("(module (func (export \"big\") (param i32) (result i32) (local.get 0)\n{additions}))")
+}
+
+/// A short loop, whose one backward branch (at threshold 1, a look at loop OSR) asks for its
+/// OSR entry, then a long loop.
+const LOOP_THEN_LONG_LOOP: &str = r#"(module $two_loops
+  (func $two_loops (export "two_loops") (param $n i32) (result i32)
+    (local $i i32) (local $sum i32)
+    (loop $short
+      (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $short (i32.lt_u (local.get $i) (i32.const 2))))
+    (local.set $i (i32.const 0))
+    (loop $long
+      (local.set $sum (i32.add (local.get $sum) (i32.xor (local.get $i) (i32.const 0x55))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $long (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum)))"#;
+
 const PROGRAM: &str = r#"(module $osr
   (memory 1)
   ;; One long loop: a function called once.
@@ -210,6 +235,54 @@ fn a_long_loop_in_a_function_called_once_continues_in_native_code() {
     assert_eq!(stats.osr_entries_compiled, 1);
     assert_eq!(stats.osr_transfers, 1);
     assert_eq!(stats.osr_compile_failures, 0);
+}
+
+#[test]
+fn a_queued_entry_for_a_loop_the_frame_has_left_is_dropped_for_the_loop_it_is_in() {
+    // One compile thread, kept busy by a big function queued first: when it gets to the
+    // short loop's entry, the frame has been in the long loop for a while.
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .tier_up_threshold(1)
+        .compile_threads(1)
+        .record_tier_events(true);
+    let engine = Engine::new(&config);
+    let big = Module::new(&engine, wasm(&slow_to_compile())).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &big, &[]).unwrap();
+    let big = instance.get_typed_func::<i32, i32>(&store, "big").unwrap();
+    let expected_big = (0..1_000).fold(1i32, |sum, i: i32| sum.wrapping_add(i));
+    assert_eq!(big.call(&mut store, 1).unwrap(), expected_big);
+
+    let module = Module::new(&engine, wasm(LOOP_THEN_LONG_LOOP)).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let two_loops = instance
+        .get_typed_func::<i32, i32>(&store, "two_loops")
+        .unwrap();
+    let n = 100_000_000;
+    let short_loop: i32 = 1;
+    let expected = (0..n).fold(short_loop, |sum, i: i32| sum.wrapping_add(i ^ 0x55));
+    assert_eq!(two_loops.call(&mut store, n).unwrap(), expected);
+
+    let events = engine.tier_events();
+    let (short, long) = (Some(0), Some(1));
+    assert_eq!(
+        osr_events(&events, "two_loops"),
+        [
+            (TierEventKind::Queued, short),
+            (TierEventKind::OsrDropped, short),
+            (TierEventKind::Queued, long),
+            (TierEventKind::CompileStarted, long),
+            (TierEventKind::CompileFinished, long),
+            (TierEventKind::OsrEntered, long),
+        ],
+        "{events:?}"
+    );
+    let stats = engine.stats();
+    assert_eq!(stats.osr_entries_dropped, 1);
+    assert_eq!(stats.osr_entries_compiled, 1);
+    assert_eq!(stats.osr_transfers, 1);
 }
 
 #[test]

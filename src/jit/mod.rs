@@ -26,7 +26,7 @@ mod translate;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -123,8 +123,12 @@ pub(crate) struct NativeSlot {
 /// The OSR entry at one loop of a function (see [`osr_entry`]).
 #[derive(Default)]
 struct OsrSlot {
-    /// Whether it has been asked for (so it is compiled once).
+    /// Whether it has been asked for (so it is compiled once, unless a compile thread drops
+    /// the request, see [`queued_osr_entry`]).
     requested: AtomicBool,
+    /// The engine's count of looks at loop OSR (`Engine::record_osr_look`) when a hot frame
+    /// last looked at this loop.
+    seen_at: AtomicU64,
     /// The compiled entry, or `None` when compiling it failed.
     code: OnceLock<Option<NativeCode>>,
 }
@@ -205,6 +209,8 @@ pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> O
     if let Some(code) = slot.code.get() {
         return code.as_ref().map(NativeCode::body);
     }
+    slot.seen_at
+        .store(module.engine.record_osr_look(), Ordering::Relaxed);
     let siblings = module.code_slot(func).native.osr.get()?;
     let pending =
         |slot: &OsrSlot| slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none();
@@ -218,6 +224,36 @@ pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> O
         return osr_code(module, func, point).map(NativeCode::body);
     }
     None
+}
+
+/// How many looks at loop OSR hot frames may make elsewhere, and none at a loop, before a
+/// compile thread drops the queued request for the loop's OSR entry: about 1 ms of
+/// interpretation at the default interval ([`OSR_CHECK_INTERVAL`]).
+const OSR_STALE_LOOKS: u64 = 32;
+
+/// A compile thread's OSR job: compiles the OSR entry of defined function `func` of `module`
+/// at OSR point `point`, unless the engine's hot frames have made [`OSR_STALE_LOOKS`] looks
+/// at loop OSR since one last looked at this loop: the frame that asked has left it (an
+/// initialisation loop before the kernel, or a loop before a call that does the work), and
+/// an entry there would keep the compile thread from code that is needed now. The request
+/// is then dropped, so that a frame back at the loop asks again, and other loops of the
+/// function can ask meanwhile. (Counted in looks rather than in time, so that a frame whose
+/// machine stopped running it for a while has not left its loop.)
+pub(crate) fn queued_osr_entry(module: &ModuleInner, func: u32, point: usize) {
+    let Some(slot) = osr_slot(module, func, point) else {
+        return;
+    };
+    let seen_at = slot.seen_at.load(Ordering::Relaxed);
+    let looks_since = module.engine.osr_looks().saturating_sub(seen_at);
+    if looks_since < OSR_STALE_LOOKS {
+        osr_code(module, func, point);
+        return;
+    }
+    slot.requested.store(false, Ordering::Relaxed);
+    module.engine.record_osr_drop();
+    if let Some(point) = osr_point(module, func, point) {
+        module.record_osr_event(func, point.loop_index, TierEventKind::OsrDropped, None);
+    }
 }
 
 /// The OSR slot of `point` of defined function `func`, made with its siblings on first use.
@@ -243,7 +279,7 @@ fn osr_point(module: &ModuleInner, func: u32, point: usize) -> Option<&OsrPoint>
 
 /// The OSR entry at `point` of defined function `func` of `module`, compiled now on this
 /// thread if no thread has compiled it yet; `None` when it cannot be compiled.
-pub(crate) fn osr_code(module: &ModuleInner, func: u32, point: usize) -> Option<&NativeCode> {
+fn osr_code(module: &ModuleInner, func: u32, point: usize) -> Option<&NativeCode> {
     let slot = osr_slot(module, func, point)?;
     let osr = osr_point(module, func, point)?;
     slot.code

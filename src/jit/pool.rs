@@ -28,7 +28,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{native_code, osr_code};
+use super::{native_code, queued_osr_entry};
 use crate::module::ModuleInner;
 
 /// The engine's worker threads, started on the first job.
@@ -66,7 +66,7 @@ impl Job {
             Work::Funcs(funcs) => funcs.compile(&self.module),
             Work::Osr { func, point } => {
                 if let Some(module) = self.module.upgrade() {
-                    osr_code(&module, func, point);
+                    queued_osr_entry(&module, func, point);
                 }
             }
         }

@@ -183,6 +183,7 @@ fn kind_color(kind: EventKind) -> RGBColor {
         EventKind::CompileFailed => RGBColor(220, 20, 60),
         EventKind::SwappedIn => RGBColor(128, 0, 128),
         EventKind::OsrEntered => RGBColor(0, 0, 0),
+        EventKind::OsrDropped => RGBColor(160, 160, 160),
         // A kind newer than this tool: drawn in grey.
         _ => RGBColor(128, 128, 128),
     }
@@ -190,8 +191,8 @@ fn kind_color(kind: EventKind) -> RGBColor {
 
 /// The mark of an event kind, centred on pixel offset (0, 0): a circle for `translated`, a
 /// triangle for `queued`, an open and a filled square for the start and end of a
-/// compilation, a cross for a failure, a diamond for `swapped_in`, a ring for `osr_entered`
-/// (and for a kind newer than this tool).
+/// compilation, a cross for a failure (grey for `osr_dropped`), a diamond for `swapped_in`,
+/// a ring for `osr_entered` (and for a kind newer than this tool).
 fn mark<DB: DrawingBackend>(kind: EventKind) -> DynElement<'static, DB, (i32, i32)> {
     let color = kind_color(kind);
     let (filled, stroke) = (color.filled(), color.stroke_width(2));
@@ -200,7 +201,9 @@ fn mark<DB: DrawingBackend>(kind: EventKind) -> DynElement<'static, DB, (i32, i3
         EventKind::Queued => Polygon::new(vec![(0, -5), (5, 4), (-5, 4)], filled).into_dyn(),
         EventKind::CompileStarted => Rectangle::new([(-4, -4), (4, 4)], stroke).into_dyn(),
         EventKind::CompileFinished => Rectangle::new([(-4, -4), (4, 4)], filled).into_dyn(),
-        EventKind::CompileFailed => Cross::new((0, 0), 5, stroke).into_dyn(),
+        EventKind::CompileFailed | EventKind::OsrDropped => {
+            Cross::new((0, 0), 5, stroke).into_dyn()
+        }
         EventKind::SwappedIn => {
             Polygon::new(vec![(0, -6), (6, 0), (0, 6), (-6, 0)], filled).into_dyn()
         }

@@ -107,9 +107,11 @@ impl Timings {
             .find(|event| event.kind == TierEventKind::OsrEntered);
         writeln!(
             f,
-            "loop OSR: {} entries compiled, {} refused; {} frames continued in native code{}",
+            "loop OSR: {} entries compiled, {} refused, {} dropped; {} frames continued in native \
+             code{}",
             count(TierEventKind::CompileFinished, true),
             count(TierEventKind::CompileFailed, true),
+            count(TierEventKind::OsrDropped, true),
             count(TierEventKind::OsrEntered, true),
             first_osr.map_or(String::new(), |event| format!(
                 ", the first {} after the engine started",
