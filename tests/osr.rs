@@ -10,8 +10,8 @@ use tierwasm::{
     Config, Engine, Instance, Module, Store, Strategy, TierEvent, TierEventKind, TrapCode,
 };
 
-/// A module whose one function takes the compile thread a while (tens of milliseconds):
-/// 1 000 additions of constants in a row.
+/// A module whose one function takes the compile thread a while: 1 000 additions of
+/// constants in a row, about 50 ms (Cranelift's e-graph is slow on such chains).
 fn slow_to_compile() -> String {
     let additions: String = (0..1_000)
         .map(|i| format!("(i32.add (i32.const {i}))\n"))
