@@ -20,6 +20,7 @@
 mod bulk;
 mod code_memory;
 mod entry;
+mod placement;
 mod pool;
 mod translate;
 

@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::placement::Placement;
 use super::{native_code, queued_osr_entry};
 use crate::module::ModuleInner;
 
@@ -43,6 +44,8 @@ pub(crate) struct CompilePool {
 struct Workers {
     /// The queue; dropping it disconnects the workers.
     jobs: Sender<Job>,
+    /// Which CPUs the workers may run on.
+    placement: Arc<Placement>,
     /// One per worker that could be spawned.
     handles: Vec<JoinHandle<()>>,
 }
@@ -221,6 +224,7 @@ impl CompilePool {
     /// would have done or helped with is the queueing thread's.
     fn submit(&self, job: Job) -> bool {
         let workers = self.workers.get_or_init(|| Workers::start(self.threads));
+        workers.placement.avoid_current_cpu();
         // Sending fails only when no worker could be spawned: a worker returns only once
         // the queue is disconnected, which it never is while the pool is borrowed.
         workers.jobs.send(job).is_ok()
@@ -231,17 +235,23 @@ impl Workers {
     /// Spawns `threads` workers on a new queue; fewer when the system refuses threads.
     fn start(threads: usize) -> Workers {
         let (sender, receiver) = crossbeam_channel::unbounded();
+        let placement = Arc::new(Placement::new(threads));
         let handles = (0..threads)
             .map_while(|index| {
                 let receiver = receiver.clone();
+                let placement = Arc::clone(&placement);
                 std::thread::Builder::new()
                     .name(format!("tierwasm-compile-{index}"))
-                    .spawn(move || work(&receiver))
+                    .spawn(move || {
+                        placement.register(index);
+                        work(&receiver);
+                    })
                     .ok()
             })
             .collect();
         Workers {
             jobs: sender,
+            placement,
             handles,
         }
     }
@@ -259,9 +269,8 @@ fn work(jobs: &Receiver<Job>) {
 }
 
 /// Makes the calling compile thread yield to the threads that run Wasm (nice 10 on Linux):
-/// when the scheduler puts it on the CPU of a thread that is interpreting, which the thread
-/// would otherwise share at half speed while it waits for the compiled code, the interpreter
-/// keeps the CPU and the compile thread moves to an idle one. Elsewhere it keeps the default
+/// where it shares a CPU with them (every CPU runs Wasm, or the queueing thread moved onto
+/// its CPU, see [`Placement`]), it gets a small share of it. Elsewhere it keeps the default
 /// priority (a process-wide call on other systems would lower every thread's).
 fn lower_priority() {
     #[cfg(target_os = "linux")]
@@ -273,7 +282,7 @@ fn lower_priority() {
 
 impl Drop for CompilePool {
     fn drop(&mut self) {
-        let Some(Workers { jobs, handles }) = self.workers.take() else {
+        let Some(Workers { jobs, handles, .. }) = self.workers.take() else {
             return;
         };
         drop(jobs);
