@@ -35,6 +35,23 @@ const LOOP_THEN_LONG_LOOP: &str = r#"(module $two_loops
       (br_if $long (i32.lt_u (local.get $i) (local.get $n))))
     (local.get $sum)))"#;
 
+/// An outer loop whose first iteration skips the inner loop, so that the outer loop asks
+/// for its OSR entry first, and whose later iterations run ten iterations of an inner loop.
+const OUTER_THEN_INNER: &str = r#"(module $nest
+  (func $outer_then_inner (export "outer_then_inner") (param $n i32) (result i32)
+    (local $i i32) (local $j i32) (local $sum i32)
+    (loop $outer
+      (if (i32.gt_u (local.get $i) (i32.const 0))
+        (then
+          (local.set $j (i32.const 0))
+          (loop $inner
+            (local.set $sum (i32.add (local.get $sum) (i32.xor (local.get $i) (local.get $j))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $inner (i32.lt_u (local.get $j) (i32.const 10))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum)))"#;
+
 const PROGRAM: &str = r#"(module $osr
   (memory 1)
   ;; One long loop: a function called once.
@@ -283,6 +300,50 @@ fn a_queued_entry_for_a_loop_the_frame_has_left_is_dropped_for_the_loop_it_is_in
     assert_eq!(stats.osr_entries_dropped, 1);
     assert_eq!(stats.osr_entries_compiled, 1);
     assert_eq!(stats.osr_transfers, 1);
+}
+
+#[test]
+fn a_frame_in_an_inner_loop_enters_the_ready_entry_of_its_outer_loop_without_asking_for_its_own() {
+    // One compile thread, kept busy by a big function queued first: the outer loop's entry
+    // is compiled while the frame spends ten looks of eleven in the inner loop, so its first
+    // look after that is most likely from the inner loop.
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .tier_up_threshold(1)
+        .compile_threads(1)
+        .record_tier_events(true);
+    let engine = Engine::new(&config);
+    let big = Module::new(&engine, wasm(&slow_to_compile())).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &big, &[]).unwrap();
+    let big = instance.get_typed_func::<i32, i32>(&store, "big").unwrap();
+    big.call(&mut store, 1).unwrap();
+
+    let module = Module::new(&engine, wasm(OUTER_THEN_INNER)).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let nested = instance
+        .get_typed_func::<i32, i32>(&store, "outer_then_inner")
+        .unwrap();
+    let n = 30_000_000;
+    let expected = (1..n).fold(0i32, |sum, i: i32| {
+        (0..10).fold(sum, |sum, j| sum.wrapping_add(i ^ j))
+    });
+    assert_eq!(nested.call(&mut store, n).unwrap(), expected);
+
+    let events = engine.tier_events();
+    let outer = Some(0);
+    assert_eq!(
+        osr_events(&events, "outer_then_inner"),
+        [
+            (TierEventKind::Queued, outer),
+            (TierEventKind::CompileStarted, outer),
+            (TierEventKind::CompileFinished, outer),
+            (TierEventKind::OsrEntered, outer),
+        ],
+        "{events:?}"
+    );
+    assert_eq!(engine.stats().osr_entries_compiled, 1);
 }
 
 #[test]

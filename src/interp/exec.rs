@@ -353,6 +353,8 @@ fn execute<T>(store: &mut Store<T>, stack: &mut Stack, instance: u32, func: u32)
             loop_budget_flushed: LOOP_BUDGET,
             #[cfg(feature = "jit")]
             osr_check_interval: crate::jit::osr_check_interval(store.inner.engine.config()),
+            #[cfg(feature = "jit")]
+            osr_quick_looks: 0,
             trap: None,
         };
         #[cfg(feature = "jit")]
@@ -470,6 +472,10 @@ struct Ctx<'a> {
     /// strategy does not tier up).
     #[cfg(feature = "jit")]
     osr_check_interval: i64,
+    /// While above zero, every backward jump looks at loop OSR, for an entry that is ready at
+    /// another loop of the function (`jit::OsrLook::SiblingReady`); counts those looks down.
+    #[cfg(feature = "jit")]
+    osr_quick_looks: u32,
     /// Why execution stopped, when it stopped early.
     trap: Option<Trap>,
 }
@@ -2622,14 +2628,22 @@ enum Osr {
 }
 
 /// Loop OSR: at the loop header `target` of the running function, asks for the loop's OSR
-/// entry once the function is hot, and enters it with the frame's slots once it is compiled. (With synchronous tier-up it is compiled
-/// on the spot.)
+/// entry once the function is hot, and enters it with the frame's slots once it is compiled
+/// (with synchronous tier-up it is compiled on the spot). While `Ctx::osr_quick_looks`
+/// lasts, it only enters an entry that is ready.
 #[cfg(feature = "jit")]
 #[inline(never)]
 fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
+    use crate::jit::OsrLook;
     flush_back_edges(ctx);
-    ctx.loop_budget += ctx.osr_check_interval;
-    ctx.loop_budget_flushed += ctx.osr_check_interval;
+    let quick = ctx.osr_quick_looks > 0;
+    if quick {
+        ctx.osr_quick_looks -= 1;
+        look_at_next_back_edge(ctx);
+    } else {
+        ctx.loop_budget += ctx.osr_check_interval;
+        ctx.loop_budget_flushed += ctx.osr_check_interval;
+    }
     let slot = ctx.current.slot();
     let queued = slot.tier_up_at.load(Ordering::Relaxed) == u32::MAX;
     if !(queued || slot.tier_up_due()) {
@@ -2651,8 +2665,19 @@ fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
     // The function's own code waits for its next call (which queues it): the frame needs
     // the loop's entry, and a compile thread has hotter functions to compile than one that
     // may never be called again.
-    let Some(entry) = crate::jit::osr_entry(module, func, point) else {
-        return Osr::NotEntered;
+    let look = if quick {
+        crate::jit::ready_osr_entry(module, func, point).map_or(OsrLook::NotReady, OsrLook::Ready)
+    } else {
+        crate::jit::osr_entry(module, func, point)
+    };
+    let entry = match look {
+        OsrLook::Ready(entry) => entry,
+        OsrLook::NotReady => return Osr::NotEntered,
+        OsrLook::SiblingReady => {
+            ctx.osr_quick_looks = crate::jit::OSR_QUICK_LOOKS;
+            look_at_next_back_edge(ctx);
+            return Osr::NotEntered;
+        }
     };
     let loop_index = code.osr_points[point].loop_index;
     module.record_osr_event(func, loop_index, TierEventKind::OsrEntered, None);
@@ -2666,6 +2691,15 @@ fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
             Osr::Trapped
         }
     }
+}
+
+/// Makes the next backward jump look at loop OSR again: a budget of zero, which any jump
+/// takes below zero. Only right after [`flush_back_edges`], so that no iteration goes
+/// uncounted.
+#[cfg(feature = "jit")]
+fn look_at_next_back_edge(ctx: &mut Ctx<'_>) {
+    ctx.loop_budget = 0;
+    ctx.loop_budget_flushed = 0;
 }
 
 /// WebAssembly's float semantics where Rust's differ.

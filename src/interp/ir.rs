@@ -865,6 +865,9 @@ pub(crate) struct OsrPoint {
     /// The innermost loop around it (counted in `loop` operators from the start of the
     /// body), which the tier events of its OSR entry name.
     pub loop_index: u32,
+    /// The loops around `loop_index`, outermost first: a frame at this point gets to their
+    /// headers again.
+    pub outer_loops: Box<[u32]>,
     /// The Wasm operand stack there, bottom first.
     pub stack: Box<[OsrValue]>,
 }

@@ -951,10 +951,17 @@ impl<'m> Translator<'m> {
                 Entry::Temp => OsrValue::Slot(self.temp(depth)),
             })
             .collect();
+        let outer_loops = self
+            .controls
+            .iter()
+            .filter_map(|control| control.loop_index)
+            .filter(|&outer| outer != loop_index)
+            .collect();
         let point = OsrPoint {
             label,
             at,
             loop_index,
+            outer_loops,
             stack,
         };
         match self.osr_points.last_mut() {

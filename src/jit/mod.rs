@@ -40,7 +40,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::Strategy;
 use crate::engine::{Engine, SignatureId};
-use crate::interp::OsrPoint;
+use crate::interp::{OsrAt, OsrPoint};
 use crate::module::ModuleInner;
 use crate::module::types::FuncType;
 use crate::tier_log::TierEventKind;
@@ -130,6 +130,9 @@ struct OsrSlot {
     /// The engine's count of looks at loop OSR (`Engine::record_osr_look`) when a hot frame
     /// last looked at this loop.
     seen_at: AtomicU64,
+    /// Whether a frame at this loop has been told to look for another loop's ready entry
+    /// first ([`OsrLook::SiblingReady`]), which is done once.
+    waited_for_sibling: AtomicBool,
     /// The compiled entry, or `None` when compiling it failed.
     code: OnceLock<Option<NativeCode>>,
 }
@@ -197,34 +200,103 @@ pub(crate) fn tier_up(module: &Arc<ModuleInner>, func: u32) {
     }
 }
 
+/// What a hot frame's look at loop OSR found (see [`osr_entry`]).
+pub(crate) enum OsrLook {
+    /// The loop's OSR entry is compiled: its address (of type `ArrayEntry`, see [`entry`],
+    /// taking the frame's slots).
+    Ready(*const u8),
+    /// Not yet: it has been asked for (now or before), or it cannot be compiled.
+    NotReady,
+    /// This loop has no entry yet but a loop around it has one: the frame is to look at every
+    /// back-edge for the next [`OSR_QUICK_LOOKS`] (with [`ready_osr_entry`]) and enter there
+    /// when it gets to that loop's header, before this loop's entry is asked for.
+    SiblingReady,
+}
+
+/// How many back-edges a frame told [`OsrLook::SiblingReady`] looks at before it goes back
+/// to looking every [`OSR_CHECK_INTERVAL`] and asks for its own loop's entry: a look takes
+/// tens of nanoseconds, and an outer loop's header comes around within a few thousand inner
+/// iterations. A frame interpreting a hot loop nest mostly looks from its innermost loop, so
+/// without this it would rarely look at the outer loop whose entry is ready, and would have
+/// one more entry compiled for the inner loop.
+pub(crate) const OSR_QUICK_LOOKS: u32 = 4096;
+
 /// The OSR entry of defined function `func` (module index space) of `module` at its
-/// interpreter code's OSR point `point`, for a running frame that is hot at that loop: its
-/// address (of type `ArrayEntry`, see [`entry`], taking the frame's slots) when it has been
-/// compiled, else `None`. The first request compiles it, on a compile thread (on this one
-/// with synchronous tier-up or no compile threads, and then it is ready at once), unless an
-/// entry at another loop of the function is being compiled: the frame that asked for it
-/// is likely to reach that loop again (it is around this one, or runs after it), and any
-/// entry takes the frame's whole rest to native code.
-pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> Option<*const u8> {
-    let slot = osr_slot(module, func, point)?;
+/// interpreter code's OSR point `point`, for a running frame that is hot at that loop.
+/// The first request compiles it, on a compile thread (on this one with synchronous tier-up
+/// or no compile threads, and then it is ready at once), unless an entry at another loop of
+/// the function is being compiled (the frame that asked for it is likely to reach that loop
+/// again: it is around this one, or runs after it, and any entry takes the frame's whole
+/// rest to native code) or, the first time, an entry at a loop around this one is ready
+/// ([`OsrLook::SiblingReady`]).
+pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> OsrLook {
+    let Some(slot) = osr_slot(module, func, point) else {
+        return OsrLook::NotReady;
+    };
     if let Some(code) = slot.code.get() {
-        return code.as_ref().map(NativeCode::body);
+        return code
+            .as_ref()
+            .map_or(OsrLook::NotReady, |code| OsrLook::Ready(code.body()));
     }
     slot.seen_at
         .store(module.engine.record_osr_look(), Ordering::Relaxed);
-    let siblings = module.code_slot(func).native.osr.get()?;
+    let Some(siblings) = module.code_slot(func).native.osr.get() else {
+        return OsrLook::NotReady;
+    };
     let pending =
         |slot: &OsrSlot| slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none();
-    if siblings.iter().any(pending) || slot.requested.swap(true, Ordering::Relaxed) {
-        return None;
+    if siblings.iter().any(pending) || slot.requested.load(Ordering::Relaxed) {
+        return OsrLook::NotReady;
     }
-    let loop_index = osr_point(module, func, point)?.loop_index;
+    if outer_loop_ready(module, func, point)
+        && !slot.waited_for_sibling.swap(true, Ordering::Relaxed)
+    {
+        return OsrLook::SiblingReady;
+    }
+    if slot.requested.swap(true, Ordering::Relaxed) {
+        return OsrLook::NotReady;
+    }
+    let Some(loop_index) = osr_point(module, func, point).map(|point| point.loop_index) else {
+        return OsrLook::NotReady;
+    };
     module.record_osr_event(func, loop_index, TierEventKind::Queued, None);
     let synchronous = module.engine.config().synchronous_tier_up;
     if synchronous || !module.engine.compile_pool().queue_osr(module, func, point) {
-        return osr_code(module, func, point).map(NativeCode::body);
+        return osr_code(module, func, point)
+            .map_or(OsrLook::NotReady, |code| OsrLook::Ready(code.body()));
     }
-    None
+    OsrLook::NotReady
+}
+
+/// Whether an OSR point at the header of a loop around OSR point `point` of defined function
+/// `func` of `module` has a compiled entry.
+fn outer_loop_ready(module: &ModuleInner, func: u32, point: usize) -> bool {
+    let Some(code) = module.code_slot(func).translated.get() else {
+        return false;
+    };
+    let Some(slots) = module.code_slot(func).native.osr.get() else {
+        return false;
+    };
+    let outer_loops = &code.osr_points[point].outer_loops;
+    code.osr_points
+        .iter()
+        .zip(slots.iter())
+        .any(|(other, slot)| {
+            matches!(other.at, OsrAt::LoopHeader(_))
+                && outer_loops.contains(&other.loop_index)
+                && matches!(slot.code.get(), Some(Some(_)))
+        })
+}
+
+/// The OSR entry of defined function `func` of `module` at OSR point `point` if it is
+/// compiled, for a frame's quick look ([`OsrLook::SiblingReady`]): asks for nothing and
+/// counts no look.
+pub(crate) fn ready_osr_entry(module: &ModuleInner, func: u32, point: usize) -> Option<*const u8> {
+    osr_slot(module, func, point)?
+        .code
+        .get()?
+        .as_ref()
+        .map(NativeCode::body)
 }
 
 /// How many looks at loop OSR hot frames may make elsewhere, and none at a loop, before a
