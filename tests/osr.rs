@@ -209,6 +209,25 @@ where
     tiered
 }
 
+/// A tiered engine at threshold 1 with one compile thread, which is busy for a while with
+/// a function that is slow to compile, queued by its first call in the returned store.
+fn busy_compile_thread() -> (Engine, Store<()>) {
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .tier_up_threshold(1)
+        .compile_threads(1)
+        .record_tier_events(true);
+    let engine = Engine::new(&config);
+    let big = Module::new(&engine, wasm(&slow_to_compile())).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &big, &[]).unwrap();
+    let big = instance.get_typed_func::<i32, i32>(&store, "big").unwrap();
+    let expected = (0..1_000).fold(1i32, |sum, i: i32| sum.wrapping_add(i));
+    assert_eq!(big.call(&mut store, 1).unwrap(), expected);
+    (engine, store)
+}
+
 /// The events about function `name` that concern an OSR entry, in order.
 fn osr_events(events: &[TierEvent], name: &str) -> Vec<(TierEventKind, Option<u32>)> {
     events
@@ -256,21 +275,9 @@ fn a_long_loop_in_a_function_called_once_continues_in_native_code() {
 
 #[test]
 fn a_queued_entry_for_a_loop_the_frame_has_left_is_dropped_for_the_loop_it_is_in() {
-    // One compile thread, kept busy by a big function queued first: when it gets to the
-    // short loop's entry, the frame has been in the long loop for a while.
-    let mut config = Config::new();
-    config
-        .strategy(Strategy::Tiered)
-        .tier_up_threshold(1)
-        .compile_threads(1)
-        .record_tier_events(true);
-    let engine = Engine::new(&config);
-    let big = Module::new(&engine, wasm(&slow_to_compile())).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &big, &[]).unwrap();
-    let big = instance.get_typed_func::<i32, i32>(&store, "big").unwrap();
-    let expected_big = (0..1_000).fold(1i32, |sum, i: i32| sum.wrapping_add(i));
-    assert_eq!(big.call(&mut store, 1).unwrap(), expected_big);
+    // When the compile thread gets to the short loop's entry, the frame has been in the long
+    // loop for a while.
+    let (engine, mut store) = busy_compile_thread();
 
     let module = Module::new(&engine, wasm(LOOP_THEN_LONG_LOOP)).unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
@@ -304,21 +311,9 @@ fn a_queued_entry_for_a_loop_the_frame_has_left_is_dropped_for_the_loop_it_is_in
 
 #[test]
 fn a_frame_in_an_inner_loop_enters_the_ready_entry_of_its_outer_loop_without_asking_for_its_own() {
-    // One compile thread, kept busy by a big function queued first: the outer loop's entry
-    // is compiled while the frame spends ten looks of eleven in the inner loop, so its first
-    // look after that is most likely from the inner loop.
-    let mut config = Config::new();
-    config
-        .strategy(Strategy::Tiered)
-        .tier_up_threshold(1)
-        .compile_threads(1)
-        .record_tier_events(true);
-    let engine = Engine::new(&config);
-    let big = Module::new(&engine, wasm(&slow_to_compile())).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &big, &[]).unwrap();
-    let big = instance.get_typed_func::<i32, i32>(&store, "big").unwrap();
-    big.call(&mut store, 1).unwrap();
+    // The outer loop's entry is compiled while the frame spends ten looks of eleven in the
+    // inner loop, so its first look after that is most likely from the inner loop.
+    let (engine, mut store) = busy_compile_thread();
 
     let module = Module::new(&engine, wasm(OUTER_THEN_INNER)).unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
