@@ -472,8 +472,9 @@ struct Ctx<'a> {
     /// strategy does not tier up).
     #[cfg(feature = "jit")]
     osr_check_interval: i64,
-    /// While above zero, every backward jump looks at loop OSR, for an entry that is ready at
-    /// another loop of the function (`jit::OsrLook::SiblingReady`); counts those looks down.
+    /// While above zero, every backward jump looks at loop OSR, for an entry that is ready
+    /// at a loop around the one that asked (`jit::OsrLook::OuterLoopReady`); counts those
+    /// looks down.
     #[cfg(feature = "jit")]
     osr_quick_looks: u32,
     /// Why execution stopped, when it stopped early.
@@ -2673,7 +2674,7 @@ fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
     let entry = match look {
         OsrLook::Ready(entry) => entry,
         OsrLook::NotReady => return Osr::NotEntered,
-        OsrLook::SiblingReady => {
+        OsrLook::OuterLoopReady => {
             ctx.osr_quick_looks = crate::jit::OSR_QUICK_LOOKS;
             look_at_next_back_edge(ctx);
             return Osr::NotEntered;

@@ -130,9 +130,9 @@ struct OsrSlot {
     /// The engine's count of looks at loop OSR (`Engine::record_osr_look`) when a hot frame
     /// last looked at this loop.
     seen_at: AtomicU64,
-    /// Whether a frame at this loop has been told to look for another loop's ready entry
-    /// first ([`OsrLook::SiblingReady`]), which is done once.
-    waited_for_sibling: AtomicBool,
+    /// Whether a frame at this loop has been told to look for an outer loop's ready entry
+    /// first ([`OsrLook::OuterLoopReady`]), which is done once.
+    waited_for_outer_loop: AtomicBool,
     /// The compiled entry, or `None` when compiling it failed.
     code: OnceLock<Option<NativeCode>>,
 }
@@ -210,10 +210,10 @@ pub(crate) enum OsrLook {
     /// This loop has no entry yet but a loop around it has one: the frame is to look at every
     /// back-edge for the next [`OSR_QUICK_LOOKS`] (with [`ready_osr_entry`]) and enter there
     /// when it gets to that loop's header, before this loop's entry is asked for.
-    SiblingReady,
+    OuterLoopReady,
 }
 
-/// How many back-edges a frame told [`OsrLook::SiblingReady`] looks at before it goes back
+/// How many back-edges a frame told [`OsrLook::OuterLoopReady`] looks at before it goes back
 /// to looking every [`OSR_CHECK_INTERVAL`] and asks for its own loop's entry: a look takes
 /// tens of nanoseconds, and an outer loop's header comes around within a few thousand inner
 /// iterations. A frame interpreting a hot loop nest mostly looks from its innermost loop, so
@@ -228,7 +228,7 @@ pub(crate) const OSR_QUICK_LOOKS: u32 = 4096;
 /// the function is being compiled (the frame that asked for it is likely to reach that loop
 /// again: it is around this one, or runs after it, and any entry takes the frame's whole
 /// rest to native code) or, the first time, an entry at a loop around this one is ready
-/// ([`OsrLook::SiblingReady`]).
+/// ([`OsrLook::OuterLoopReady`]).
 pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> OsrLook {
     let Some(slot) = osr_slot(module, func, point) else {
         return OsrLook::NotReady;
@@ -249,9 +249,9 @@ pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> O
         return OsrLook::NotReady;
     }
     if outer_loop_ready(module, func, point)
-        && !slot.waited_for_sibling.swap(true, Ordering::Relaxed)
+        && !slot.waited_for_outer_loop.swap(true, Ordering::Relaxed)
     {
-        return OsrLook::SiblingReady;
+        return OsrLook::OuterLoopReady;
     }
     if slot.requested.swap(true, Ordering::Relaxed) {
         return OsrLook::NotReady;
@@ -289,7 +289,7 @@ fn outer_loop_ready(module: &ModuleInner, func: u32, point: usize) -> bool {
 }
 
 /// The OSR entry of defined function `func` of `module` at OSR point `point` if it is
-/// compiled, for a frame's quick look ([`OsrLook::SiblingReady`]): asks for nothing and
+/// compiled, for a frame's quick look ([`OsrLook::OuterLoopReady`]): asks for nothing and
 /// counts no look.
 pub(crate) fn ready_osr_entry(module: &ModuleInner, func: u32, point: usize) -> Option<*const u8> {
     osr_slot(module, func, point)?
