@@ -40,6 +40,17 @@ const STRATEGIES: &[(&str, MakeConfig)] = &[
         config.synchronous_tier_up(true).tier_up_threshold(1);
         config
     }),
+    // As `tiered-osr`, with every OSR entry giving its frame back to the interpreter when the
+    // frame leaves the entry's loop nest.
+    #[cfg(feature = "jit")]
+    ("tiered-osr-exits", || {
+        let mut config = strategy(Strategy::Tiered);
+        config
+            .synchronous_tier_up(true)
+            .tier_up_threshold(1)
+            .osr_exit_after_loop_nest(true);
+        config
+    }),
     // Functions tier up on the compile threads from their second call or loop iteration, and
     // their native code comes in while the scripts go on.
     #[cfg(feature = "jit")]
@@ -83,11 +94,13 @@ fn main() -> ExitCode {
     }
     if stats.osr_entries_compiled + stats.osr_compile_failures > 0 {
         println!(
-            "loop OSR: {} entries compiled, {} refused, {} dropped; {} frames continued in one",
+            "loop OSR: {} entries compiled, {} refused, {} dropped; {} frames continued in one, \
+             {} of them came back to the interpreter after the loop",
             stats.osr_entries_compiled,
             stats.osr_compile_failures,
             stats.osr_entries_dropped,
-            stats.osr_transfers
+            stats.osr_transfers,
+            stats.osr_exits
         );
     }
     println!("{passed} passed, {failed} failed");

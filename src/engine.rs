@@ -54,6 +54,8 @@ pub struct Config {
     pub(crate) tier_up_threshold: Option<u32>,
     #[cfg(feature = "jit")]
     pub(crate) synchronous_tier_up: bool,
+    #[cfg(feature = "jit")]
+    pub(crate) osr_exit_after_loop_nest: bool,
     pub(crate) record_tier_events: bool,
 }
 
@@ -71,6 +73,8 @@ impl Default for Config {
             tier_up_threshold: None,
             #[cfg(feature = "jit")]
             synchronous_tier_up: false,
+            #[cfg(feature = "jit")]
+            osr_exit_after_loop_nest: false,
             record_tier_events: false,
         }
     }
@@ -147,6 +151,19 @@ impl Config {
         self
     }
 
+    /// Under [`Strategy::Tiered`]: every loop OSR entry runs only the loop nest it was
+    /// compiled for, and gives the frame back to the interpreter when the frame leaves it
+    /// ([`TierEventKind::OsrExited`](crate::TierEventKind::OsrExited)). By default only an
+    /// entry in a function's first loop nest does, and only when the code after the nest is
+    /// larger than the nest (an initialisation loop before the kernel); the others have the
+    /// rest of the function compiled in. For testing the exits, and for measuring that
+    /// choice. Default off.
+    #[cfg(feature = "jit")]
+    pub fn osr_exit_after_loop_nest(&mut self, always: bool) -> &mut Self {
+        self.osr_exit_after_loop_nest = always;
+        self
+    }
+
     /// Record the tier timeline, [`Engine::tier_events`]: when each function was translated,
     /// queued, compiled and swapped in. Default off (the record grows with every function
     /// the engine translates).
@@ -178,6 +195,7 @@ struct EngineInner {
     osr_entries_compiled: AtomicU64,
     osr_compile_failures: AtomicU64,
     osr_transfers: AtomicU64,
+    osr_exits: AtomicU64,
     osr_entries_dropped: AtomicU64,
     /// Looks at loop OSR by hot frames of the engine's modules (see `jit::osr_entry`), the
     /// clock of a queued OSR entry's staleness.
@@ -225,6 +243,9 @@ pub struct EngineStats {
     pub osr_compile_failures: u64,
     /// Interpreter frames that continued in an OSR entry.
     pub osr_transfers: u64,
+    /// Frames an OSR entry gave back to the interpreter when they left its loop nest (see
+    /// [`TierEventKind::OsrExited`]); the others returned from native code, or trapped there.
+    pub osr_exits: u64,
     /// Queued OSR entries a compile thread left uncompiled, as no frame had been at their
     /// loop for a while (see [`TierEventKind::OsrDropped`]).
     pub osr_entries_dropped: u64,
@@ -251,6 +272,7 @@ impl Engine {
                 osr_entries_compiled: AtomicU64::new(0),
                 osr_compile_failures: AtomicU64::new(0),
                 osr_transfers: AtomicU64::new(0),
+                osr_exits: AtomicU64::new(0),
                 osr_entries_dropped: AtomicU64::new(0),
                 #[cfg(feature = "jit")]
                 osr_looks: AtomicU64::new(0),
@@ -290,6 +312,7 @@ impl Engine {
             osr_entries_compiled: self.inner.osr_entries_compiled.load(Ordering::Relaxed),
             osr_compile_failures: self.inner.osr_compile_failures.load(Ordering::Relaxed),
             osr_transfers: self.inner.osr_transfers.load(Ordering::Relaxed),
+            osr_exits: self.inner.osr_exits.load(Ordering::Relaxed),
             osr_entries_dropped: self.inner.osr_entries_dropped.load(Ordering::Relaxed),
         }
     }
@@ -372,6 +395,12 @@ impl Engine {
     #[cfg(feature = "jit")]
     pub(crate) fn record_osr_transfer(&self) {
         self.inner.osr_transfers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records that an OSR entry gave its frame back to the interpreter.
+    #[cfg(feature = "jit")]
+    pub(crate) fn record_osr_exit(&self) {
+        self.inner.osr_exits.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a hot frame's look at loop OSR; returns the count with it.

@@ -27,6 +27,9 @@ pub enum TierEventKind {
     /// A running interpreter frame continued in an OSR entry's native code at the loop the
     /// event names ([`TierEvent::loop_index`]).
     OsrEntered,
+    /// A frame that continued in an OSR entry left the entry's loop nest, and the interpreter
+    /// took it back, at the loop the event names.
+    OsrExited,
     /// A queued OSR entry was not compiled: when a compile thread took it, hot frames had
     /// looked at loop OSR elsewhere for about a millisecond of interpretation and never at
     /// its loop (the frame that asked had left the loop). A frame back at the loop asks
@@ -36,7 +39,7 @@ pub enum TierEventKind {
 
 impl TierEventKind {
     /// Every kind, in the order of a function's life.
-    pub const ALL: [TierEventKind; 8] = [
+    pub const ALL: [TierEventKind; 9] = [
         TierEventKind::Translated,
         TierEventKind::Queued,
         TierEventKind::CompileStarted,
@@ -44,6 +47,7 @@ impl TierEventKind {
         TierEventKind::CompileFailed,
         TierEventKind::SwappedIn,
         TierEventKind::OsrEntered,
+        TierEventKind::OsrExited,
         TierEventKind::OsrDropped,
     ];
 
@@ -56,7 +60,7 @@ impl TierEventKind {
 
     /// The event's name in a tier log (`tierwasm run --tier-log`): `translated`, `queued`,
     /// `compile_start`, `compile_end`, `compile_failed`, `swapped_in`, `osr_entered`,
-    /// `osr_dropped`.
+    /// `osr_exited`, `osr_dropped`.
     pub fn name(self) -> &'static str {
         match self {
             TierEventKind::Translated => "translated",
@@ -66,6 +70,7 @@ impl TierEventKind {
             TierEventKind::CompileFailed => "compile_failed",
             TierEventKind::SwappedIn => "swapped_in",
             TierEventKind::OsrEntered => "osr_entered",
+            TierEventKind::OsrExited => "osr_exited",
             TierEventKind::OsrDropped => "osr_dropped",
         }
     }

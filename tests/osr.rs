@@ -91,6 +91,67 @@ const PROGRAM: &str = r#"(module $osr
     (i64.add)
     (i64.add (local.get $r)))
 
+  ;; A loop nest left three ways, each giving the interpreter values to go on with: a branch
+  ;; out of two blocks with an f64, a branch to the block just around the loop, and the end
+  ;; of the loop with the i32 its iterations carry; below the blocks, an i64 and an f64.
+  (func $leaves (export "leaves") (param $n i32) (result f64)
+    (local $i i32) (local $f f64) (local $way i32)
+    (local.set $way (i32.rem_u (local.get $n) (i32.const 3)))
+    (i64.const 1000)
+    (block $far (result f64)
+      (f64.const 0.5)
+      (block $near
+        (local.get $n)
+        (loop $l (param i32) (result i32)
+          (local.set $f (f64.add (local.get $f) (f64.convert_i32_u (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $far
+            (f64.mul (local.get $f) (f64.const 2))
+            (i32.and (i32.ge_u (local.get $i) (local.get $n)) (i32.eq (local.get $way) (i32.const 1))))
+          (drop)
+          (br_if $near
+            (i32.and (i32.ge_u (local.get $i) (local.get $n)) (i32.eq (local.get $way) (i32.const 2))))
+          (i32.add (local.get $i))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (f64.convert_i32_u)
+        (f64.add (local.get $f))
+        (br $far))
+      (f64.neg (local.get $f))
+      (f64.add))
+    (local.set $f)
+    (f64.convert_i64_s)
+    (f64.add (local.get $f))
+    ;; Adds zero ten times: code after the nest that is larger than the nest, which the OSR
+    ;; entry therefore leaves to the interpreter.
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0)))
+    (f64.add (f64.mul (local.get $f) (f64.const 0))))
+
+  ;; A loop that runs once, then a long loop, and after it code larger than the long loop:
+  ;; the long loop's nest is not the function's first, so its OSR entry runs the frame to its
+  ;; return.
+  (func $later_nest (export "later_nest") (param $n i32) (result f64)
+    (local $i i32) (local $f f64)
+    (loop $once
+      (local.set $f (f64.const 1))
+      (br_if $once (i32.const 0)))
+    (loop $long
+      (local.set $f (f64.add (local.get $f) (f64.convert_i32_u (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $long (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $f)
+    (f64.mul (f64.const 1)) (f64.mul (f64.const 1)) (f64.mul (f64.const 1))
+    (f64.mul (f64.const 1)) (f64.mul (f64.const 1)) (f64.mul (f64.const 1))
+    (f64.mul (f64.const 1)) (f64.mul (f64.const 1)) (f64.mul (f64.const 1))
+    (f64.mul (f64.const 1)) (f64.mul (f64.const 1)) (f64.mul (f64.const 1)))
+
   ;; Nested loops, entered at the inner one: the outer loop's later iterations run native
   ;; code too, and the value below both loops survives.
   (func $nested (export "nested") (param $n i32) (result i32)
@@ -295,8 +356,10 @@ fn a_queued_entry_for_a_loop_the_frame_has_left_is_dropped_for_the_loop_it_is_in
         osr_events(&events, "two_loops"),
         [
             (TierEventKind::Queued, short),
-            (TierEventKind::OsrDropped, short),
+            // The loops are two nests: the short loop's pending entry does not hold the long
+            // loop's back.
             (TierEventKind::Queued, long),
+            (TierEventKind::OsrDropped, short),
             (TierEventKind::CompileStarted, long),
             (TierEventKind::CompileFinished, long),
             (TierEventKind::OsrEntered, long),
@@ -352,6 +415,38 @@ fn operand_stack_values_and_nested_blocks_survive_the_transfer() {
     // loop continues in native code from its second iteration: n = 2, 3, 100 and 5000.
     assert_eq!(tiered.stats().osr_transfers, 4);
     assert_eq!(tiered.stats().osr_entries_compiled, 4);
+}
+
+#[test]
+fn a_frame_leaving_its_loop_nest_goes_on_in_the_interpreter_with_the_values_it_carries() {
+    let tiered = same_as_interpreter("leaves", &[0, 1, 2, 3, 4, 5, 99, 100, 101], |n| {
+        let iterations = i64::from(n.max(1));
+        let f = (iterations * (iterations - 1) / 2) as f64;
+        match n % 3 {
+            1 => 1000.0 + 2.0 * f,
+            2 => 1000.0 + 0.5 - f,
+            _ => {
+                let carried = i64::from(n) + iterations * (iterations + 1) / 2;
+                1000.0 + carried as f64 + f
+            }
+        }
+    });
+    // The loop of each call from n = 2 on continues in native code from its second
+    // iteration, and every one of those frames comes back after it.
+    let stats = tiered.stats();
+    assert_eq!(stats.osr_transfers, 7);
+    assert_eq!(stats.osr_exits, 7);
+}
+
+#[test]
+fn an_entry_in_a_later_loop_nest_runs_the_frame_to_its_return() {
+    let tiered = same_as_interpreter("later_nest", &[1, 2, 100, 1000], |n| {
+        let iterations = f64::from(n.max(1));
+        1.0 + iterations * (iterations - 1.0) / 2.0
+    });
+    let stats = tiered.stats();
+    assert_eq!(stats.osr_transfers, 3, "n = 2, 100 and 1000");
+    assert_eq!(stats.osr_exits, 0);
 }
 
 #[test]

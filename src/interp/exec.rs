@@ -33,7 +33,7 @@ use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result, TrapCode, WasmBacktrace};
 #[cfg(feature = "jit")]
-use crate::jit::NativeEntry;
+use crate::jit::{Completion, NativeEntry};
 use crate::module::CodeSlot;
 use crate::runtime::instance::checked_range;
 use crate::runtime::store::{FuncKind, PAGE_SIZE, Store, StoreInner};
@@ -424,9 +424,10 @@ trait HostStore {
     fn inner_ptr(&mut self) -> *mut StoreInner;
     /// Calls host function `func` (a store index) with arguments and results in `slots`.
     fn call_host(&mut self, func: u32, caller: Option<u32>, slots: &mut [u64]) -> Result<()>;
-    /// Runs a function's native code with arguments and results in `slots`.
+    /// Runs a function's native code with arguments and results in `slots`, or an OSR entry
+    /// on a frame's slots.
     #[cfg(feature = "jit")]
-    fn call_native(&mut self, entry: NativeEntry, slots: &mut [u64]) -> Result<()>;
+    fn call_native(&mut self, entry: NativeEntry, slots: &mut [u64]) -> Result<Completion>;
 }
 
 impl<T> HostStore for Store<T> {
@@ -439,7 +440,7 @@ impl<T> HostStore for Store<T> {
     }
 
     #[cfg(feature = "jit")]
-    fn call_native(&mut self, entry: NativeEntry, slots: &mut [u64]) -> Result<()> {
+    fn call_native(&mut self, entry: NativeEntry, slots: &mut [u64]) -> Result<Completion> {
         crate::jit::invoke(self, entry, slots)
     }
 }
@@ -2558,13 +2559,21 @@ fn call_native(ctx: &mut Ctx<'_>, entry: NativeEntry, base: Slot) -> Result<(), 
     if ctx.values.len() < end {
         grow_values(&mut ctx.values, end);
     }
-    run_native(ctx, entry, new_base, ctx.frames.len() + 1).map_err(Trap::Error)
+    // A function's own native code returns: only OSR entries exit to the interpreter.
+    run_native(ctx, entry, new_base, ctx.frames.len() + 1)
+        .map(drop)
+        .map_err(Trap::Error)
 }
 
 /// Runs native code on the slots of `ctx.values` from `start` (which holds
 /// `entry.slots()` of them), with `depth` interpreted frames of this activation below it.
 #[cfg(feature = "jit")]
-fn run_native(ctx: &mut Ctx<'_>, entry: NativeEntry, start: usize, depth: usize) -> Result<()> {
+fn run_native(
+    ctx: &mut Ctx<'_>,
+    entry: NativeEntry,
+    start: usize,
+    depth: usize,
+) -> Result<Completion> {
     // SAFETY: `ctx.inner` is valid (see `Ctx`) and no other reference to the store is live.
     let inner = unsafe { &mut *ctx.inner };
     // Interpreted code that native code calls counts its depth from here.
@@ -2585,8 +2594,9 @@ fn run_native(ctx: &mut Ctx<'_>, entry: NativeEntry, start: usize, depth: usize)
 
 /// A backward branch to `ip` took the activation's loop count to its next look at loop OSR
 /// (see `Ctx::loop_budget`): continues at `ip` in the interpreter or, when the running
-/// function is hot and native code for the loop is ready, lets that code run the rest of
-/// the frame, and returns from it. A handler of its own, reached by a tail call.
+/// function is hot and native code for the loop is ready, lets that code run the loop nest,
+/// and then returns from the frame or goes on after the nest. A handler of its own, reached
+/// by a tail call.
 #[cfg(feature = "jit")]
 #[cold]
 #[inline(never)]
@@ -2613,6 +2623,11 @@ fn hot_loop(
             let memory = ctx.current.memory();
             return_to_caller(ctx, memory, acc, f32acc, f64acc)
         }
+        Osr::Exited(ip) => {
+            // As above; the accumulators are dead at a label.
+            let memory = ctx.current.memory();
+            dispatch(ip, ctx.fp(), memory, ctx, acc, f32acc, f64acc)
+        }
         Osr::Trapped => exit(),
     }
 }
@@ -2622,8 +2637,11 @@ fn hot_loop(
 enum Osr {
     /// The frame goes on in the interpreter.
     NotEntered,
-    /// Native code ran the rest of the frame; the results are in its first slots.
+    /// Native code ran the frame to its return; the results are in its first slots.
     Returned,
+    /// Native code ran the frame's loop nest and gave the frame back at this instruction,
+    /// with the Wasm state in its slots.
+    Exited(Ip),
     /// Native code ran the frame and trapped; the trap is in `ctx.trap`.
     Trapped,
 }
@@ -2686,12 +2704,35 @@ fn enter_osr(ctx: &mut Ctx<'_>, target: Ip) -> Osr {
     let entry = NativeEntry::osr(inner, instance, entry, code.frame_size as usize);
     // The native code takes this frame's place: only its callers are below it.
     match run_native(ctx, entry, ctx.current.base, ctx.frames.len()) {
-        Ok(()) => Osr::Returned,
+        Ok(Completion::Returned) => Osr::Returned,
+        Ok(Completion::ExitedAt(label)) => match osr_exit_target(ctx, label) {
+            Some(ip) => {
+                // SAFETY: `ctx.inner` is valid and no other reference to the store is live
+                // (it is derived again: native code may have added instances to the store).
+                let inner = unsafe { &*ctx.inner };
+                let module = &inner.instances[instance as usize].module;
+                module.record_osr_event(func, loop_index, TierEventKind::OsrExited, None);
+                module.engine.record_osr_exit();
+                Osr::Exited(ip)
+            }
+            None => {
+                let error = Error::host("an OSR entry exited to no instruction");
+                ctx.trap = Some(Trap::Osr(error));
+                Osr::Trapped
+            }
+        },
         Err(error) => {
             ctx.trap = Some(Trap::Osr(error));
             Osr::Trapped
         }
     }
+}
+
+/// Instruction `label` of the running function, where an OSR entry gave its frame back.
+#[cfg(feature = "jit")]
+fn osr_exit_target(ctx: &Ctx<'_>, label: u32) -> Option<Ip> {
+    let code = ctx.current.slot().translated.get()?;
+    code.code.get(label as usize).map(std::ptr::from_ref)
 }
 
 /// Makes the next backward jump look at loop OSR again: a budget of zero, which any jump

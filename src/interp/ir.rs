@@ -850,6 +850,10 @@ pub(crate) struct CompiledFunc {
     /// instruction.
     #[cfg(feature = "jit")]
     pub osr_points: Box<[OsrPoint]>,
+    /// The ends of the blocks that have a loop inside (or are one), where an OSR entry gives
+    /// the frame back to the interpreter, sorted by block.
+    #[cfg(feature = "jit")]
+    pub osr_exits: Box<[OsrExit]>,
 }
 
 /// A label at which a running interpreter frame can continue in native code (loop OSR):
@@ -868,7 +872,27 @@ pub(crate) struct OsrPoint {
     /// The loops around `loop_index`, outermost first: a frame at this point gets to their
     /// headers again.
     pub outer_loops: Box<[u32]>,
+    /// The block (see [`OsrAt`]) of the outermost loop around the point, or at it: the loop
+    /// nest that the point's OSR entry runs. When the frame leaves it, the entry gives the
+    /// frame back to the interpreter at an [`OsrExit`].
+    pub nest: u32,
     /// The Wasm operand stack there, bottom first.
+    pub stack: Box<[OsrValue]>,
+}
+
+/// The end of a block that contains a loop, where an OSR entry whose loop nest is in the
+/// block (or is the block) gives a frame that leaves the nest back to the interpreter: where
+/// the code after the block reads the Wasm state. The Wasm locals are in the frame's first
+/// slots, as at an [`OsrPoint`].
+#[cfg(feature = "jit")]
+#[derive(Debug)]
+pub(crate) struct OsrExit {
+    /// The block (see [`OsrAt`]).
+    pub block: u32,
+    /// The instruction the interpreter goes on at (index in [`CompiledFunc::code`]).
+    pub label: u32,
+    /// The Wasm operand stack there, bottom first: the entries below the block, then its
+    /// results.
     pub stack: Box<[OsrValue]>,
 }
 

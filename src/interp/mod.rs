@@ -13,7 +13,7 @@ pub(crate) use exec::call_host;
 pub(crate) use exec::{Op, Stack, invoke};
 pub(crate) use ir::CompiledFunc;
 #[cfg(feature = "jit")]
-pub(crate) use ir::{OsrAt, OsrPoint, OsrValue};
+pub(crate) use ir::{OsrAt, OsrExit, OsrPoint, OsrValue};
 
 use crate::module::ModuleInner;
 use crate::tier_log::TierEventKind;

@@ -18,7 +18,7 @@ use super::ir::{
     Cmp, CompiledFunc, FRAME_INIT_CHUNK, FloatAcc, Instr, Slot, Target, for_each_numeric,
 };
 #[cfg(feature = "jit")]
-use super::ir::{OsrAt, OsrPoint, OsrValue};
+use super::ir::{OsrAt, OsrExit, OsrPoint, OsrValue};
 use crate::module::ModuleInner;
 
 /// Translates defined function `func` (module index space) of a validated module.
@@ -141,6 +141,9 @@ struct Control {
     /// For a loop: which loop of the body it is (see `OsrPoint::loop_index`).
     #[cfg(feature = "jit")]
     loop_index: Option<u32>,
+    /// Whether the block is a loop or has one inside, so that its end is an [`OsrExit`].
+    #[cfg(feature = "jit")]
+    contains_loop: bool,
 }
 
 impl Control {
@@ -236,6 +239,9 @@ struct Translator<'m> {
     /// The OSR points of the loops translated so far, in code order.
     #[cfg(feature = "jit")]
     osr_points: Vec<OsrPoint>,
+    /// The OSR exits of the blocks ended so far, in the order of their ends.
+    #[cfg(feature = "jit")]
+    osr_exits: Vec<OsrExit>,
 }
 
 impl<'m> Translator<'m> {
@@ -285,6 +291,8 @@ impl<'m> Translator<'m> {
             loops_seen: 0,
             #[cfg(feature = "jit")]
             osr_points: Vec::new(),
+            #[cfg(feature = "jit")]
+            osr_exits: Vec::new(),
         }
     }
 
@@ -324,6 +332,12 @@ impl<'m> Translator<'m> {
             (self.temp_base + self.max_height as u32).max(num_params + frame_init.len() as u32);
         #[cfg(feature = "jit")]
         let osr_points = std::mem::take(&mut self.osr_points);
+        #[cfg(feature = "jit")]
+        let osr_exits = {
+            let mut exits = std::mem::take(&mut self.osr_exits);
+            exits.sort_unstable_by_key(|exit| exit.block);
+            exits.into_boxed_slice()
+        };
         scratch.stack = self.stack;
         scratch.controls = self.controls;
         scratch.labels = self.labels;
@@ -342,6 +356,8 @@ impl<'m> Translator<'m> {
             quick_frame_size: AtomicU32::new(frame_size),
             #[cfg(feature = "jit")]
             osr_points: osr_points.into_boxed_slice(),
+            #[cfg(feature = "jit")]
+            osr_exits,
         }
     }
 
@@ -777,6 +793,8 @@ impl<'m> Translator<'m> {
             block_index: u32::MAX,
             #[cfg(feature = "jit")]
             loop_index: None,
+            #[cfg(feature = "jit")]
+            contains_loop: kind == ControlKind::Loop,
         });
     }
 
@@ -927,10 +945,44 @@ impl<'m> Translator<'m> {
         }
         self.reachable = control.reachable_at_entry;
         #[cfg(feature = "jit")]
-        if let Some(loop_index) = self.controls.iter().rev().find_map(|c| c.loop_index) {
-            self.record_osr_point(OsrAt::BlockEnd(control.block_index), loop_index);
+        {
+            if let Some(loop_index) = self.controls.iter().rev().find_map(|c| c.loop_index) {
+                self.record_osr_point(OsrAt::BlockEnd(control.block_index), loop_index);
+            }
+            if control.contains_loop {
+                self.record_osr_exit(control.block_index);
+                self.controls
+                    .last_mut()
+                    .expect("the function's")
+                    .contains_loop = true;
+            }
         }
         false
+    }
+
+    /// The Wasm operand stack as [`OsrValue`]s: where the code at the label just bound reads
+    /// each entry.
+    #[cfg(feature = "jit")]
+    fn osr_stack(&self) -> Box<[OsrValue]> {
+        (0..self.stack.len())
+            .map(|depth| match self.stack[depth] {
+                Entry::Local(slot) => OsrValue::Slot(slot),
+                Entry::Const(_, bits) => OsrValue::Const(bits),
+                Entry::Temp => OsrValue::Slot(self.temp(depth)),
+            })
+            .collect()
+    }
+
+    /// Records where the Wasm state is at the end of block `block`, just left (see
+    /// [`OsrExit`]); what [`Self::record_osr_point`] says of a block's end holds here too.
+    #[cfg(feature = "jit")]
+    fn record_osr_exit(&mut self, block: u32) {
+        let exit = OsrExit {
+            block,
+            label: self.code.len() as u32,
+            stack: self.osr_stack(),
+        };
+        self.osr_exits.push(exit);
     }
 
     /// Records where the Wasm state is at the label just bound, the header of the loop just
@@ -944,13 +996,13 @@ impl<'m> Translator<'m> {
     #[cfg(feature = "jit")]
     fn record_osr_point(&mut self, at: OsrAt, loop_index: u32) {
         let label = self.code.len() as u32;
-        let stack = (0..self.stack.len())
-            .map(|depth| match self.stack[depth] {
-                Entry::Local(slot) => OsrValue::Slot(slot),
-                Entry::Const(_, bits) => OsrValue::Const(bits),
-                Entry::Temp => OsrValue::Slot(self.temp(depth)),
-            })
-            .collect();
+        let stack = self.osr_stack();
+        let nest = self
+            .controls
+            .iter()
+            .find(|control| control.loop_index.is_some())
+            .expect("an OSR point is inside a loop")
+            .block_index;
         let outer_loops = self
             .controls
             .iter()
@@ -962,6 +1014,7 @@ impl<'m> Translator<'m> {
             at,
             loop_index,
             outer_loops,
+            nest,
             stack,
         };
         match self.osr_points.last_mut() {

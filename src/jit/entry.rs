@@ -218,9 +218,24 @@ pub(crate) fn native_entry_of(inner: &StoreInner, instance: u32, func: u32) -> O
     })
 }
 
+/// How native code run by [`invoke`] finished, when it did not trap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Completion {
+    /// It returned, leaving the results in the slots.
+    Returned,
+    /// An OSR entry gave its frame back to the interpreter, which goes on at this instruction
+    /// with the Wasm state in the frame's slots (see [`super::translate`]).
+    ExitedAt(u32),
+}
+
 /// Runs native code with the arguments in `slots` (at least as many as the function's
-/// parameters and results), leaving the results there.
-pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u64]) -> Result<()> {
+/// parameters and results), leaving the results there; or an OSR entry on an interpreter
+/// frame's slots.
+pub(crate) fn invoke<T>(
+    store: &mut Store<T>,
+    entry: NativeEntry,
+    slots: &mut [u64],
+) -> Result<Completion> {
     let marker = 0u8;
     let sp = std::ptr::addr_of!(marker) as usize;
     let remaining = stacker::remaining_stack().unwrap_or(UNKNOWN_STACK_BUDGET);
@@ -262,7 +277,10 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, entry: NativeEntry, slots: &mut [u
         resume_unwind(panic);
     }
     if status == status::OK {
-        return Ok(());
+        return Ok(Completion::Returned);
+    }
+    if let Some(label) = status::exit_label(status) {
+        return Ok(Completion::ExitedAt(label));
     }
     let inner = &store.inner;
     let backtrace = || {

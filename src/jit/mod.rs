@@ -45,7 +45,7 @@ use crate::module::ModuleInner;
 use crate::module::types::FuncType;
 use crate::tier_log::TierEventKind;
 use code_memory::{CodeArena, CodeMemory, Relocation};
-pub(crate) use entry::{NativeEntry, invoke, native_entry, native_entry_of};
+pub(crate) use entry::{Completion, NativeEntry, invoke, native_entry, native_entry_of};
 pub(crate) use pool::CompilePool;
 use translate::{
     FuncTranslator, array_signature, clif_type, decode_slot, encode_slot, native_signature,
@@ -86,6 +86,21 @@ pub(crate) mod status {
         TRAPS.get((status as usize).checked_sub(1)?).copied()
     }
 
+    /// The first status of an OSR entry that gave its frame back to the interpreter (see
+    /// [`super::translate`]): the rest say at which instruction the frame goes on.
+    const EXITED: u32 = 0x100;
+
+    /// The status of an OSR entry that gave its frame back to the interpreter at instruction
+    /// `label` (a function body has far fewer than `u32::MAX - 0x100` instructions).
+    pub fn exited_at(label: u32) -> u32 {
+        EXITED + label
+    }
+
+    /// The instruction an OSR entry's frame goes on at, if `status` says it exited.
+    pub fn exit_label(status: u32) -> Option<u32> {
+        status.checked_sub(EXITED)
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -99,6 +114,19 @@ pub(crate) mod status {
             }
             assert_eq!(trap(OK), None);
             assert_eq!(trap(ERROR), None);
+        }
+
+        #[test]
+        fn an_exit_status_is_no_trap_and_names_its_instruction() {
+            for label in [0, 1, 4096, 7_654_321] {
+                let status = exited_at(label);
+                assert!(status != OK && status != ERROR);
+                assert_eq!(trap(status), None);
+                assert_eq!(exit_label(status), Some(label));
+            }
+            for status in [OK, ERROR, of_trap(TrapCode::StackOverflow)] {
+                assert_eq!(exit_label(status), None);
+            }
         }
     }
 }
@@ -225,10 +253,11 @@ pub(crate) const OSR_QUICK_LOOKS: u32 = 4096;
 /// interpreter code's OSR point `point`, for a running frame that is hot at that loop.
 /// The first request compiles it, on a compile thread (on this one with synchronous tier-up
 /// or no compile threads, and then it is ready at once), unless an entry at another loop of
-/// the function is being compiled (the frame that asked for it is likely to reach that loop
-/// again: it is around this one, or runs after it, and any entry takes the frame's whole
-/// rest to native code) or, the first time, an entry at a loop around this one is ready
-/// ([`OsrLook::OuterLoopReady`]).
+/// the same loop nest is being compiled (the frame that asked for it is likely to reach that
+/// loop again: the nest's loops are around this one or run after it, and an entry runs the
+/// whole nest) or, the first time, an entry at a loop around this one is ready
+/// ([`OsrLook::OuterLoopReady`]). An entry in another nest does not run this one: the frame
+/// that is here has left that nest, or is yet to get to it.
 pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> OsrLook {
     let Some(slot) = osr_slot(module, func, point) else {
         return OsrLook::NotReady;
@@ -243,9 +272,21 @@ pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> O
     let Some(siblings) = module.code_slot(func).native.osr.get() else {
         return OsrLook::NotReady;
     };
-    let pending =
-        |slot: &OsrSlot| slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none();
-    if siblings.iter().any(pending) || slot.requested.load(Ordering::Relaxed) {
+    let Some(points) = module
+        .code_slot(func)
+        .translated
+        .get()
+        .map(|code| &code.osr_points)
+    else {
+        return OsrLook::NotReady;
+    };
+    let nest = points[point].nest;
+    let pending_in_nest = |(other, slot): (&OsrPoint, &OsrSlot)| {
+        other.nest == nest && slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none()
+    };
+    if points.iter().zip(siblings.iter()).any(pending_in_nest)
+        || slot.requested.load(Ordering::Relaxed)
+    {
         return OsrLook::NotReady;
     }
     if outer_loop_ready(module, func, point)
@@ -586,6 +627,15 @@ impl Compiler {
             None => native_signature(ty, call_conv),
         };
         self.context.func.name = UserFuncName::user(0, func);
+        let osr = match osr {
+            Some(point) => {
+                let code = module.code_slot(func).translated.get().ok_or_else(|| {
+                    CompileError::Failed("an OSR entry of an untranslated function".into())
+                })?;
+                Some((point, &*code.osr_exits))
+            }
+            None => None,
+        };
         let builder = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
         let translated =
             FuncTranslator::translate(module, func, builder, &*self.isa, &helpers, osr);

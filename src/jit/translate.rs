@@ -15,6 +15,18 @@
 //! usual from its first operator, but nothing jumps to its start: the entry block jumps to a
 //! block that loads the frame and joins the translation at the loop, and Cranelift drops the
 //! code before the loop that only the start reaches.
+//!
+//! When its loop is in the function's first loop nest (the outermost loop around it,
+//! [`OsrPoint::nest`]) and the code after the nest is larger than the nest, an OSR entry runs
+//! only the nest and then gives the frame back: the continuations of that loop and of the
+//! blocks around it store the locals and the operand stack into the frame's slots where the
+//! interpreter reads them after the block ([`OsrExit`]) and return [`status::exited_at`] that
+//! instruction. Such a nest is likely the function's initialisation, which the frame leaves
+//! soon, and the code after it the kernel, which would more than double the entry's compile
+//! time (so that it is often ready only after the frame has left the nest) and which gets an
+//! entry of its own when it runs hot. A later nest is likely a kernel, which the frame stays
+//! in: its entry has the rest of the function compiled in, so that the frame is native to its
+//! return without waiting for a second entry.
 
 use std::collections::HashMap;
 
@@ -29,7 +41,7 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
 use crate::error::TrapCode;
-use crate::interp::{OsrAt, OsrPoint, OsrValue};
+use crate::interp::{OsrAt, OsrExit, OsrPoint, OsrValue};
 use crate::module::ModuleInner;
 use crate::module::types::{FuncType, ValType};
 
@@ -160,6 +172,9 @@ struct Frame {
     block_index: u32,
     /// Whether anything jumps to `next`.
     next_reachable: bool,
+    /// In an OSR entry, for the loop nest and the blocks around it: `next` gives the frame
+    /// back to the interpreter (see the module documentation).
+    exits: bool,
 }
 
 impl Frame {
@@ -176,12 +191,16 @@ impl Frame {
 struct OsrEntry<'m> {
     /// Where the interpreter frame has the Wasm state at the loop.
     point: &'m OsrPoint,
+    /// Where the interpreter reads it at the ends of blocks with loops, by block.
+    exits: &'m [OsrExit],
     /// The frame's slots (the entry's third parameter).
     frame: Value,
     /// The block the entry block jumps to, filled at the loop with the loads of the frame.
     block: Block,
     /// Whether the translation has reached the loop.
     joined: bool,
+    /// Where the loop nest's `loop` operator is in the module, once read.
+    nest_start: Option<u64>,
 }
 
 /// Translates one function body into `builder`'s function.
@@ -217,19 +236,23 @@ pub(crate) struct FuncTranslator<'m, 'b> {
     blocks_seen: u32,
     /// When translating an OSR entry rather than the function's own entry.
     osr: Option<OsrEntry<'m>>,
+    /// Where the operator being translated is in the module.
+    position: u64,
+    /// Where the body ends in the module.
+    body_end: u64,
 }
 
 impl<'m, 'b> FuncTranslator<'m, 'b> {
     /// Translates defined function `func` of `module`; `builder` works on a function whose
     /// signature is already the native one, or with `osr`, the array signature of an OSR
-    /// entry at that point.
+    /// entry at that point, which exits at those ends of blocks.
     pub fn translate(
         module: &'m ModuleInner,
         func: u32,
         builder: FunctionBuilder<'b>,
         isa: &dyn TargetIsa,
         helpers: &'m Helpers,
-        osr: Option<&'m OsrPoint>,
+        osr: Option<(&'m OsrPoint, &'m [OsrExit])>,
     ) -> Result<()> {
         let ty = module.func_type(func);
         let slot = module.code_slot(func);
@@ -259,16 +282,21 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             scratch: None,
             helper_signatures: HashMap::new(),
             blocks_seen: 0,
-            osr: osr.map(|point| OsrEntry {
+            osr: osr.map(|(point, exits)| OsrEntry {
                 point,
+                exits,
                 frame: Value::from_u32(0),
                 block: Block::from_u32(0),
                 joined: false,
+                nest_start: None,
             }),
+            position: 0,
+            body_end: slot.body.end as u64,
         };
         this.entry(ty, &body)?;
         let mut operators = body.get_operators_reader()?;
         while !operators.eof() {
+            this.position = operators.original_position();
             let operator = operators.read()?;
             this.operator(&operator)?;
         }
@@ -352,6 +380,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             carried: 0,
             block_index: u32::MAX,
             next_reachable: false,
+            exits: false,
         });
         Ok(())
     }
@@ -432,6 +461,75 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         if let Some(osr) = &mut self.osr {
             osr.joined = true;
         }
+        Ok(())
+    }
+
+    /// Whether block `block`, just ended, is the loop nest of the OSR entry being translated
+    /// and the entry is to give the frame back after it: when it is the function's first nest
+    /// and the rest of the body is larger than it (see the module documentation), or always
+    /// with [`Config::osr_exit_after_loop_nest`](crate::Config::osr_exit_after_loop_nest).
+    fn leaves_entry_after(&self, block: u32) -> bool {
+        let Some(osr) = &self.osr else {
+            return false;
+        };
+        let point = osr.point;
+        let Some(start) = osr.nest_start.filter(|_| point.nest == block) else {
+            return false;
+        };
+        if self.module.engine.config().osr_exit_after_loop_nest {
+            return true;
+        }
+        let first_nest = point.outer_loops.first().unwrap_or(&point.loop_index) == &0;
+        let nest = self.position - start;
+        let rest = self.body_end.saturating_sub(self.position);
+        first_nest && rest > nest
+    }
+
+    /// In an OSR entry, at the continuation `next` of block `block` (the loop nest or a block
+    /// around it), whose parameters are the whole operand stack: gives the frame back to the
+    /// interpreter, with the locals and the operand stack stored where the [`OsrExit`] of the
+    /// block says the code after it reads them.
+    fn exit_to_interpreter(&mut self, block: u32, next: Block) -> Result<()> {
+        let Some(osr) = &self.osr else {
+            return Err(CompileError::Failed(
+                "an exit to the interpreter outside an OSR entry".into(),
+            ));
+        };
+        let (frame, exits) = (osr.frame, osr.exits);
+        let exit = exits
+            .binary_search_by_key(&block, |exit| exit.block)
+            .map(|index| &exits[index])
+            .map_err(|_| CompileError::Failed("a loop nest's block has no OSR exit".into()))?;
+        let values = self.builder.block_params(next).to_vec();
+        if exit.stack.len() != values.len() {
+            return Err(CompileError::Failed(
+                "an OSR exit's operand stack does not match the body".into(),
+            ));
+        }
+        for (index, (var, ty)) in self
+            .locals
+            .clone()
+            .into_iter()
+            .zip(self.local_types.clone())
+            .enumerate()
+        {
+            let value = self.builder.use_var(var);
+            let slot = encode_slot(&mut self.builder, value, ty);
+            let offset = offset_of_index(index as u32, 8)?;
+            self.builder.ins().store(vm_flags(), slot, frame, offset);
+        }
+        for (entry, value) in exit.stack.iter().zip(values) {
+            // A constant is an immediate of the code after the block.
+            if let OsrValue::Slot(slot) = *entry {
+                let ty = self.builder.func.dfg.value_type(value);
+                let bits = encode_slot(&mut self.builder, value, ty);
+                let offset = offset_of_index(slot, 8)?;
+                self.builder.ins().store(vm_flags(), bits, frame, offset);
+            }
+        }
+        let status = status::exited_at(exit.label);
+        let status = self.builder.ins().iconst(types::I32, i64::from(status));
+        self.builder.ins().return_(&[status]);
         Ok(())
     }
 
@@ -757,6 +855,14 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             .control
             .pop()
             .ok_or_else(|| CompileError::Failed("end outside a block".into()))?;
+        if self.leaves_entry_after(frame.block_index) {
+            // Leaving the nest, or a block around it, leaves the entry. (The function's own
+            // block is left by returning.)
+            frame.exits = true;
+            for frame in &mut self.control[1..] {
+                frame.exits = true;
+            }
+        }
         if self.reachable {
             frame.next_reachable = true;
             let values = self.pop_n(frame.num_results)?;
@@ -783,7 +889,12 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.builder.switch_to_block(frame.next);
         self.builder.seal_block(frame.next);
         self.reachable = frame.next_reachable;
-        if self.control.is_empty() {
+        if frame.exits {
+            if self.reachable {
+                self.exit_to_interpreter(frame.block_index, frame.next)?;
+            }
+            self.reachable = false;
+        } else if self.control.is_empty() {
             // The function's own block: return its results.
             if self.reachable {
                 let results = self.builder.block_params(frame.next).to_vec();
@@ -821,6 +932,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     carried,
                     block_index,
                     next_reachable: false,
+                    exits: false,
                 });
             }
             O::Loop { blockty } => {
@@ -850,7 +962,13 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     carried,
                     block_index,
                     next_reachable: false,
+                    exits: false,
                 });
+                if let Some(osr) = &mut self.osr
+                    && osr.point.nest == block_index
+                {
+                    osr.nest_start = Some(self.position);
+                }
             }
             O::If { blockty } => {
                 let block_index = self.next_block_index();
@@ -876,6 +994,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                     carried,
                     block_index,
                     next_reachable: false,
+                    exits: false,
                 });
             }
             O::Else => self.else_()?,

@@ -159,7 +159,8 @@ fn call_unchecked<T>(
 pub(crate) fn call_slots<T>(store: &mut Store<T>, index: u32, slots: &mut [u64]) -> Result<()> {
     #[cfg(feature = "jit")]
     if let Some(entry) = crate::jit::native_entry(store, index) {
-        return crate::jit::invoke(store, entry, slots);
+        // A function's own native code returns: only OSR entries exit to the interpreter.
+        return crate::jit::invoke(store, entry, slots).map(drop);
     }
     interp::invoke(store, index, slots)
 }

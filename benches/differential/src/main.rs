@@ -323,8 +323,9 @@ impl Engine for Wasmi {
 /// What checking one seed found.
 enum Checked {
     /// Both engines agreed on everything, after this many calls, during which this many
-    /// tierwasm frames continued in native code at a loop (loop OSR).
-    Agreed(usize, u64),
+    /// tierwasm frames continued in native code at a loop (loop OSR) and this many of them
+    /// came back to the interpreter after the loop.
+    Agreed(usize, u64, u64),
     /// `wasm-smith` could not build a module from these bytes.
     Skipped,
 }
@@ -391,10 +392,10 @@ fn check(seed: u64, strategy: tierwasm::Strategy) -> Result<Checked> {
 /// Runs `wasm` on both engines, with the arguments of `seed`.
 fn check_module(wasm: &[u8], seed: u64, strategy: tierwasm::Strategy) -> Result<Checked> {
     let exports = exports(wasm)?;
-    let (mut calls, mut osr_transfers) = (0, 0);
+    let (mut calls, mut osr_transfers, mut osr_exits) = (0, 0, 0);
     for (index, func) in exports.funcs.iter().enumerate() {
         let Some((mut tierwasm, mut wasmi)) = instantiate(wasm, strategy)? else {
-            return Ok(Checked::Agreed(calls, osr_transfers));
+            return Ok(Checked::Agreed(calls, osr_transfers, osr_exits));
         };
         let ty = tierwasm
             .instance
@@ -421,9 +422,11 @@ fn check_module(wasm: &[u8], seed: u64, strategy: tierwasm::Strategy) -> Result<
             }
             calls += 1;
         }
-        osr_transfers += tierwasm.store.engine().stats().osr_transfers;
+        let stats = tierwasm.store.engine().stats();
+        osr_transfers += stats.osr_transfers;
+        osr_exits += stats.osr_exits;
     }
-    Ok(Checked::Agreed(calls, osr_transfers))
+    Ok(Checked::Agreed(calls, osr_transfers, osr_exits))
 }
 
 fn main() -> ExitCode {
@@ -478,13 +481,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (mut modules, mut skipped, mut calls, mut osr_transfers) = (0, 0, 0, 0);
+    let (mut modules, mut skipped, mut calls) = (0, 0, 0);
+    let (mut osr_transfers, mut osr_exits) = (0, 0);
     for seed in start..start + seeds {
         match check(seed, strategy) {
-            Ok(Checked::Agreed(n, osr)) => {
+            Ok(Checked::Agreed(n, transfers, exits)) => {
                 modules += 1;
                 calls += n;
-                osr_transfers += osr;
+                osr_transfers += transfers;
+                osr_exits += exits;
             }
             Ok(Checked::Skipped) => skipped += 1,
             Err(error) => {
@@ -500,7 +505,10 @@ fn main() -> ExitCode {
         }
     }
     let osr = if osr_transfers > 0 {
-        format!("; {osr_transfers} frames continued in native code at a loop")
+        format!(
+            "; {osr_transfers} frames continued in native code at a loop, {osr_exits} of them \
+             came back after it"
+        )
     } else {
         String::new()
     };

@@ -182,7 +182,7 @@ fn kind_color(kind: EventKind) -> RGBColor {
         EventKind::CompileStarted | EventKind::CompileFinished => RGBColor(34, 139, 34),
         EventKind::CompileFailed => RGBColor(220, 20, 60),
         EventKind::SwappedIn => RGBColor(128, 0, 128),
-        EventKind::OsrEntered => RGBColor(0, 0, 0),
+        EventKind::OsrEntered | EventKind::OsrExited => RGBColor(0, 0, 0),
         EventKind::OsrDropped => RGBColor(160, 160, 160),
         // A kind newer than this tool: drawn in grey.
         _ => RGBColor(128, 128, 128),
@@ -192,7 +192,7 @@ fn kind_color(kind: EventKind) -> RGBColor {
 /// The mark of an event kind, centred on pixel offset (0, 0): a circle for `translated`, a
 /// triangle for `queued`, an open and a filled square for the start and end of a
 /// compilation, a cross for a failure (grey for `osr_dropped`), a diamond for `swapped_in`,
-/// a ring for `osr_entered` (and for a kind newer than this tool).
+/// a ring for `osr_entered` (and for a kind newer than this tool), a dot for `osr_exited`.
 fn mark<DB: DrawingBackend>(kind: EventKind) -> DynElement<'static, DB, (i32, i32)> {
     let color = kind_color(kind);
     let (filled, stroke) = (color.filled(), color.stroke_width(2));
@@ -207,6 +207,7 @@ fn mark<DB: DrawingBackend>(kind: EventKind) -> DynElement<'static, DB, (i32, i3
         EventKind::SwappedIn => {
             Polygon::new(vec![(0, -6), (6, 0), (0, 6), (-6, 0)], filled).into_dyn()
         }
+        EventKind::OsrExited => Circle::new((0, 0), 3, filled).into_dyn(),
         _ => Circle::new((0, 0), 6, stroke).into_dyn(),
     }
 }

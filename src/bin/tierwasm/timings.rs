@@ -108,11 +108,12 @@ impl Timings {
         writeln!(
             f,
             "loop OSR: {} entries compiled, {} refused, {} dropped; {} frames continued in native \
-             code{}",
+             code ({} came back when their loop nest ended){}",
             count(TierEventKind::CompileFinished, true),
             count(TierEventKind::CompileFailed, true),
             count(TierEventKind::OsrDropped, true),
             count(TierEventKind::OsrEntered, true),
+            count(TierEventKind::OsrExited, true),
             first_osr.map_or(String::new(), |event| format!(
                 ", the first {} after the engine started",
                 Human(event.time)
