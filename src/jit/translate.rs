@@ -429,13 +429,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         }
         self.builder.switch_to_block(block);
         self.builder.seal_block(block);
-        for (index, (var, ty)) in self
-            .locals
-            .clone()
-            .into_iter()
-            .zip(self.local_types.clone())
-            .enumerate()
-        {
+        for (index, (var, ty)) in self.typed_locals().into_iter().enumerate() {
             let offset = offset_of_index(index as u32, 8)?;
             let slot = self
                 .builder
@@ -506,13 +500,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 "an OSR exit's operand stack does not match the body".into(),
             ));
         }
-        for (index, (var, ty)) in self
-            .locals
-            .clone()
-            .into_iter()
-            .zip(self.local_types.clone())
-            .enumerate()
-        {
+        for (index, (var, ty)) in self.typed_locals().into_iter().enumerate() {
             let value = self.builder.use_var(var);
             let slot = encode_slot(&mut self.builder, value, ty);
             let offset = offset_of_index(index as u32, 8)?;
@@ -531,6 +519,15 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         let status = self.builder.ins().iconst(types::I32, i64::from(status));
         self.builder.ins().return_(&[status]);
         Ok(())
+    }
+
+    /// Every local's variable and type, in index order.
+    fn typed_locals(&self) -> Vec<(Variable, Type)> {
+        self.locals
+            .iter()
+            .copied()
+            .zip(self.local_types.iter().copied())
+            .collect()
     }
 
     fn declare_local(&mut self, ty: Type, value: Value) {
