@@ -873,8 +873,9 @@ pub(crate) struct OsrPoint {
     /// headers again.
     pub outer_loops: Box<[u32]>,
     /// The block (see [`OsrAt`]) of the outermost loop around the point, or at it: the loop
-    /// nest that the point's OSR entry runs. When the frame leaves it, the entry gives the
-    /// frame back to the interpreter at an [`OsrExit`].
+    /// nest the point's OSR entry is compiled for. An entry that does not run the frame to
+    /// its return gives it back to the interpreter at an [`OsrExit`] when the frame leaves
+    /// the nest (see `jit::translate`).
     pub nest: u32,
     /// The Wasm operand stack there, bottom first.
     pub stack: Box<[OsrValue]>,

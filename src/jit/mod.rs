@@ -280,6 +280,7 @@ pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> O
     else {
         return OsrLook::NotReady;
     };
+    // `osr_slot` found a slot for `point`: there is one per point.
     let nest = points[point].nest;
     let pending_in_nest = |(other, slot): (&OsrPoint, &OsrSlot)| {
         other.nest == nest && slot.requested.load(Ordering::Relaxed) && slot.code.get().is_none()
@@ -297,10 +298,7 @@ pub(crate) fn osr_entry(module: &Arc<ModuleInner>, func: u32, point: usize) -> O
     if slot.requested.swap(true, Ordering::Relaxed) {
         return OsrLook::NotReady;
     }
-    let Some(loop_index) = osr_point(module, func, point).map(|point| point.loop_index) else {
-        return OsrLook::NotReady;
-    };
-    module.record_osr_event(func, loop_index, TierEventKind::Queued, None);
+    module.record_osr_event(func, points[point].loop_index, TierEventKind::Queued, None);
     let synchronous = module.engine.config().synchronous_tier_up;
     if synchronous || !module.engine.compile_pool().queue_osr(module, func, point) {
         return osr_code(module, func, point)
