@@ -27,7 +27,7 @@ mod translate;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -158,6 +158,8 @@ struct OsrSlot {
     /// The engine's count of looks at loop OSR (`Engine::record_osr_look`) when a hot frame
     /// last looked at this loop.
     seen_at: AtomicU64,
+    /// How many times a compile thread has dropped the request (see [`queued_osr_entry`]).
+    drops: AtomicU32,
     /// Whether a frame at this loop has been told to look for an outer loop's ready entry
     /// first ([`OsrLook::OuterLoopReady`]), which is done once.
     waited_for_outer_loop: AtomicBool,
@@ -338,34 +340,73 @@ pub(crate) fn ready_osr_entry(module: &ModuleInner, func: u32, point: usize) -> 
         .map(NativeCode::body)
 }
 
-/// How many looks at loop OSR hot frames may make elsewhere, and none at a loop, before a
-/// compile thread drops the queued request for the loop's OSR entry: about 1 ms of
-/// interpretation at the default interval ([`OSR_CHECK_INTERVAL`]).
-const OSR_STALE_LOOKS: u64 = 32;
+/// How many looks at loop OSR hot frames may make elsewhere, and none in a loop nest, before
+/// a compile thread drops a queued request for an OSR entry there the first time: about
+/// 60 µs of interpretation at the default interval ([`OSR_CHECK_INTERVAL`]). It doubles with
+/// each drop of the same request, up to [`OSR_STALE_LOOKS_MAX`].
+const OSR_STALE_LOOKS: u64 = 2;
+
+/// The most looks elsewhere a request for an OSR entry waits through (about 1 ms): enough
+/// for a frame whose loop shares the engine's looks with other threads' loops.
+const OSR_STALE_LOOKS_MAX: u64 = 32;
 
 /// A compile thread's OSR job: compiles the OSR entry of defined function `func` of `module`
-/// at OSR point `point`, unless the engine's hot frames have made [`OSR_STALE_LOOKS`] looks
-/// at loop OSR since one last looked at this loop: the frame that asked has left it (an
-/// initialisation loop before the kernel, or a loop before a call that does the work), and
-/// an entry there would keep the compile thread from code that is needed now. The request
-/// is then dropped, so that a frame back at the loop asks again, and other loops of the
-/// function can ask meanwhile. (Counted in looks rather than in time, so that a frame whose
-/// machine stopped running it for a while has not left its loop.)
+/// at OSR point `point`, unless the frame that asked for it has likely left its loop nest:
+/// - the engine's hot frames have made a few looks at loop OSR ([`OSR_STALE_LOOKS`], more
+///   after earlier drops) since one last looked at a loop of that nest; or
+/// - a first request, and a hot frame has looked at a loop of a later nest of the function
+///   since (a frame leaves a nest for the ones after it and does not come back).
+///
+/// The frame left an initialisation loop for the kernel, or a loop before a call that does
+/// the work, and an entry there would keep the compile thread from code that is needed now.
+/// The request is then dropped, so that a frame back at the loop asks again, and other loops
+/// of the function can ask meanwhile. (Counted in looks rather than in time, so that a frame
+/// whose machine stopped running it for a while has not left its loop.)
 pub(crate) fn queued_osr_entry(module: &ModuleInner, func: u32, point: usize) {
     let Some(slot) = osr_slot(module, func, point) else {
         return;
     };
-    let seen_at = slot.seen_at.load(Ordering::Relaxed);
-    let looks_since = module.engine.osr_looks().saturating_sub(seen_at);
-    if looks_since < OSR_STALE_LOOKS {
+    let drops = slot.drops.load(Ordering::Relaxed);
+    let stale_after = OSR_STALE_LOOKS
+        .checked_shl(drops)
+        .map_or(OSR_STALE_LOOKS_MAX, |looks| looks.min(OSR_STALE_LOOKS_MAX));
+    // The count before the nest's looks: a thread that stopped between the two reads sees
+    // a later look in the nest, not looks the frame never made.
+    let looks = module.engine.osr_looks();
+    let (in_nest, in_later_nest) = last_looks(module, func, point);
+    let looks_since = looks.saturating_sub(in_nest);
+    let left_nest = drops == 0 && in_later_nest > in_nest;
+    if looks_since < stale_after && !left_nest {
         osr_code(module, func, point);
         return;
     }
+    slot.drops.fetch_add(1, Ordering::Relaxed);
     slot.requested.store(false, Ordering::Relaxed);
     module.engine.record_osr_drop();
     if let Some(point) = osr_point(module, func, point) {
         module.record_osr_event(func, point.loop_index, TierEventKind::OsrDropped, None);
     }
+}
+
+/// When hot frames last looked at a loop of OSR point `point`'s loop nest, and at a loop of a
+/// later nest, of defined function `func` of `module`: the engine's counts of looks at loop
+/// OSR then (0 for never).
+fn last_looks(module: &ModuleInner, func: u32, point: usize) -> (u64, u64) {
+    let slot = module.code_slot(func);
+    let (Some(code), Some(slots)) = (slot.translated.get(), slot.native.osr.get()) else {
+        return (0, 0);
+    };
+    let nest = code.osr_points[point].nest;
+    let (mut in_nest, mut in_later_nest) = (0, 0);
+    for (other, slot) in code.osr_points.iter().zip(slots.iter()) {
+        let seen_at = slot.seen_at.load(Ordering::Relaxed);
+        if other.nest == nest {
+            in_nest = in_nest.max(seen_at);
+        } else if other.nest > nest {
+            in_later_nest = in_later_nest.max(seen_at);
+        }
+    }
+    (in_nest, in_later_nest)
 }
 
 /// The OSR slot of `point` of defined function `func`, made with its siblings on first use.
