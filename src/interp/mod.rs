@@ -8,9 +8,9 @@ mod translate;
 
 use std::time::Instant;
 
-#[cfg(feature = "jit")]
-pub(crate) use exec::call_host;
 pub(crate) use exec::{Op, Stack, invoke};
+#[cfg(feature = "jit")]
+pub(crate) use exec::{call_host, invoke_from_native};
 pub(crate) use ir::CompiledFunc;
 #[cfg(feature = "jit")]
 pub(crate) use ir::{OsrAt, OsrExit, OsrPoint, OsrValue};

@@ -158,15 +158,22 @@ fn call_unchecked<T>(
 /// [`Strategy::Compiled`](crate::Strategy::Compiled)), else in the interpreter.
 pub(crate) fn call_slots<T>(store: &mut Store<T>, index: u32, slots: &mut [u64]) -> Result<()> {
     #[cfg(feature = "jit")]
-    if let Some(entry) = crate::jit::native_entry(store, index) {
-        // A function's own native code returns: only OSR entries exit to the interpreter.
-        return crate::jit::invoke(store, entry, slots).map(drop);
+    if let Some(result) = call_native(store, index, slots) {
+        return result;
     }
     interp::invoke(store, index, slots)
 }
 
-/// Calls store function `index` on behalf of store instance `caller` (a host function sees it
-/// as its [`Caller`]'s instance); otherwise as [`call_slots`].
+/// Calls store function `index` in its native code, if it has some; `None` if it has none.
+#[cfg(feature = "jit")]
+fn call_native<T>(store: &mut Store<T>, index: u32, slots: &mut [u64]) -> Option<Result<()>> {
+    let entry = crate::jit::native_entry(store, index)?;
+    // A function's own native code returns: only OSR entries exit to the interpreter.
+    Some(crate::jit::invoke(store, entry, slots).map(drop))
+}
+
+/// Calls store function `index` from native code of store instance `caller` (a host function
+/// sees it as its [`Caller`]'s instance); otherwise as [`call_slots`].
 #[cfg(feature = "jit")]
 pub(crate) fn call_slots_from<T>(
     store: &mut Store<T>,
@@ -177,7 +184,10 @@ pub(crate) fn call_slots_from<T>(
     if let FuncKind::Host { .. } = store.inner.funcs[index as usize].kind {
         return interp::call_host(store, index, Some(caller), slots);
     }
-    call_slots(store, index, slots)
+    if let Some(result) = call_native(store, index, slots) {
+        return result;
+    }
+    interp::invoke_from_native(store, index, slots)
 }
 
 /// The store and calling instance, as a host function sees them.
