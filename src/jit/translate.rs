@@ -33,8 +33,9 @@ use std::collections::HashMap;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, Endianness, InstBuilder, JumpTableData, MemFlagsData, SigRef,
-    Signature, StackSlot, StackSlotData, StackSlotKind, Type, Value, types,
+    AbiParam, Block, BlockArg, Endianness, InstBuilder, InstructionData, JumpTableData,
+    MemFlagsData, Opcode, SigRef, Signature, StackSlot, StackSlotData, StackSlotKind, Type, Value,
+    ValueDef, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -567,6 +568,24 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             .ok_or_else(|| CompileError::Failed("operand stack underflow".into()))
     }
 
+    /// Pops the condition of a branch or `select`: the flag itself when the value is a
+    /// comparison's flag widened to `i32`, so that the widening is left dead (Cranelift
+    /// drops it) rather than compiled.
+    fn pop_condition(&mut self) -> Result<Value> {
+        let value = self.pop()?;
+        let dfg = &self.builder.func.dfg;
+        if let ValueDef::Result(inst, 0) = dfg.value_def(value)
+            && let InstructionData::Unary {
+                opcode: Opcode::Uextend,
+                arg,
+            } = dfg.insts[inst]
+            && dfg.value_type(arg) == types::I8
+        {
+            return Ok(arg);
+        }
+        Ok(value)
+    }
+
     fn pop2(&mut self) -> Result<(Value, Value)> {
         let b = self.pop()?;
         let a = self.pop()?;
@@ -970,7 +989,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
             O::If { blockty } => {
                 let block_index = self.next_block_index();
                 let (params, results) = self.block_type(blockty)?;
-                let condition = self.pop()?;
+                let condition = self.pop_condition()?;
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
                 let height = self.stack.len().saturating_sub(params.len());
@@ -1002,7 +1021,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 self.reachable = false;
             }
             O::BrIf { relative_depth } => {
-                let condition = self.pop()?;
+                let condition = self.pop_condition()?;
                 let (target, values) = self.branch(relative_depth)?;
                 let continuation = self.builder.create_block();
                 let args = Self::block_args(&values);
@@ -1067,7 +1086,7 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
                 self.pop()?;
             }
             O::Select | O::TypedSelect { .. } => {
-                let condition = self.pop()?;
+                let condition = self.pop_condition()?;
                 let (a, b) = self.pop2()?;
                 let value = self.builder.ins().select(condition, a, b);
                 self.push(value);
@@ -1259,8 +1278,8 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     }
 
     /// The host address of an access of `size` bytes at the popped address plus
-    /// `memarg.offset`, after its bounds check.
-    fn heap_address(&mut self, memarg: MemArg, size: u64) -> Result<Value> {
+    /// `memarg.offset`, after its bounds check, as a base and an immediate offset.
+    fn heap_address(&mut self, memarg: MemArg, size: u64) -> Result<(Value, i32)> {
         let (base, len) = self.memory_vars()?;
         let address = self.pop()?;
         let address = self.builder.ins().uextend(types::I64, address);
@@ -1279,20 +1298,28 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
         self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds);
         let base = self.builder.use_var(base);
         let address = self.builder.ins().iadd(base, address);
-        Ok(self.builder.ins().iadd_imm_s(address, memarg.offset as i64))
+        // The offset goes into the access's immediate where it fits (almost always), which
+        // saves the IR an addition and often the machine code one too.
+        Ok(match i32::try_from(memarg.offset) {
+            Ok(offset) => (address, offset),
+            Err(_) => (
+                self.builder.ins().iadd_imm_s(address, memarg.offset as i64),
+                0,
+            ),
+        })
     }
 
     fn load(&mut self, memarg: MemArg, ty: Type, size: u64, extend: Extend) -> Result<()> {
-        let address = self.heap_address(memarg, size)?;
+        let (address, offset) = self.heap_address(memarg, size)?;
         let ins = self.builder.ins();
         let value = match (extend, size) {
-            (Extend::None, _) => ins.load(ty, heap_flags(), address, 0),
-            (Extend::Signed, 1) => ins.sload8(ty, heap_flags(), address, 0),
-            (Extend::Unsigned, 1) => ins.uload8(ty, heap_flags(), address, 0),
-            (Extend::Signed, 2) => ins.sload16(ty, heap_flags(), address, 0),
-            (Extend::Unsigned, 2) => ins.uload16(ty, heap_flags(), address, 0),
-            (Extend::Signed, _) => ins.sload32(heap_flags(), address, 0),
-            (Extend::Unsigned, _) => ins.uload32(heap_flags(), address, 0),
+            (Extend::None, _) => ins.load(ty, heap_flags(), address, offset),
+            (Extend::Signed, 1) => ins.sload8(ty, heap_flags(), address, offset),
+            (Extend::Unsigned, 1) => ins.uload8(ty, heap_flags(), address, offset),
+            (Extend::Signed, 2) => ins.sload16(ty, heap_flags(), address, offset),
+            (Extend::Unsigned, 2) => ins.uload16(ty, heap_flags(), address, offset),
+            (Extend::Signed, _) => ins.sload32(heap_flags(), address, offset),
+            (Extend::Unsigned, _) => ins.uload32(heap_flags(), address, offset),
         };
         self.push(value);
         Ok(())
@@ -1301,14 +1328,14 @@ impl<'m, 'b> FuncTranslator<'m, 'b> {
     /// A store of the popped value's low `size` bytes.
     fn store(&mut self, memarg: MemArg, size: u64) -> Result<()> {
         let value = self.pop()?;
-        let address = self.heap_address(memarg, size)?;
+        let (address, offset) = self.heap_address(memarg, size)?;
         let ty = self.builder.func.dfg.value_type(value);
         let ins = self.builder.ins();
         match size {
-            1 => ins.istore8(heap_flags(), value, address, 0),
-            2 => ins.istore16(heap_flags(), value, address, 0),
-            4 if ty == types::I64 => ins.istore32(heap_flags(), value, address, 0),
-            _ => ins.store(heap_flags(), value, address, 0),
+            1 => ins.istore8(heap_flags(), value, address, offset),
+            2 => ins.istore16(heap_flags(), value, address, offset),
+            4 if ty == types::I64 => ins.istore32(heap_flags(), value, address, offset),
+            _ => ins.store(heap_flags(), value, address, offset),
         };
         Ok(())
     }
