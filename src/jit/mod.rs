@@ -367,9 +367,8 @@ pub(crate) fn queued_osr_entry(module: &ModuleInner, func: u32, point: usize) {
         return;
     };
     let drops = slot.drops.load(Ordering::Relaxed);
-    let stale_after = OSR_STALE_LOOKS
-        .checked_shl(drops)
-        .map_or(OSR_STALE_LOOKS_MAX, |looks| looks.min(OSR_STALE_LOOKS_MAX));
+    // Capped before the shift, which would wrap to zero after 63 drops.
+    let stale_after = (OSR_STALE_LOOKS << drops.min(u64::BITS / 2)).min(OSR_STALE_LOOKS_MAX);
     // The count before the nest's looks: a thread that stopped between the two reads sees
     // a later look in the nest, not looks the frame never made.
     let looks = module.engine.osr_looks();
